@@ -1,0 +1,131 @@
+"""The prepared dataset every later step reads: images in [-1, 1], integer masks, patients, labels.
+
+GANs train on the *joint* tensor: image channels followed by one-hot mask channels scaled to
+[-1, 1] (skandarani2023 §3.6); a generated joint tensor is decoded back by an argmax over the
+mask channels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medgan_lib.atomic import save_npz
+
+
+class DatasetError(ValueError):
+    """A dataset (files, arrays or parameters) is not what was expected; the message says what and where."""
+
+
+@dataclasses.dataclass
+class PreparedDataset:
+    """One split of one dataset, ready for training. Arrays are validated on construction."""
+
+    name: str
+    split: str
+    images: np.ndarray  # float32 (N, C, H, W) in [-1, 1]
+    masks: np.ndarray  # uint8 (N, H, W); 0 is background
+    patient_ids: np.ndarray  # str (N,): splits are made by patient, never by slice
+    label_names: tuple[str, ...]  # label_names[i] names mask value i; label_names[0] == "background"
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)  # source, preprocessing, hash, provenance
+
+    def __post_init__(self) -> None:
+        where = f"dataset '{self.name}' split '{self.split}'"
+        self.label_names = tuple(self.label_names)
+        if self.images.ndim != 4:
+            raise DatasetError(f"{where}: images must be (N, C, H, W), got shape {self.images.shape}")
+        n, _, h, w = self.images.shape
+        if self.images.dtype != np.float32:
+            raise DatasetError(f"{where}: images must be float32, got {self.images.dtype}")
+        if self.masks.shape != (n, h, w):
+            raise DatasetError(f"{where}: masks must be {(n, h, w)} to match the images, got {self.masks.shape}")
+        if len(self.patient_ids) != n:
+            raise DatasetError(f"{where}: {len(self.patient_ids)} patient ids for {n} images")
+        if not np.isfinite(self.images).all():
+            raise DatasetError(f"{where}: images contain NaN or infinite values")
+        if n and (self.images.min() < -1.0 - 1e-6 or self.images.max() > 1.0 + 1e-6):
+            raise DatasetError(f"{where}: images must lie in [-1, 1], found [{self.images.min()}, {self.images.max()}]")
+        if not self.label_names or self.label_names[0] != "background":
+            raise DatasetError(f"{where}: label_names must start with 'background', got {self.label_names}")
+        if n and int(self.masks.max()) >= len(self.label_names):
+            bad = sorted(set(np.unique(self.masks).tolist()) - set(range(len(self.label_names))))
+            raise DatasetError(f"{where}: mask values {bad} are not in the label map {dict(enumerate(self.label_names))}")
+        self.masks = self.masks.astype(np.uint8, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def image_channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def resolution(self) -> int:
+        return self.images.shape[-1]
+
+    @property
+    def joint_channels(self) -> int:
+        return self.image_channels + mask_channels(self.num_classes)
+
+    def joint(self) -> np.ndarray:
+        """(N, C + K, H, W) float32: the image channels then the one-hot mask channels in [-1, 1]."""
+        return to_joint(self.images, self.masks, self.num_classes)
+
+    def subset(self, index: np.ndarray | slice, split: str | None = None) -> "PreparedDataset":
+        return PreparedDataset(self.name, split or self.split, self.images[index], self.masks[index],
+                               self.patient_ids[index], self.label_names, dict(self.meta))
+
+    def save(self, path: str | Path) -> Path:
+        """Write one ``.npz`` atomically; ``meta`` travels as JSON inside it."""
+        return save_npz(path, images=self.images, masks=self.masks, patient_ids=self.patient_ids.astype(str),
+                        label_names=np.array(self.label_names, dtype=str),
+                        info=np.array(json.dumps({"name": self.name, "split": self.split, "meta": self.meta})))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PreparedDataset":
+        path = Path(path)
+        if not path.is_file():
+            raise DatasetError(f"prepared dataset file {path} does not exist")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                info = json.loads(str(data["info"]))
+                return cls(info["name"], info["split"], data["images"], data["masks"], data["patient_ids"],
+                           tuple(data["label_names"].tolist()), info["meta"])
+        except (OSError, KeyError, ValueError) as err:
+            if isinstance(err, DatasetError):
+                raise
+            raise DatasetError(f"{path} is not a readable prepared dataset: {err}") from err
+
+
+def mask_channels(num_classes: int) -> int:
+    """Mask channels in the joint tensor: one per class, none when there is no mask (background only)."""
+    return num_classes if num_classes > 1 else 0
+
+
+def to_joint(images: np.ndarray, masks: np.ndarray, num_classes: int) -> np.ndarray:
+    k = mask_channels(num_classes)
+    if k == 0:
+        return images.astype(np.float32, copy=False)
+    onehot = (masks[:, None, :, :] == np.arange(k, dtype=masks.dtype)[None, :, None, None])
+    return np.concatenate([images, onehot.astype(np.float32) * 2.0 - 1.0], axis=1)
+
+
+def from_joint(joint: np.ndarray, image_channels: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split a (generated) joint tensor into images clipped to [-1, 1] and argmax-decoded uint8 masks."""
+    if joint.shape[1] != image_channels + mask_channels(num_classes):
+        raise DatasetError(f"joint tensor has {joint.shape[1]} channels; expected {image_channels} image + "
+                           f"{mask_channels(num_classes)} mask channels")
+    images = np.clip(joint[:, :image_channels], -1.0, 1.0).astype(np.float32)
+    if mask_channels(num_classes) == 0:
+        masks = np.zeros((joint.shape[0],) + joint.shape[2:], dtype=np.uint8)
+    else:
+        masks = joint[:, image_channels:].argmax(axis=1).astype(np.uint8)
+    return images, masks
