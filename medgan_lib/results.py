@@ -1,0 +1,43 @@
+"""Result tables of a study: one JSONL file per kind under ``<study>/results/``, one row per result.
+
+Every row carries its provenance. Reports read these files, never notebook outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from medgan_lib.atomic import write_text
+from medgan_lib.paths import runs_dir
+from medgan_lib.provenance import provenance
+
+
+def study_path(study_dir: str | os.PathLike | None = None) -> Path:
+    """The study folder; empty means ``<runs>/default`` (the notebooks' default when run by hand)."""
+    path = Path(study_dir) if study_dir else runs_dir() / "default"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def append_result(study_dir: str | os.PathLike | None, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """Append one row (with provenance and a timestamp) to ``results/<kind>.jsonl``; the file is
+    rewritten atomically, so an interruption never leaves half a line."""
+    path = study_path(study_dir) / "results" / f"{kind}.jsonl"
+    record = {**row, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "provenance": provenance()}
+    old = path.read_text() if path.exists() else ""
+    write_text(path, old + json.dumps(record, sort_keys=True, default=str) + "\n")
+    return record
+
+
+def read_results(study_dir: str | os.PathLike | None, kind: str) -> pd.DataFrame:
+    """All rows of ``results/<kind>.jsonl`` as a DataFrame (empty if none yet)."""
+    path = study_path(study_dir) / "results" / f"{kind}.jsonl"
+    if not path.exists():
+        return pd.DataFrame()
+    return pd.DataFrame([json.loads(line) for line in path.read_text().splitlines() if line.strip()])
