@@ -1,0 +1,7 @@
+"""Data layer: phantoms, real-format readers, manifests and ``prepare`` (the study's one data entry point)."""
+
+from medgan_lib.data.dataset import DatasetError, PreparedDataset
+from medgan_lib.data.prepare import SPLITS, prepare
+from medgan_lib.data.sources import DATASETS
+
+__all__ = ["DATASETS", "DatasetError", "PreparedDataset", "SPLITS", "prepare"]

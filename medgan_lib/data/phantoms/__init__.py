@@ -1,0 +1,56 @@
+"""Procedural phantoms: offline, seeded stand-ins for the papers' datasets (not patient data).
+
+Every phantom is a function ``patient(rng, n_slices, resolution) -> (raw images (S, C, R, R), masks (S, R, R))``
+that draws one patient; :func:`generate` stacks patients, each with its own RNG stream derived from
+``(seed, patient index)``, so a dataset is deterministic and independent of how it is chunked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from medgan_lib.data.phantoms import cardiac
+
+PatientFn = Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Phantom:
+    """What a phantom draws and how its raw intensities are normalised (same rule as its real dataset)."""
+
+    name: str
+    mimics: str  # the real dataset it stands in for
+    patient: PatientFn
+    label_names: tuple[str, ...]
+    image_channels: int
+    slices_per_patient: int
+    normalisation: str  # a preprocessing.NORMALISATIONS key
+    default_count: int = 1200
+
+
+PHANTOMS: dict[str, Phantom] = {
+    "cardiac_phantom": Phantom("cardiac_phantom", "acdc", cardiac.cardiac_patient, cardiac.LABEL_NAMES, 1,
+                               cardiac.SLICES_PER_PATIENT, "mri_percentile"),
+}
+
+
+def generate(phantom: Phantom, count: int, resolution: int, seed: int,
+             progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` slices of raw images (N, C, R, R) float32, masks (N, R, R) uint8 and patient ids (N,)."""
+    if count < 1 or resolution < 8:
+        raise ValueError(f"{phantom.name}: count must be >= 1 and resolution >= 8, got count={count}, "
+                         f"resolution={resolution}")
+    n_patients = -(-count // phantom.slices_per_patient)
+    images, masks, ids = [], [], []
+    for p in tqdm(range(n_patients), desc=f"{phantom.name} patients", disable=not progress, leave=False):
+        n = min(phantom.slices_per_patient, count - p * phantom.slices_per_patient)
+        rng = np.random.default_rng([seed, p])
+        image, mask = phantom.patient(rng, n, resolution)
+        images.append(image)
+        masks.append(mask)
+        ids.extend([f"{phantom.name}-{p:05d}"] * n)
+    return np.concatenate(images), np.concatenate(masks), np.array(ids)

@@ -1,0 +1,78 @@
+"""prepare(): cardiac phantom content, patient splits, cache keys and determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medgan_lib.data import DATASETS, DatasetError, prepare
+from medgan_lib.data.prepare import split_by_patient
+from medgan_lib.registry import UnknownNameError
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
+
+
+def test_cardiac_phantom_has_acdc_labels_and_anatomy():
+    ds = prepare("cardiac_phantom", "train", resolution=64, count=120, seed=0)
+    assert ds.images.shape[1:] == (1, 64, 64) and ds.images.dtype == np.float32
+    assert ds.label_names == ("background", "rv_cavity", "myocardium", "lv_cavity")
+    assert set(np.unique(ds.masks)) == {0, 1, 2, 3}
+    assert -1.0 <= ds.images.min() and ds.images.max() <= 1.0
+    img, masks = ds.images[:, 0], ds.masks
+    # bright blood, dark myocardium: the contrast a segmentation network has to learn
+    assert img[masks == 3].mean() > img[masks == 2].mean() + 0.5
+    assert img[masks == 1].mean() > img[masks == 2].mean() + 0.4
+    # the myocardium encloses the LV cavity: every LV cavity pixel's 4 neighbours are cavity or myocardium
+    lv = masks == 3
+    for axis, shift in ((1, 1), (1, -1), (2, 1), (2, -1)):
+        assert set(np.unique(np.roll(masks, shift, axis=axis)[lv])) <= {2, 3}
+
+
+def test_splits_are_by_patient_and_cover_the_count():
+    parts = {s: prepare(split=s, count=120, seed=0) for s in ("train", "val", "test")}
+    assert sum(len(p) for p in parts.values()) == 120
+    ids = [set(p.patient_ids.tolist()) for p in parts.values()]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    assert [len(i) for i in ids] == [8, 1, 1]  # 10 patients of 12 slices, 70/15/15 with one patient minimum
+    assert parts["train"].meta["split_sizes"]["val"] == {"patients": 1, "slices": 12}
+
+
+def test_prepare_is_deterministic_cached_and_seed_sensitive(tmp_path):
+    a = prepare(count=60, seed=1)
+    files = sorted((tmp_path / "cache" / "prepared").iterdir())
+    assert len(files) == 3 and all(f.suffix == ".npz" for f in files)
+    b = prepare(count=60, seed=1)
+    np.testing.assert_array_equal(a.images, b.images)
+    assert a.meta["hash"] == b.meta["hash"]
+    (tmp_path / "cache" / "prepared").joinpath(f"{a.meta['hash']}.npz").unlink()
+    c = prepare(count=60, seed=1)  # rebuilt from scratch: identical numbers
+    np.testing.assert_array_equal(a.images, c.images)
+    np.testing.assert_array_equal(a.masks, c.masks)
+    d = prepare(count=60, seed=2)
+    assert d.meta["hash"] != a.meta["hash"] and not np.array_equal(d.images[:5], a.images[:5])
+    assert prepare(count=60, seed=1, resolution=32).images.shape[-1] == 32
+
+
+def test_split_by_patient_keeps_fixed_splits():
+    ids = np.array([f"p{i // 2}" for i in range(20)])
+    fixed = np.array(["test" if i >= 16 else "" for i in range(20)])
+    parts = split_by_patient(ids, fixed, {"train": 0.85, "val": 0.15}, seed=0)
+    assert set(ids[parts["test"]]) == {"p8", "p9"}
+    assert len(parts["val"]) == 2 and len(parts["train"]) == 14
+
+
+def test_bad_parameters_name_the_parameter():
+    with pytest.raises(UnknownNameError, match="valid names: .*cardiac_phantom"):
+        prepare("no_such_data")
+    with pytest.raises(DatasetError, match="split must be one of"):
+        prepare(split="training")
+    with pytest.raises(DatasetError, match="resolution"):
+        prepare(resolution=4)
+    with pytest.raises(DatasetError, match="count"):
+        prepare(count=0)
+    with pytest.raises(DatasetError, match="phantom and reads no files"):
+        prepare(root="/data/acdc")
+    assert "cardiac_phantom" in DATASETS
