@@ -1,0 +1,172 @@
+"""A visual Turing test for teaching (skandarani2023 §4.3): readers label a shuffled 50/50 mix of real
+and synthetic images; accuracy near 50 % means the synthetic images fool them.
+
+The kit is a numbered quiz sheet (PNG), a blank answer sheet (CSV) and a separate answer key (JSON).
+Readers' answers are scored with an exact binomial test against chance. Without human readers, a
+machine observer (a cross-validated logistic-regression classifier on pixels, a classifier two-sample
+test) shows how separable the two sets are for an algorithm.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from medgan_lib.atomic import atomic_open, write_json
+
+ANSWERS = ("real", "fake")
+
+
+@dataclasses.dataclass
+class TuringTest:
+    """The quiz: images in presentation order and the hidden key (True = real)."""
+
+    images: np.ndarray  # float32 (n, C, H, W) in [-1, 1]
+    is_real: np.ndarray  # bool (n,)
+    seed: int
+
+
+@dataclasses.dataclass
+class TuringScore:
+    """One reader's (or the machine observer's) result against the key."""
+
+    reader: str
+    n: int
+    accuracy: float
+    ci_low: float  # exact (Clopper-Pearson) 95 % interval of the accuracy
+    ci_high: float
+    p_value: float  # two-sided exact binomial test of accuracy = 0.5
+    real_called_real: float  # sensitivity: share of real images recognised as real
+    fake_called_fake: float  # specificity: share of synthetic images recognised as synthetic
+
+
+def build_turing_test(real: np.ndarray, fake: np.ndarray, n: int = 100, seed: int = 0) -> TuringTest:
+    """Draw n/2 real and n/2 synthetic images (without replacement) and shuffle them together."""
+    if n < 2 or n % 2:
+        raise ValueError(f"n must be an even number >= 2 (half real, half synthetic), got {n}")
+    for name, arr in (("real", real), ("fake", fake)):
+        if arr.ndim != 4:
+            raise ValueError(f"{name} images must be (N, C, H, W), got shape {arr.shape}")
+        if len(arr) < n // 2:
+            raise ValueError(f"{name} images: {len(arr)} available, {n // 2} needed for n={n}")
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(f"real images {real.shape[1:]} and synthetic images {fake.shape[1:]} differ in shape")
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    images = np.concatenate([real[rng.choice(len(real), half, replace=False)],
+                             fake[rng.choice(len(fake), half, replace=False)]]).astype(np.float32)
+    is_real = np.repeat([True, False], half)
+    order = rng.permutation(n)
+    return TuringTest(images[order], is_real[order], seed)
+
+
+def save_kit(test: TuringTest, out_dir: str | Path, columns: int = 10) -> dict[str, Path]:
+    """Write ``quiz.png`` (numbered grid), ``answer_sheet.csv`` (blank) and ``answer_key.json``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fig = quiz_figure(test, columns)
+    with atomic_open(out / "quiz.png", "wb") as handle:
+        fig.savefig(handle, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    with atomic_open(out / "answer_sheet.csv", "w") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "answer"])
+        writer.writerows([i + 1, ""] for i in range(len(test.is_real)))
+    write_json(out / "answer_key.json", {"seed": test.seed,
+                                         "answers": [ANSWERS[0] if r else ANSWERS[1] for r in test.is_real]})
+    return {"quiz": out / "quiz.png", "answer_sheet": out / "answer_sheet.csv", "key": out / "answer_key.json"}
+
+
+def quiz_figure(test: TuringTest, columns: int = 10):
+    """The quiz as a numbered image grid (first image channel for multi-channel images but RGB)."""
+    import matplotlib.pyplot as plt
+
+    n = len(test.images)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.75 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(_displayable(test.images[i]), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(str(i + 1), fontsize=9)
+    fig.suptitle("Visual Turing test: real or synthetic?")
+    return fig
+
+
+def read_answers(path: str | Path, n: int) -> np.ndarray:
+    """Read a filled answer sheet; every image 1..n must be answered 'real' or 'fake'."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"answer sheet {path} does not exist")
+    answers: dict[int, str] = {}
+    with open(path, newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                image, answer = int(row["image"]), row["answer"].strip().lower()
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(f"{path}:{line}: expected columns 'image' (1..{n}) and 'answer'") from None
+            if answer not in ANSWERS:
+                raise ValueError(f"{path}:{line}: answer {row['answer']!r} for image {image}; expected 'real' or 'fake'")
+            answers[image] = answer
+    missing = sorted(set(range(1, n + 1)) - set(answers))
+    if missing:
+        raise ValueError(f"{path}: no answer for image(s) {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+    return np.array([answers[i] == "real" for i in range(1, n + 1)])
+
+
+def score(is_real: np.ndarray, said_real: np.ndarray, reader: str = "reader") -> TuringScore:
+    """Accuracy with its exact binomial interval and test against chance (50 %)."""
+    if is_real.shape != said_real.shape:
+        raise ValueError(f"{reader}: {said_real.shape[0]} answers for {is_real.shape[0]} images")
+    correct = int((is_real == said_real).sum())
+    test = stats.binomtest(correct, len(is_real), 0.5)
+    ci = test.proportion_ci(0.95, method="exact")
+    return TuringScore(reader, len(is_real), correct / len(is_real), ci.low, ci.high, test.pvalue,
+                       float(said_real[is_real].mean()), float((~said_real[~is_real]).mean()))
+
+
+def machine_observer(real: np.ndarray, fake: np.ndarray, seed: int = 0, folds: int = 5,
+                     size: int = 32) -> TuringScore:
+    """Cross-validated logistic regression on downsampled pixels telling real from synthetic.
+
+    Each image is predicted by a model that never saw it, so the score is an honest two-sample test.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    n = min(len(real), len(fake))
+    if n < folds:
+        raise ValueError(f"machine observer needs at least {folds} real and {folds} synthetic images, got {n}")
+    x = np.concatenate([_downsample(real[:n], size), _downsample(fake[:n], size)])
+    y = np.repeat([True, False], n)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(model, x, y, cv=cv)
+    return score(y, predicted.astype(bool), reader="machine observer (logistic regression)")
+
+
+def _downsample(images: np.ndarray, size: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    if tensor.shape[-1] > size:
+        tensor = F.adaptive_avg_pool2d(tensor, size)
+    return tensor.flatten(1).numpy()
+
+
+def _displayable(image: np.ndarray) -> np.ndarray:
+    """(C, H, W) in [-1, 1] -> (H, W) or (H, W, 3) in [0, 1]."""
+    shown = image.transpose(1, 2, 0) if image.shape[0] == 3 else image[0]
+    return np.clip((shown + 1.0) / 2.0, 0.0, 1.0)
