@@ -36,6 +36,9 @@ class GAN(nn.Module):
 
     Options: ClassVar[type] = type(None)  # dataclass of GAN-specific options, validated by medgan_lib.config
     conditional: ClassVar[bool] = False  # True when the generator is conditioned on the mask (SPADE)
+    # TrainConfig values this GAN needs by default (e.g. n_critic=5 for WGAN); ``training.preset`` applies
+    # them under paper-experiment values and explicit overrides.
+    config_defaults: ClassVar[dict[str, Any]] = {}
 
     generator: nn.Module
     discriminator: nn.Module

@@ -1,0 +1,108 @@
+"""The configurable networks: a DCGAN-style conv generator/discriminator pair (skandarani §3.2) and the
+MLP pair of the Vanilla GAN (chetty §2.2).
+
+Conv G: z -> 4x4 (transposed conv k4 s1) -> doubling by transposed convs k4 s2 -> ``channels`` at the
+resolution, tanh. Channels halve at each doubling, from ``filters * 8`` (capped) down to ``filters``.
+Conv D mirrors it with strided convs k4 s2 down to 4x4, then a k4 conv to one logit; no norm on D's
+first layer (DCGAN). ``D(x, features=True)`` also returns the last hidden feature map (feature matching).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from medgan_lib.gans.layers import activation, apply_spectral_norm, init_weights, log2_int, norm1d, norm2d
+
+MAX_MULT = 8  # widest layer has filters * 8 channels, as in DCGAN
+
+
+def level_channels(resolution: int, filters: int) -> list[int]:
+    """Channels of the feature maps at 4x4, 8x8, ..., resolution/2 (G's order; D uses them reversed)."""
+    n_up = log2_int(resolution) - 2
+    return [filters * min(2 ** (n_up - 1 - i), MAX_MULT) for i in range(n_up)]
+
+
+class ConvGenerator(nn.Module):
+    def __init__(self, latent_dim: int, channels: int, resolution: int, filters: int, act: str = "relu",
+                 norm: str = "batch", spectral: bool = False, init: str = "normal", gain: float = 0.02) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        widths = level_channels(resolution, filters)
+        layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=norm == "none"),
+                                   norm2d(norm, widths[0]), activation(act)]
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm == "none"), norm2d(norm, c_out), activation(act)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        init_weights(self, init, gain)
+        if spectral:
+            apply_spectral_norm(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], -1, 1, 1))
+
+
+class ConvDiscriminator(nn.Module):
+    def __init__(self, channels: int, resolution: int, filters: int, act: str = "leaky_relu", norm: str = "batch",
+                 spectral: bool = False, init: str = "normal", gain: float = 0.02) -> None:
+        super().__init__()
+        widths = level_channels(resolution, filters)[::-1]
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), activation(act)]
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"), norm2d(norm, c_out), activation(act)]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0)
+        init_weights(self, init, gain)
+        if spectral:
+            apply_spectral_norm(self)
+
+    def forward(self, x: torch.Tensor, features: bool = False):
+        h = self.features(x)
+        out = self.head(h).view(-1)
+        return (out, h.flatten(1)) if features else out
+
+
+class MLPGenerator(nn.Module):
+    """Vanilla GAN generator: fully connected layers z -> hidden... -> C*H*W, tanh."""
+
+    def __init__(self, latent_dim: int, channels: int, resolution: int, hidden: tuple[int, ...], act: str = "leaky_relu",
+                 norm: str = "none", spectral: bool = False, init: str = "normal", gain: float = 0.02) -> None:
+        super().__init__()
+        self.latent_dim, self.shape = latent_dim, (channels, resolution, resolution)
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), norm1d(norm, h), activation(act)]
+            width = h
+        layers += [nn.Linear(width, channels * resolution * resolution), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        init_weights(self, init, gain)
+        if spectral:
+            apply_spectral_norm(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], -1)).view(z.shape[0], *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """Vanilla GAN discriminator: C*H*W -> hidden... -> one logit."""
+
+    def __init__(self, channels: int, resolution: int, hidden: tuple[int, ...], act: str = "leaky_relu",
+                 norm: str = "none", spectral: bool = False, init: str = "normal", gain: float = 0.02) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = channels * resolution * resolution
+        for i, h in enumerate(hidden):
+            layers += [nn.Linear(width, h), norm1d(norm, h) if i else nn.Identity(), activation(act)]
+            width = h
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 1)
+        init_weights(self, init, gain)
+        if spectral:
+            apply_spectral_norm(self)
+
+    def forward(self, x: torch.Tensor, features: bool = False):
+        h = self.features(x.flatten(1))
+        out = self.head(h).view(-1)
+        return (out, h) if features else out

@@ -1,0 +1,220 @@
+"""``TrainConfig``: every knob of a GAN run (skandarani2023 Table 1, chetty2023, belmekki) and named presets.
+
+A preset is a named set of overrides. ``preset("quick", gan="hinge")`` layers: dataclass defaults, the
+scale profile / paper experiment named, the GAN's own defaults (``GAN.config_defaults``, e.g. n_critic=5
+for WGAN-GP), then explicit overrides. Names can be chained with ``+``: ``preset("quick+WGAN-GP2")``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Literal
+
+from medgan_lib import config as cfg
+from medgan_lib.config import ConfigError
+
+Activation = Literal["relu", "leaky_relu", "elu", "selu"]
+Norm = Literal["batch", "instance", "none"]
+WeightInit = Literal["normal", "xavier", "xavier_uniform", "kaiming", "default"]
+
+# Fields that may change when a run is resumed: they do not alter what is computed per iteration.
+RESUMABLE_FIELDS = ("iterations", "checkpoint_every", "grid_every", "log_every", "device", "progress")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """One GAN training run. Each field is one knob; validation happens on construction."""
+
+    # --- what to train on ---
+    gan: str = "dcgan"  # registered GAN name: vanilla, dcgan, lsgan, wgan, wgan_gp, hinge, spade, stylegan2
+    dataset: str = "cardiac_phantom"  # dataset name understood by medgan_lib.data.prepare
+    resolution: int = 64  # image side in pixels; a power of two in 32..256
+    root: str | None = None  # folder of the raw dataset (real datasets); None for phantoms
+    count: int | None = None  # number of training images to prepare (None: the dataset's default)
+    seed: int = 0  # seeds data order, weights, latents and augmentations
+    # --- schedule ---
+    iterations: int = 1000  # generator steps; each runs n_critic discriminator steps first
+    batch_size: int = 64  # images per discriminator/generator step
+    n_critic: int = 1  # discriminator steps per generator step (WGAN: 5)
+    # --- optimisers (different lr_g/lr_d = TTUR, belmekki §III.B) ---
+    optimizer: Literal["adam", "adas"] = "adam"  # Adam or AdaS (medgan_lib.optim.Adas)
+    lr_g: float = 2e-4  # generator learning rate (AdaS: initial step size)
+    lr_d: float = 2e-4  # discriminator learning rate (AdaS: initial step size)
+    betas_g: tuple[float, float] = (0.5, 0.999)  # Adam betas of G (AdaS: beta2 is used for its RMS average)
+    betas_d: tuple[float, float] = (0.5, 0.999)  # Adam betas of D
+    # --- networks (skandarani Table 1) ---
+    latent_dim: int = 100  # length of the latent vector z
+    filters_g: int = 32  # base filter count of G (channels of its last hidden layer)
+    filters_d: int = 32  # base filter count of D (channels of its first layer)
+    activation_g: Activation = "relu"  # hidden activation of G
+    activation_d: Activation = "leaky_relu"  # hidden activation of D (leaky slope 0.2)
+    norm_g: Norm = "batch"  # normalisation in G's hidden layers
+    norm_d: Norm = "batch"  # normalisation in D's hidden layers (never on D's first layer)
+    spectral_norm_g: bool = False  # spectral normalisation on every G layer
+    spectral_norm_d: bool = False  # spectral normalisation on every D layer
+    weight_init: WeightInit = "normal"  # weight initialisation of conv/linear layers ("default": PyTorch's)
+    weight_init_gain: float = 0.02  # std for "normal", gain for xavier, scale factor for kaiming
+    # --- losses and regularisers (skandarani Table 1) ---
+    gradient_penalty_weight: float = 10.0  # WGAN-GP penalty weight lambda (wgan_gp only)
+    clip_value: float = 0.01  # WGAN weight clipping bound c (wgan only; 0 disables clipping)
+    feature_matching_weight: float = 0.0  # weight of the feature-matching loss added to G's loss
+    label_smoothing: bool = False  # one-sided label smoothing: real targets 0.9 (BCE and LSGAN losses)
+    vgg_loss_weight: float = 0.0  # weight of the VGG16 perceptual loss between fake and real images
+    vgg_weights: str | None = None  # local path of torchvision VGG16 weights; required when vgg_loss_weight > 0
+    # --- augmentation ---
+    diff_augment: bool = False  # DiffAugment on every D input, real and fake alike
+    diff_augment_policy: str = "color,translation,cutout"  # comma-separated DiffAugment transforms
+    data_augmentation: bool = False  # classic augmentation of real batches (random flips and shifts)
+    # --- per-GAN options (validated against the GAN class's Options dataclass) ---
+    gan_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # --- bookkeeping ---
+    checkpoint_every: int = 500  # iterations between atomic checkpoints (and at the end)
+    grid_every: int = 250  # iterations between sample-grid PNGs in grids/ (and at the end)
+    log_every: int = 1  # iterations between rows of stats.jsonl
+    grid_size: int = 16  # samples per grid (a square number looks best)
+    collapse_ratio: float = 0.25  # mode collapse is flagged when sample diversity < this x real diversity
+    device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda"
+    amp: bool = False  # mixed precision (CUDA only; ignored on CPU)
+    progress: bool = True  # tqdm progress bar
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        res = self.resolution
+        if not (isinstance(res, int) and 32 <= res <= 256 and res & (res - 1) == 0):
+            raise ConfigError(f"TrainConfig.resolution: expected a power of two in 32..256, got {res!r}")
+        for name in ("iterations", "checkpoint_every", "grid_every", "log_every", "grid_size"):
+            if getattr(self, name) < (0 if name == "iterations" else 1):
+                raise ConfigError(f"TrainConfig.{name}: must be positive, got {getattr(self, name)!r}")
+        for name in ("batch_size", "n_critic", "latent_dim", "filters_g", "filters_d"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"TrainConfig.{name}: must be >= 1, got {getattr(self, name)!r}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"TrainConfig.{name}: learning rate must be > 0, got {getattr(self, name)!r}")
+        for name in ("betas_g", "betas_d"):
+            betas = tuple(getattr(self, name))
+            if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+                raise ConfigError(f"TrainConfig.{name}: expected two numbers in [0, 1), got {betas!r}")
+            setattr(self, name, betas)
+        for name in ("weight_init_gain", "gradient_penalty_weight", "clip_value", "feature_matching_weight",
+                     "vgg_loss_weight", "collapse_ratio"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"TrainConfig.{name}: must be >= 0, got {getattr(self, name)!r}")
+        if self.seed < 0:
+            raise ConfigError(f"TrainConfig.seed: must be >= 0, got {self.seed!r}")
+        if self.vgg_loss_weight > 0 and not self.vgg_weights:
+            raise ConfigError("TrainConfig.vgg_weights: vgg_loss_weight > 0 needs a local path to torchvision "
+                              "VGG16 weights (e.g. vgg16-397923af.pth); nothing is downloaded here")
+        from medgan_lib.gans import GANS
+        from medgan_lib.gans.augment import POLICIES
+
+        gan_cls = GANS[self.gan]  # unknown names raise UnknownNameError listing the valid ones
+        bad = [p for p in self.policy() if p not in POLICIES]
+        if bad:
+            raise ConfigError(f"TrainConfig.diff_augment_policy: unknown transform(s) {bad}; valid: {sorted(POLICIES)}")
+        if dataclasses.is_dataclass(gan_cls.Options):
+            cfg.from_dict(gan_cls.Options, dict(self.gan_options), where=f"TrainConfig.gan_options ({self.gan})")
+        elif self.gan_options:
+            raise ConfigError(f"TrainConfig.gan_options: GAN '{self.gan}' takes no options, got {self.gan_options}")
+
+    def policy(self) -> list[str]:
+        return [p.strip() for p in self.diff_augment_policy.split(",") if p.strip()]
+
+    def options(self, gan_cls: type) -> Any:
+        """``gan_options`` as the GAN's typed ``Options`` dataclass (defaults filled in)."""
+        return cfg.from_dict(gan_cls.Options, dict(self.gan_options), where=f"TrainConfig.gan_options ({self.gan})")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = cfg.to_dict(self)
+        out["betas_g"], out["betas_d"] = list(self.betas_g), list(self.betas_d)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str = "TrainConfig") -> "TrainConfig":
+        return cfg.from_dict(cls, values, where)
+
+
+def _check_literals(config: TrainConfig) -> None:
+    for name, hint in typing.get_type_hints(type(config)).items():
+        if typing.get_origin(hint) is Literal and getattr(config, name) not in typing.get_args(hint):
+            raise ConfigError(f"TrainConfig.{name}: {getattr(config, name)!r} is not one of {list(typing.get_args(hint))}")
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...] = RESUMABLE_FIELDS
+                       ) -> list[str]:
+    """Human-readable ``key: old -> new`` lines for the hyperparameters that differ."""
+    keys = sorted((set(old) | set(new)) - set(ignore))
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if _norm(old.get(k)) != _norm(new.get(k))]
+
+
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+# Scale profiles: smoke (CI, seconds), quick (2-core CPU, ~90 s per GAN at 64x64), paper (GPU, hours).
+SCALE_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": dict(iterations=4, batch_size=8, filters_g=8, filters_d=8, count=64, checkpoint_every=2,
+                  grid_every=2, grid_size=4, progress=False),
+    "quick": dict(iterations=400, batch_size=32, filters_g=32, filters_d=32, count=None,
+                  checkpoint_every=100, grid_every=100, grid_size=16),
+    "paper": dict(iterations=20000, batch_size=64, filters_g=64, filters_d=64, count=None,
+                  checkpoint_every=1000, grid_every=1000, grid_size=64),
+}
+
+# chetty2023 Table (reference/chetty2023_experiments.csv): Vanilla GAN and WGAN-GP, lr and Adam betas.
+_CHETTY = {
+    "Vanilla1": ("vanilla", 0.002, 0.5, 0.999), "Vanilla2": ("vanilla", 0.0002, 0.5, 0.9),
+    "Vanilla3": ("vanilla", 0.001, 0.5, 0.9), "Vanilla4": ("vanilla", 0.001, 0.5, 0.999),
+    "Vanilla5": ("vanilla", 0.0001, 0.5, 0.9),
+    "WGAN-GP1": ("wgan_gp", 0.0001, 0.5, 0.9), "WGAN-GP2": ("wgan_gp", 0.00005, 0.5, 0.9),
+    "WGAN-GP3": ("wgan_gp", 0.001, 0.5, 0.9), "WGAN-GP4": ("wgan_gp", 0.0002, 0.5, 0.9),
+    "WGAN-GP5": ("wgan_gp", 0.002, 0.5, 0.9),
+}
+EXPERIMENT_PRESETS: dict[str, dict[str, Any]] = {
+    name: dict(gan=gan, lr_g=lr, lr_d=lr, betas_g=(b1, b2), betas_d=(b1, b2), batch_size=64)
+    for name, (gan, lr, b1, b2) in _CHETTY.items()
+}
+
+# belmekki Table II architecture: DCGAN with ELU everywhere, BatchNorm only in D's hidden layers, 64 filters.
+_BELMEKKI_ARCH = dict(gan="dcgan", activation_g="elu", activation_d="elu", norm_g="none", norm_d="batch",
+                      filters_g=64, filters_d=64, latent_dim=100, batch_size=64, betas_g=(0.5, 0.999),
+                      betas_d=(0.5, 0.999), lr_g=2e-4, lr_d=2e-4)
+# TTUR as in Heusel et al.: D learns faster than G.
+_TTUR = dict(lr_g=1e-4, lr_d=4e-4)
+EXPERIMENT_PRESETS.update({
+    "belmekki_table2": dict(_BELMEKKI_ARCH),
+    # belmekki Table I: optimiser x activation x TTUR.
+    "belmekki_adas_elu": dict(_BELMEKKI_ARCH, optimizer="adas"),
+    "belmekki_adam_elu": dict(_BELMEKKI_ARCH, optimizer="adam"),
+    "belmekki_adas_elu_ttur": dict(_BELMEKKI_ARCH, optimizer="adas", **_TTUR),
+    "belmekki_adas_relu": dict(_BELMEKKI_ARCH, optimizer="adas", activation_g="relu", activation_d="leaky_relu",
+                               norm_g="batch"),
+})
+
+PRESETS: dict[str, dict[str, Any]] = {**SCALE_PRESETS, **EXPERIMENT_PRESETS}
+
+
+def preset_values(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(scale overrides, experiment overrides) of one preset name or a ``+``-chain applied left to right."""
+    scale: dict[str, Any] = {}
+    experiment: dict[str, Any] = {}
+    for part in (p.strip() for p in name.split("+")):
+        if part in SCALE_PRESETS:
+            scale.update(SCALE_PRESETS[part])
+        elif part in EXPERIMENT_PRESETS:
+            experiment.update(EXPERIMENT_PRESETS[part])
+        else:
+            raise ConfigError(f"unknown preset '{part}'; valid presets: {', '.join(PRESETS)}")
+    return scale, experiment
+
+
+def preset(name: str = "quick", **overrides: Any) -> TrainConfig:
+    """A ``TrainConfig`` from a preset name (or ``a+b`` chain). Layers, later winning: dataclass defaults,
+    scale profile, the GAN's ``config_defaults``, paper-experiment values, then ``overrides``."""
+    from medgan_lib.gans import GANS
+
+    scale, experiment = preset_values(name)
+    gan = overrides.get("gan", experiment.get("gan", TrainConfig.gan))
+    merged = {**scale, **dict(GANS[gan].config_defaults), **experiment, **overrides, "gan": gan}
+    return TrainConfig.from_dict(merged, where=f"preset '{name}'")
