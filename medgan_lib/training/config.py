@@ -33,6 +33,7 @@ class TrainConfig:
     root: str | None = None  # folder of the raw dataset (real datasets); None for phantoms
     count: int | None = None  # number of training images to prepare (None: the dataset's default)
     seed: int = 0  # seeds data order, weights, latents and augmentations
+    data_seed: int = 0  # seed of the patient split in prepare(); keep 0 so every step sees the same split
     # --- schedule ---
     iterations: int = 1000  # generator steps; each runs n_critic discriminator steps first
     batch_size: int = 64  # images per discriminator/generator step

@@ -1,0 +1,42 @@
+"""Sample grids as PNG: each tile shows the image and, beside it, its mask in colour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from medgan_lib.atomic import atomic_open
+
+# Label colours: background black, then red, green, blue, yellow, magenta, cyan, ...
+PALETTE = np.array([[0, 0, 0], [230, 60, 60], [60, 200, 60], [70, 110, 240], [240, 220, 60], [220, 80, 220],
+                    [60, 220, 220], [250, 150, 50]], dtype=np.uint8)
+
+
+def grid_array(images: np.ndarray, masks: np.ndarray | None, columns: int | None = None) -> np.ndarray:
+    """(H', W', 3) uint8 grid of ``images`` (N, C, H, W) in [-1, 1], each tile followed by its coloured mask."""
+    n, c, h, w = images.shape
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    rgb = np.clip(np.rint((images + 1) * 127.5), 0, 255).astype(np.uint8)
+    rgb = np.repeat(rgb, 3, axis=1) if c == 1 else rgb[:, :3]
+    tiles = rgb.transpose(0, 2, 3, 1)
+    if masks is not None:
+        coloured = PALETTE[masks % len(PALETTE)]
+        tiles = np.concatenate([tiles, coloured], axis=2)
+    tile_w = tiles.shape[2]
+    pad = 2
+    out = np.full((rows * (h + pad) + pad, columns * (tile_w + pad) + pad, 3), 255, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, columns)
+        y, x = pad + r * (h + pad), pad + col * (tile_w + pad)
+        out[y:y + h, x:x + tile_w] = tiles[i]
+    return out
+
+
+def save_grid(path: str | Path, images: np.ndarray, masks: np.ndarray | None, columns: int | None = None) -> Path:
+    """Write the grid PNG atomically."""
+    with atomic_open(path, "wb") as handle:
+        Image.fromarray(grid_array(images, masks, columns)).save(handle, format="PNG")
+    return Path(path)

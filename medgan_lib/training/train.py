@@ -1,0 +1,337 @@
+"""``train_gan``: one function drives every registered GAN, config in, run directory out.
+
+Run directory ``<study>/runs/NNNNN-<gan>-<dataset>-s<seed>/``:
+``config.json`` (the TrainConfig), ``run.json`` (data shape, dataset hash, provenance), ``stats.jsonl``
+(one row per log interval: losses, D(x), D(G(z)), gradient norms, wall time), ``checkpoints/last.pt``
+(models, optimisers, step, every RNG, data order; written atomically), ``grids/step_NNNNNN.png`` and,
+when finished, ``summary.json`` (belmekki's D-loss statistics, mode-collapse flag, throughput), also
+appended to the study's ``gan_runs`` results.
+
+Resuming restores everything, so an interrupted run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from medgan_lib.atomic import torch_save, write_json, write_text
+from medgan_lib.config import ConfigError
+from medgan_lib.data.dataset import PreparedDataset, from_joint
+from medgan_lib.gans import GANS, GAN, DataShape
+from medgan_lib.gans.augment import classic_augment
+from medgan_lib.hashing import hash_inputs
+from medgan_lib.optim import Adas
+from medgan_lib.provenance import provenance
+from medgan_lib.results import append_result, study_path
+from medgan_lib.runtime import get_rng_state, seed_everything, select_device, set_rng_state
+from medgan_lib.training.config import RESUMABLE_FIELDS, TrainConfig, config_differences
+from medgan_lib.training.grids import save_grid
+from medgan_lib.training.stats import diversity, dloss_statistics
+
+CHECKPOINT = Path("checkpoints") / "last.pt"
+DIVERSITY_SAMPLES = 64  # samples compared with as many real images to flag mode collapse
+GRID_SEED_OFFSET = 1_000_003  # the fixed grid latents use seed + this, never the training RNG
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN/inf; the message says at which iteration, which loss, and where the last good
+    checkpoint is."""
+
+
+def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: str | Path | None = "auto",
+              data: PreparedDataset | None = None) -> Path:
+    """Train ``config.gan`` on ``config.dataset`` and return the run directory.
+
+    ``resume="auto"`` continues (or just returns) a run of this study with the same hyperparameters
+    (only iterations, intervals, device and progress may differ); a path resumes that run and refuses
+    if its hyperparameters differ; ``None`` always starts a new run. ``data`` replaces
+    ``prepare(config.dataset, "train", ...)`` (tests, custom data).
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"train_gan expects a TrainConfig, got {type(config).__name__}")
+    runs = study_path(study_dir) / "runs"
+    if data is None:
+        from medgan_lib.data import prepare
+
+        data = prepare(config.dataset, "train", config.resolution, root=config.root, count=config.count,
+                       seed=config.data_seed)
+    if data.resolution != config.resolution:
+        raise ConfigError(f"dataset '{data.name}' has resolution {data.resolution}, config asks {config.resolution}")
+    run_dir = _run_dir(config, runs, resume)
+    return _Trainer(config, run_dir, data, study_dir).run()
+
+
+def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Path:
+    new = config.to_dict()
+    if resume is not None and resume != "auto":
+        run_dir = Path(resume)
+        if not (run_dir / "config.json").is_file():
+            raise FileNotFoundError(f"cannot resume {run_dir}: it has no config.json (not a GAN run directory)")
+        diffs = config_differences(json.loads((run_dir / "config.json").read_text()), new)
+        if diffs:
+            raise ConfigError(f"refusing to resume {run_dir} with changed hyperparameters (only "
+                              f"{', '.join(RESUMABLE_FIELDS)} may change):\n  " + "\n  ".join(diffs))
+        return run_dir
+    suffix = f"-{config.gan}-{config.dataset}-s{config.seed}"
+    if resume == "auto":
+        for run_dir in sorted(runs.glob(f"[0-9][0-9][0-9][0-9][0-9]{suffix}"), reverse=True):
+            config_file = run_dir / "config.json"
+            if config_file.is_file() and not config_differences(json.loads(config_file.read_text()), new):
+                if _checkpoint_step(run_dir) <= config.iterations:
+                    return run_dir
+    runs.mkdir(parents=True, exist_ok=True)
+    taken = [int(m.group(1)) for p in runs.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
+    run_dir = runs / f"{max(taken, default=-1) + 1:05d}{suffix}"
+    run_dir.mkdir()
+    return run_dir
+
+
+def _checkpoint_step(run_dir: Path) -> int:
+    path = run_dir / CHECKPOINT
+    return int(torch.load(path, map_location="cpu", weights_only=False)["step"]) if path.is_file() else 0
+
+
+def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """Adam (per-network lr and betas: TTUR when they differ) or AdaS (lr = initial step size)."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    if name == "adas":
+        return Adas(params, lr=lr, betas=betas)
+    raise ConfigError(f"unknown optimizer '{name}'; valid: adam, adas")
+
+
+def build_gan(config: TrainConfig, shape: DataShape) -> GAN:
+    """The registered GAN for ``config`` (weights drawn from the current torch RNG)."""
+    return GANS[config.gan](config, shape)
+
+
+def _grad_norm(module: torch.nn.Module) -> float:
+    norms = [p.grad.detach().float().norm() for p in module.parameters() if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+class _Trainer:
+    """State of one run; ``run()`` trains to ``config.iterations`` and finishes the run directory."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path, data: PreparedDataset, study_dir) -> None:
+        self.config, self.run_dir, self.study_dir = config, run_dir, study_dir
+        self.device = select_device(config.device)
+        self.amp = bool(config.amp and self.device.type == "cuda")
+        self.shape = DataShape(data.image_channels, data.num_classes, data.resolution)
+        self.data_info = {"name": data.name, "split": data.split, "count": len(data),
+                          "hash": data.meta.get("hash"), "label_names": list(data.label_names)}
+        seed_everything(config.seed)
+        self.gan = build_gan(config, self.shape).to(self.device)
+        self.conditional = bool(getattr(self.gan, "conditional", False))
+        if self.conditional:
+            self.real = torch.from_numpy(data.images).to(self.device)
+            onehot = data.masks[:, None] == np.arange(data.num_classes, dtype=np.uint8)[None, :, None, None]
+            self.cond = torch.from_numpy(onehot.astype(np.float32)).to(self.device)
+        else:
+            self.real = torch.from_numpy(data.joint()).to(self.device)
+            self.cond = None
+        self.opt_g = make_optimizer(config.optimizer, self.gan.generator.parameters(), config.lr_g, config.betas_g)
+        self.opt_d = make_optimizer(config.optimizer, self.gan.discriminator.parameters(), config.lr_d, config.betas_d)
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.data_gen = torch.Generator().manual_seed(config.seed)
+        self.order = torch.randperm(len(self.real), generator=self.data_gen)
+        self.position = 0
+        self.step = 0
+        self.wall = 0.0  # training seconds over all sessions
+        self.rows: list[dict[str, Any]] = []
+        grid_gen = torch.Generator().manual_seed(config.seed + GRID_SEED_OFFSET)
+        self.grid_index = torch.randperm(len(self.real), generator=grid_gen)[:max(config.grid_size, DIVERSITY_SAMPLES)]
+        self.grid_seed = config.seed + GRID_SEED_OFFSET
+
+    # --- data ---
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        b = min(self.config.batch_size, len(self.real))
+        if self.position + b > len(self.order):
+            self.order = torch.randperm(len(self.real), generator=self.data_gen)
+            self.position = 0
+        idx = self.order[self.position:self.position + b].to(self.device)
+        self.position += b
+        real = self.real[idx]
+        cond = self.cond[idx] if self.cond is not None else None
+        if self.config.data_augmentation:
+            if cond is None:
+                real = classic_augment(real)
+            else:
+                both = classic_augment(torch.cat([real, cond], dim=1))
+                real, cond = both[:, :real.shape[1]], both[:, real.shape[1]:]
+        return real, cond
+
+    # --- persistence ---
+    def _state(self) -> dict[str, Any]:
+        return {"step": self.step, "wall": self.wall, "gan": self.gan.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
+                "rng": get_rng_state(), "data": {"generator": self.data_gen.get_state(), "order": self.order,
+                                                 "position": self.position},
+                "config": self.config.to_dict()}
+
+    def _save(self) -> None:
+        self._write_stats()
+        torch_save(self.run_dir / CHECKPOINT, self._state())
+
+    def _write_stats(self) -> None:
+        write_text(self.run_dir / "stats.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
+
+    def _restore(self) -> None:
+        path = self.run_dir / CHECKPOINT
+        if not path.is_file():
+            return
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        self.gan.load_state_dict(state["gan"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        self.data_gen.set_state(state["data"]["generator"])
+        self.order, self.position = state["data"]["order"], state["data"]["position"]
+        self.step, self.wall = int(state["step"]), float(state["wall"])
+        set_rng_state(state["rng"])
+        stats = self.run_dir / "stats.jsonl"
+        rows = [json.loads(line) for line in stats.read_text().splitlines() if line.strip()] if stats.exists() else []
+        self.rows = [r for r in rows if r["step"] <= self.step]
+
+    # --- one iteration ---
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
+
+    def _update(self, loss: torch.Tensor, optimizer, scaler, module) -> float:
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        norm = _grad_norm(module)
+        scaler.step(optimizer)
+        scaler.update()
+        return norm
+
+    def _check_finite(self, name: str, value: float, row: dict[str, Any]) -> None:
+        if math.isfinite(value):
+            return
+        self.rows.append(row)
+        self._write_stats()
+        last = _checkpoint_step(self.run_dir)
+        raise TrainingDiverged(
+            f"{self.config.gan} run {self.run_dir.name}: the {name} became {value} at iteration {self.step + 1} "
+            f"(stats: {json.dumps({k: v for k, v in row.items() if k != 'step'})}). Training stopped; the last "
+            f"good checkpoint (step {last}) is kept in {self.run_dir / CHECKPOINT}. Usual causes: a learning rate "
+            f"too high (lr_g={self.config.lr_g}, lr_d={self.config.lr_d}) or an unstable loss/normalisation choice.")
+
+    def _iteration(self) -> dict[str, Any]:
+        gan, step = self.gan, self.step
+        row: dict[str, Any] = {"step": step + 1}
+        for _ in range(self.config.n_critic):
+            real, cond = self._batch()
+            with self._autocast():
+                d_loss, d_stats = gan.discriminator_loss(real, cond, step)
+            row.update(d_loss=float(d_loss.detach()), **d_stats)
+            self._check_finite("discriminator loss", row["d_loss"], row)
+            row["grad_norm_d"] = self._update(d_loss, self.opt_d, self.scaler_d, gan.discriminator)
+            gan.after_discriminator_step(step)
+        gan.discriminator.requires_grad_(False)  # G's step needs gradients through D, not of D's weights
+        try:
+            with self._autocast():
+                g_loss, g_stats = gan.generator_loss(real, cond, step)
+            row.update(g_loss=float(g_loss.detach()), **g_stats)
+            self._check_finite("generator loss", row["g_loss"], row)
+            row["grad_norm_g"] = self._update(g_loss, self.opt_g, self.scaler_g, gan.generator)
+        finally:
+            gan.discriminator.requires_grad_(True)
+        gan.after_generator_step(step)
+        return row
+
+    # --- grids and diversity ---
+    def _generate(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        cond = self.cond[self.grid_index[:n].to(self.device)] if self.conditional else None
+        gen = torch.Generator().manual_seed(self.grid_seed)
+        return self.gan.generate(n, cond, generator=gen).float(), cond
+
+    def _grid(self) -> float:
+        """Save a grid of fixed-latent samples; return their diversity relative to real images. The global
+        RNG is left untouched, so grid intervals never change what training draws."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            fake, cond = self._generate(max(self.config.grid_size, DIVERSITY_SAMPLES))
+        images, masks = self._decode(fake, cond)
+        n = self.config.grid_size
+        save_grid(self.run_dir / "grids" / f"step_{self.step:06d}.png", images[:n], masks[:n])
+        reference = self.real[self.grid_index.to(self.device)][:, :self.shape.image_channels]
+        return diversity(fake[:, :self.shape.image_channels]) / max(diversity(reference), 1e-12)
+
+    def _decode(self, fake: torch.Tensor, cond: torch.Tensor | None) -> tuple[np.ndarray, np.ndarray]:
+        fake_np = fake.cpu().numpy()
+        if cond is not None:
+            return np.clip(fake_np, -1, 1), cond.argmax(1).cpu().numpy().astype(np.uint8)
+        return from_joint(fake_np, self.shape.image_channels, self.shape.num_classes)
+
+    # --- the loop ---
+    def run(self) -> Path:
+        config = self.config
+        write_json(self.run_dir / "config.json", config.to_dict())
+        self._restore()
+        if not (self.run_dir / "run.json").is_file():
+            write_json(self.run_dir / "run.json", {"shape": {"image_channels": self.shape.image_channels,
+                                                             "num_classes": self.shape.num_classes,
+                                                             "resolution": self.shape.resolution},
+                                                   "data": self.data_info, "gan_options": self.gan.options_dict(),
+                                                   "provenance": provenance(device=str(self.device))})
+        start = self.step
+        if start >= config.iterations and (self.run_dir / "summary.json").is_file():
+            return self.run_dir
+        self.gan.train()
+        bar = tqdm(total=config.iterations, initial=start, disable=not config.progress,
+                   desc=f"{config.gan} {self.run_dir.name}", leave=False)
+        session_start, wall_start = time.perf_counter(), self.wall
+        try:
+            while self.step < config.iterations:
+                row = self._iteration()
+                self.step += 1
+                self.wall = wall_start + time.perf_counter() - session_start
+                row["wall_time"] = round(self.wall, 4)
+                if self.step % config.grid_every == 0 or self.step == config.iterations:
+                    row["diversity_ratio"] = self._grid()
+                if self.step % config.log_every == 0 or "diversity_ratio" in row:
+                    self.rows.append(row)
+                if self.step % config.checkpoint_every == 0 or self.step == config.iterations:
+                    self._save()
+                bar.update(1)
+                if self.step % 10 == 0 or self.step == config.iterations:
+                    bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}")
+        finally:
+            bar.close()
+        self._finish()
+        return self.run_dir
+
+    def _finish(self) -> None:
+        config = self.config
+        ratio = next((r["diversity_ratio"] for r in reversed(self.rows) if "diversity_ratio" in r), None)
+        if ratio is None:
+            ratio = self._grid()
+        d_losses = np.array([r["d_loss"] for r in self.rows], dtype=np.float64)
+        collapsed = bool(ratio < config.collapse_ratio)
+        if collapsed:
+            print(f"warning: {self.run_dir.name} looks mode-collapsed: sample diversity is {ratio:.3f} x that of "
+                  f"real images (threshold {config.collapse_ratio})")
+        images_done = config.iterations * config.batch_size
+        summary = {"run": self.run_dir.name, "gan": config.gan, "dataset": config.dataset, "seed": config.seed,
+                   "iterations": self.step, "n": self.data_info["count"], "config_hash": hash_inputs(config.to_dict()),
+                   **dloss_statistics(d_losses), "diversity_ratio": ratio, "mode_collapse": collapsed,
+                   "final_d_loss": self.rows[-1]["d_loss"] if self.rows else None,
+                   "final_g_loss": self.rows[-1]["g_loss"] if self.rows else None,
+                   "wall_time": self.wall, "images_per_s": images_done / self.wall if self.wall > 0 else None,
+                   "data_hash": self.data_info["hash"], "device": str(self.device)}
+        write_json(self.run_dir / "summary.json", summary)
+        append_result(self.study_dir, "gan_runs", summary)
