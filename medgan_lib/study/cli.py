@@ -1,0 +1,85 @@
+"""``medgan study run|list|report``: run the section notebooks into rendered reports, list studies, re-render."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from medgan_lib.study.profiles import NOTEBOOKS_DIR, REPO, ProfileError, apply_overrides, load_profile
+
+REPORTS_DIR = REPO / "reports"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("study", help="run the whole study (all section notebooks) into reports/")
+    commands = parser.add_subparsers(dest="study_command", required=True)
+
+    run = commands.add_parser("run", help="execute the section notebooks with papermill and render the reports")
+    run.add_argument("--profile", default="quick", help="notebooks/params/<profile>.yaml: smoke, quick or paper")
+    run.add_argument("--dataset", help="dataset name (default: the profile's, cardiac_phantom)")
+    run.add_argument("--root", help="folder of a downloaded real dataset")
+    run.add_argument("--gans", nargs="+", metavar="GAN", help="GANs to train and evaluate (default: the profile's)")
+    run.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="GAN training seeds (one run per GAN and seed)")
+    run.add_argument("--out", type=Path, help="study folder (default: reports/<profile>-<dataset>)")
+    run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                     help="override a parameter: KEY (all notebooks declaring it) or NOTEBOOK.KEY; VALUE is YAML")
+    run.add_argument("--force", action="store_true", help="rerun every step even if its inputs are unchanged")
+    run.add_argument("--workers", type=int, help="steps run in parallel (default: the profile's)")
+    run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR,
+                     help="folder of the section notebooks; profiles are read from its params/")
+    run.set_defaults(func=_run)
+
+    lister = commands.add_parser("list", help="list the studies under reports/ with their status")
+    lister.add_argument("--reports", type=Path, default=REPORTS_DIR)
+    lister.set_defaults(func=_list)
+
+    report = commands.add_parser("report", help="re-render index.html of a study without running anything")
+    report.add_argument("study", nargs="*", help="study folder or name under reports/ (default: every study)")
+    report.add_argument("--reports", type=Path, default=REPORTS_DIR)
+    report.set_defaults(func=_report)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from medgan_lib.study.runner import run_study
+
+    try:
+        profile = load_profile(args.profile, args.notebooks / "params")
+        profile = apply_overrides(profile, args.param, dataset=args.dataset, root=args.root, gans=args.gans,
+                                  seeds=args.seeds, workers=args.workers)
+        out = args.out or REPORTS_DIR / f"{profile.name}-{profile.common.get('dataset', 'default')}"
+        result = run_study(profile, out, notebooks_dir=args.notebooks, force=args.force)
+    except ProfileError as err:
+        print(f"medgan study run: {err}", file=sys.stderr)
+        return 2
+    return 0 if result.ok else 1
+
+
+def _list(args: argparse.Namespace) -> int:
+    from medgan_lib.study.report import list_studies
+
+    studies = list_studies(args.reports)
+    if not studies:
+        print(f"no studies under {args.reports}")
+        return 0
+    print(f"{'study':<32} {'profile':<8} {'dataset':<18} {'status':<14} {'wall time':>9}  steps")
+    for s in studies:
+        steps = ", ".join(f"{n} {k}" for k, n in s["steps"].items())
+        print(f"{s['name']:<32} {s['profile'] or '?':<8} {s['dataset'] or '?':<18} {s['status']:<14} "
+              f"{(s['wall_time'] or 0):>8.0f}s  {steps}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from medgan_lib.study.report import write_index
+
+    folders = [Path(s) if Path(s).is_dir() else args.reports / s for s in args.study] or \
+        sorted(p.parent for p in Path(args.reports).glob("*/study.json"))
+    status = 0
+    for folder in folders:
+        if not (folder / "study.json").exists():
+            print(f"medgan study report: {folder} is not a study folder (no study.json)", file=sys.stderr)
+            status = 2
+            continue
+        print(f"wrote {write_index(folder)}")
+    return status

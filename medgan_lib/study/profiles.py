@@ -1,0 +1,181 @@
+"""Study profiles (``notebooks/params/<name>.yaml``): runner settings, common keys and per-notebook
+parameter sections, merged with the command line and checked against each notebook's ``parameters``
+cell, so a misspelt key fails with the notebook's name instead of being silently injected by papermill.
+
+Layout of a profile::
+
+    study:                 # runner settings, not notebook parameters
+      gans: [dcgan, ...]   # GANs of the study; the training notebook runs once per GAN and seed
+      seeds: [0]           # GAN training seeds
+      workers: 1           # steps run in parallel
+    common:                # given to every notebook whose parameters cell declares the key
+      dataset: cardiac_phantom
+      seed: 0
+    01_data_preparation:   # given to that notebook only; every key must be declared there
+      resolution: 64
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS_DIR = REPO / "notebooks"
+PROFILES_DIR = NOTEBOOKS_DIR / "params"
+# Keys every notebook must declare (COMMON.md); the runner sets ``study_dir`` itself.
+REQUIRED_KEYS = ("study_dir", "dataset", "seed", "device")
+RUNNER_KEYS = ("gans", "seeds", "workers")
+
+
+class ProfileError(ValueError):
+    """A profile or an override names an unknown section or key, or has a value of the wrong type."""
+
+
+@dataclasses.dataclass
+class Profile:
+    """A parsed profile: runner settings, common keys, per-notebook sections (notebook name -> keys)."""
+
+    name: str
+    study: dict[str, Any]
+    common: dict[str, Any]
+    sections: dict[str, dict[str, Any]]
+
+    @property
+    def gans(self) -> list[str]:
+        return list(self.study.get("gans", []))
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.study.get("seeds", [self.common.get("seed", 0)]))
+
+    @property
+    def workers(self) -> int:
+        return int(self.study.get("workers", 1))
+
+
+def profile_path(name: str, profiles_dir: Path = PROFILES_DIR) -> Path:
+    path = Path(profiles_dir) / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in Path(profiles_dir).glob("*.yaml"))
+        raise ProfileError(f"unknown profile {name!r}: {path} does not exist; profiles: {', '.join(known) or 'none'}")
+    return path
+
+
+def load_profile(name: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
+    """Read ``<profiles_dir>/<name>.yaml`` into a :class:`Profile` (structure checked, keys not yet)."""
+    path = profile_path(name, profiles_dir)
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    study = data.pop("study", None) or {}
+    common = data.pop("common", None) or {}
+    for label, section in [("study", study), ("common", common), *data.items()]:
+        if not isinstance(section, dict):
+            raise ProfileError(f"{path}: section {label!r} must be a mapping, got {section!r}")
+    unknown = sorted(set(study) - set(RUNNER_KEYS))
+    if unknown:
+        raise ProfileError(f"{path}: unknown key(s) {unknown} in section 'study'; valid keys: {list(RUNNER_KEYS)}")
+    _check_runner_values(study, str(path))
+    return Profile(name=name, study=study, common=common, sections={k: dict(v) for k, v in data.items()})
+
+
+def apply_overrides(profile: Profile, overrides: list[tuple[str, str]] | None = None, **settings: Any) -> Profile:
+    """A copy of ``profile`` with ``-p KEY VALUE`` overrides (values parsed as YAML; ``KEY`` is a common key,
+    ``NOTEBOOK.KEY`` a notebook's key, ``study.KEY`` a runner setting) and named settings (``dataset``,
+    ``root``, ``gans``, ``seeds``, ``workers``; ``None`` leaves the profile's value)."""
+    result = copy.deepcopy(profile)
+    for key in ("gans", "seeds", "workers"):
+        if settings.get(key) is not None:
+            result.study[key] = settings.pop(key)
+        settings.pop(key, None)
+    for key, value in settings.items():
+        if value is not None:
+            result.common[key] = value
+    for key, text in overrides or []:
+        value = yaml.safe_load(text) if text != "" else ""
+        section, _, name = key.rpartition(".")
+        if not name:
+            raise ProfileError(f"override {key!r}: empty key")
+        if section == "study":
+            if name not in RUNNER_KEYS:
+                raise ProfileError(f"override {key!r}: unknown runner setting; valid: {list(RUNNER_KEYS)}")
+            result.study[name] = value
+        elif section:
+            result.sections.setdefault(section, {})[name] = value
+        else:
+            result.common[name] = value
+    _check_runner_values(result.study, "command line")
+    return result
+
+
+def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """The keys a notebook's ``parameters`` cell declares: name -> {inferred_type_name, default, help}."""
+    import papermill
+
+    params = papermill.inspect_notebook(str(path))
+    if not params:
+        raise ProfileError(f"{path}: no code cell tagged 'parameters'")
+    return {name: dict(info) for name, info in params.items()}
+
+
+def validate(profile: Profile, declared: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Check ``profile`` against the declared parameters of each present notebook (name -> parameters).
+
+    Every per-notebook key must be declared by that notebook, every common key by at least one notebook,
+    and a value whose notebook default is a plain int/float/str/bool/list must have that type."""
+    where = f"profile {profile.name!r}"
+    for section, values in profile.sections.items():
+        if section not in declared:
+            raise ProfileError(f"{where}: section {section!r} names no notebook; notebooks: {sorted(declared)}")
+        for key, value in values.items():
+            if key not in declared[section]:
+                raise ProfileError(f"{where}: notebook {section!r} has no parameter {key!r}; "
+                                   f"its parameters: {sorted(declared[section])}")
+            _check_type(value, declared[section][key], f"{where}: {section}.{key}")
+    for key, value in profile.common.items():
+        owners = [nb for nb, params in declared.items() if key in params]
+        if not owners:
+            raise ProfileError(f"{where}: common key {key!r} is declared by no notebook ({sorted(declared)})")
+        for nb in owners:
+            _check_type(value, declared[nb][key], f"{where}: common.{key} (for {nb})")
+    for nb, params in declared.items():
+        missing = [key for key in REQUIRED_KEYS if key not in params]
+        if missing:
+            raise ProfileError(f"notebook {nb!r}: parameters cell lacks required key(s) {missing}")
+
+
+def parameters_for(profile: Profile, notebook: str, declared: dict[str, Any]) -> dict[str, Any]:
+    """The parameters one notebook receives: the common keys it declares, then its own section."""
+    values = {k: v for k, v in profile.common.items() if k in declared}
+    values.update(profile.sections.get(notebook, {}))
+    return copy.deepcopy(values)
+
+
+_PLAIN_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _check_type(value: Any, info: dict[str, Any], where: str) -> None:
+    type_name = str(info.get("inferred_type_name", "None")).replace(" ", "")
+    if type_name in _PLAIN_TYPES:
+        ok = isinstance(value, _PLAIN_TYPES[type_name]) and not (type_name in ("int", "float") and isinstance(value, bool))
+    elif type_name.startswith(("list", "List")):
+        ok = isinstance(value, list)
+    else:
+        return
+    if not ok:
+        raise ProfileError(f"{where}: expected {type_name}, got {value!r}")
+
+
+def _check_runner_values(study: dict[str, Any], where: str) -> None:
+    if "gans" in study and not (isinstance(study["gans"], list) and all(isinstance(g, str) for g in study["gans"])):
+        raise ProfileError(f"{where}: study.gans must be a list of GAN names, got {study['gans']!r}")
+    if "seeds" in study and not (isinstance(study["seeds"], list) and study["seeds"]
+                                 and all(isinstance(s, int) and not isinstance(s, bool) for s in study["seeds"])):
+        raise ProfileError(f"{where}: study.seeds must be a non-empty list of integers, got {study['seeds']!r}")
+    if "workers" in study and not (isinstance(study["workers"], int) and study["workers"] >= 1):
+        raise ProfileError(f"{where}: study.workers must be an integer >= 1, got {study['workers']!r}")

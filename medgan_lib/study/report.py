@@ -1,0 +1,298 @@
+"""The study's ``index.html``: Table 2 from the result files (never from notebook outputs) beside the
+paper's published values, key figures, memorisation flags, links to every section report, provenance."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from medgan_lib.atomic import write_text
+from medgan_lib.provenance import library_versions
+from medgan_lib.results import read_results
+from medgan_lib.study.runner import OK, load_state, records_of
+
+RESULT_KINDS = ("gan_runs", "fid", "dice", "memorization", "memory", "tune")
+NOT_AVAILABLE = "not available"
+# Our dataset and GAN names -> the names skandarani2023 Table 2 uses.
+PAPER_DATASETS = {"cardiac_phantom": "ACDC", "acdc": "ACDC", "liver_phantom": "SLiver07", "sliver07": "SLiver07",
+                  "retina_phantom": "IDRiD", "idrid": "IDRiD"}
+PAPER_GANS = {"dcgan": "DCGAN", "lsgan": "LSGAN", "wgan": "WGAN", "hinge": "HingeGAN", "spade": "SPADE GAN",
+              "stylegan2": "StyleGAN"}
+REFERENCE_TABLE2 = "skandarani2023_table2_fid_dice.csv"
+_HIDDEN_COLUMNS = {"provenance", "time", "config", "libraries", "device"}
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3} .ok{color:#17703a} .failed,.blocked,.missing{color:#b3261e;font-weight:bold}
+.na{color:#888;font-style:italic} .paper{background:#f7f4e8} figure{display:inline-block;margin:0.5em;max-width:360px}
+figure img{max-width:100%;border:1px solid #ddd} figcaption{font-size:0.8em;color:#555}
+.note{background:#eef4fb;border-left:4px solid #4a7ab5;padding:0.5em 1em}
+"""
+
+
+def write_index(study_dir: Path) -> Path:
+    """(Re)write ``<study_dir>/index.html`` from ``study.json`` and ``results/*.jsonl``."""
+    study_dir = Path(study_dir).resolve()
+    state = load_state(study_dir)
+    records = records_of(state)
+    plan = state.get("plan", sorted(records))
+    common = state.get("common", {})
+    dataset = common.get("dataset", "?")
+    results = {kind: _latest(read_results(study_dir, kind)) for kind in RESULT_KINDS}
+    parts = [
+        f"<h1>GANs for medical image synthesis: study <code>{_e(study_dir.name)}</code></h1>",
+        f"<p>Profile <b>{_e(state.get('profile', '?'))}</b>, dataset <b>{_e(dataset)}</b>, "
+        f"run {_e(state.get('started', '?'))} to {_e(state.get('finished', 'unfinished'))}. "
+        f"Index written {_e(time.strftime('%Y-%m-%d %H:%M:%S'))}.</p>",
+        _phantom_note(dataset),
+        "<h2>Sections</h2>", _steps_table(plan, records),
+        "<h2>Table 2: image quality and downstream segmentation</h2>", _table2(results, dataset),
+        "<h2>Key figures</h2>", _figures(study_dir),
+        "<h2>Memorisation</h2>", _table_or_na(results["memorization"]),
+        "<h2>Provenance</h2>", _provenance(state, plan, records, results),
+        "<h2>All result tables</h2>", _all_results(results),
+    ]
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>study {_e(study_dir.name)}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
+    return write_text(study_dir / "index.html", page)
+
+
+def reference_table2() -> pd.DataFrame:
+    """skandarani2023 Table 2 as published (package data under ``medgan_lib/reference/``); empty if absent."""
+    try:
+        source = resources.files("medgan_lib").joinpath("reference", REFERENCE_TABLE2)
+        with resources.as_file(source) as path:
+            return pd.read_csv(path) if Path(path).exists() else pd.DataFrame()
+    except (FileNotFoundError, ModuleNotFoundError):
+        return pd.DataFrame()
+
+
+def table2(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
+    """One row per GAN: FID, KID, U-Net FID, synthetic-only Dice (value with CI where the rows have one),
+    then the paper's FID and Dice for the matching dataset."""
+    fid, dice = results.get("fid", pd.DataFrame()), results.get("dice", pd.DataFrame())
+    gans = []
+    for frame in (fid, dice, results.get("gan_runs", pd.DataFrame())):
+        if "gan" in frame:
+            gans += [g for g in frame["gan"].dropna().unique() if g not in gans]
+    paper = reference_table2()
+    paper_name = PAPER_DATASETS.get(dataset)
+    rows = []
+    for gan in gans:
+        row = {"GAN": gan}
+        inception, unet = _split_extractors(fid[fid["gan"] == gan] if "gan" in fid else pd.DataFrame())
+        row["FID"] = _metric(inception, "fid")
+        row["KID"] = _metric(inception, "kid")
+        row["U-Net FID"] = _metric(unet, "fid") if not unet.empty else _metric(inception, "unet_fid")
+        row["Dice (synthetic only)"] = _metric(_synthetic_dice(dice, gan), "dice")
+        ref = _paper_row(paper, paper_name, PAPER_GANS.get(gan))
+        row[f"paper FID ({paper_name or 'n/a'})"] = _paper_value(ref, "fid")
+        row[f"paper Dice ({paper_name or 'n/a'})"] = _paper_value(ref, "unet_dice")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def list_studies(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every study under ``reports_dir`` (a folder with ``study.json``) with its status counts and time."""
+    studies = []
+    for path in sorted(Path(reports_dir).glob(f"*/{'study.json'}")):
+        state = json.loads(path.read_text())
+        recs = records_of(state)
+        plan = state.get("plan", list(recs))
+        statuses = [recs[n].status if n in recs else "not run" for n in plan]
+        counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
+        status = "complete" if counts.get(OK, 0) == len(plan) and state.get("finished") else (
+            "unfinished" if not state.get("finished") else "with failures")
+        studies.append({"name": path.parent.name, "profile": state.get("profile"),
+                        "dataset": state.get("common", {}).get("dataset"), "status": status, "steps": counts,
+                        "started": state.get("started"), "wall_time": state.get("wall_time")})
+    return studies
+
+
+# ---- pieces of the page -------------------------------------------------------------------------------
+
+def _steps_table(plan: list[str], records: dict) -> str:
+    rows = []
+    for name in plan:
+        rec = records.get(name)
+        if rec is None:
+            rows.append(f"<tr><td>{_e(name)}</td><td class='na'>not run</td><td></td><td></td><td></td></tr>")
+            continue
+        links = [f"<a href='{_e(p)}'>{label}</a>" for label, p in
+                 (("report", rec.html), ("reader's version", rec.reader_html), ("notebook", rec.notebook),
+                  ("log", rec.log)) if p]
+        when = f"{rec.wall_time:.1f} s" if rec.wall_time is not None else ""
+        if rec.cached:
+            when += " (reused)"
+        rows.append(f"<tr><td>{_e(name)}</td><td class='{_e(rec.status)}'>{_e(rec.status)}</td><td>{when}</td>"
+                    f"<td>{' · '.join(links)}</td><td>{_e(rec.error or '')}</td></tr>")
+    return ("<table><tr><th>step</th><th>status</th><th>wall time</th><th>reports</th><th>error</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _table2(results: dict[str, pd.DataFrame], dataset: str) -> str:
+    table = table2(results, dataset)
+    if table.empty:
+        return f"<p class='na'>{NOT_AVAILABLE}: no FID or Dice results yet.</p>"
+    body = table.to_html(index=False, escape=True, na_rep=NOT_AVAILABLE)
+    paper_name = PAPER_DATASETS.get(dataset)
+    note = (f"<p>Columns labelled <i>paper</i> are skandarani et al. 2023's published values on {paper_name}, "
+            f"real patient data at the paper's scale; the other columns are this study's own numbers on "
+            f"<b>{_e(dataset)}</b>. They show the same protocol, not the same data.</p>"
+            if paper_name else "<p>The paper has no Table 2 values for this dataset.</p>")
+    ref = reference_table2()
+    baselines = ref[(ref["dataset"] == paper_name) & ~ref["training_data"].isin(PAPER_GANS.values())] \
+        if paper_name and not ref.empty else pd.DataFrame()
+    extra = ("<p>Paper's Dice for the other training conditions on "
+             f"{paper_name}:</p>" + baselines.to_html(index=False, na_rep="") if not baselines.empty else "")
+    dice = results.get("dice", pd.DataFrame())
+    ours = ("<p>This study's Dice for every training condition:</p>" + _table_or_na(dice)) if not dice.empty else ""
+    return note + body + ours + extra
+
+
+def _figures(study_dir: Path) -> str:
+    figures = sorted((study_dir / "figures").rglob("*.png")) if (study_dir / "figures").exists() else []
+    if not figures:
+        return f"<p class='na'>{NOT_AVAILABLE}: no figures in figures/.</p>"
+    return "".join(f"<figure><a href='{_e(p.relative_to(study_dir))}'><img src='{_e(p.relative_to(study_dir))}'></a>"
+                   f"<figcaption>{_e(p.relative_to(study_dir / 'figures'))}</figcaption></figure>" for p in figures)
+
+
+def _provenance(state: dict, plan: list[str], records: dict, results: dict[str, pd.DataFrame]) -> str:
+    study = state.get("study", {})
+    common = state.get("common", {})
+    versions = _latest_provenance(results).get("libraries") or library_versions()
+    items = [("code version", state.get("code_version", "?")), ("profile", state.get("profile", "?")),
+             ("GANs", ", ".join(study.get("gans", []))), ("training seeds", study.get("seeds", [common.get("seed")])),
+             ("common parameters", json.dumps(common, sort_keys=True)),
+             ("total wall time of the last run", f"{state.get('wall_time', 0):.0f} s"),
+             ("notebook execution time, all steps",
+              f"{sum(r.wall_time or 0 for n, r in records.items() if n in plan):.0f} s")]
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in items)
+    libs = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in versions.items())
+    hashes = _weight_hashes(results)
+    hash_html = (pd.DataFrame(hashes).to_html(index=False) if hashes
+                 else f"<p class='na'>{NOT_AVAILABLE}: no result row records a weight hash.</p>")
+    return (f"<table>{rows}</table><h3>Library versions</h3><table>{libs}</table>"
+            f"<h3>Weights used (SHA-256 recorded in the results)</h3>{hash_html}")
+
+
+def _all_results(results: dict[str, pd.DataFrame]) -> str:
+    parts = []
+    for kind, frame in results.items():
+        summary = f"{kind}: {len(frame)} row(s)" if not frame.empty else f"{kind}: {NOT_AVAILABLE}"
+        parts.append(f"<details><summary>{_e(summary)}</summary>{_table_or_na(frame)}</details>")
+    return "".join(parts)
+
+
+def _table_or_na(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return f"<p class='na'>{NOT_AVAILABLE}</p>"
+    shown = frame[[c for c in frame.columns if c not in _HIDDEN_COLUMNS]]
+    return shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+
+
+def _phantom_note(dataset: str) -> str:
+    if not dataset.endswith("_phantom"):
+        return ""
+    return ("<p class='note'>The data are procedural <b>phantoms</b>, not patient data: they let every section "
+            "run offline in minutes and show the method; absolute numbers are not comparable with the paper's.</p>")
+
+
+# ---- reading result rows ------------------------------------------------------------------------------
+
+def _latest(frame: pd.DataFrame) -> pd.DataFrame:
+    """Result rows with later duplicates (same identifying columns) replacing earlier ones."""
+    if frame.empty:
+        return frame
+    keys = [c for c in ("dataset", "gan", "run", "seed", "condition", "extractor", "feature_extractor", "n",
+                        "trial", "config_hash", "structure") if c in frame]
+    hashable = [c for c in keys if frame[c].map(lambda v: not isinstance(v, (list, dict))).all()]
+    return frame.drop_duplicates(subset=hashable, keep="last").reset_index(drop=True) if hashable else frame
+
+
+def _split_extractors(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """FID rows of the standard Inception network and of the U-Net features (by an extractor column)."""
+    column = next((c for c in ("extractor", "feature_extractor", "features") if c in rows), None)
+    if column is None or rows.empty:
+        return rows, pd.DataFrame()
+    is_unet = rows[column].astype(str).str.contains("unet", case=False)
+    return rows[~is_unet], rows[is_unet]
+
+
+def _synthetic_dice(dice: pd.DataFrame, gan: str) -> pd.DataFrame:
+    """Dice rows of the U-Net trained on ``gan``'s synthetic set alone."""
+    if dice.empty or "gan" not in dice:
+        return pd.DataFrame()
+    rows = dice[dice["gan"] == gan]
+    if "condition" in rows:
+        synthetic = rows[rows["condition"].astype(str).str.contains("synth", case=False)
+                         & ~rows["condition"].astype(str).str.contains("real", case=False)]
+        rows = synthetic if not synthetic.empty else rows[rows["condition"].astype(str) == gan]
+    return rows
+
+
+def _metric(rows: pd.DataFrame, name: str) -> str:
+    """``value [low, high]`` (or ``value ± std``) of the last row that has ``name``, or "not available"."""
+    for column in (name, f"{name}_mean", f"mean_{name}"):
+        if column in rows and rows[column].notna().any():
+            row = rows[rows[column].notna()].iloc[-1]
+            text = f"{float(row[column]):.3g}"
+            low = next((row[c] for c in (f"{name}_ci_low", f"{name}_low", "ci_low") if c in row and pd.notna(row[c])), None)
+            high = next((row[c] for c in (f"{name}_ci_high", f"{name}_high", "ci_high") if c in row and pd.notna(row[c])), None)
+            ci = row.get(f"{name}_ci")
+            std = next((row[c] for c in (f"{name}_std", "std") if c in row and pd.notna(row[c])), None)
+            if low is not None and high is not None:
+                text += f" [{float(low):.3g}, {float(high):.3g}]"
+            elif isinstance(ci, (list, tuple)) and len(ci) == 2:
+                text += f" [{float(ci[0]):.3g}, {float(ci[1]):.3g}]"
+            elif std is not None:
+                text += f" ± {float(std):.2g}"
+            return text
+    return NOT_AVAILABLE
+
+
+def _paper_row(paper: pd.DataFrame, dataset: str | None, gan: str | None) -> pd.Series | None:
+    if paper.empty or dataset is None or gan is None:
+        return None
+    rows = paper[(paper["dataset"] == dataset) & (paper["training_data"] == gan)]
+    return rows.iloc[0] if not rows.empty else None
+
+
+def _paper_value(row: pd.Series | None, column: str) -> str:
+    if row is None or column not in row or pd.isna(row[column]):
+        return NOT_AVAILABLE
+    return f"{float(row[column]):.3g}"
+
+
+def _latest_provenance(results: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    for frame in results.values():
+        if "provenance" in frame and not frame.empty and isinstance(frame["provenance"].iloc[-1], dict):
+            return frame["provenance"].iloc[-1]
+    return {}
+
+
+def _weight_hashes(results: dict[str, pd.DataFrame]) -> list[dict[str, str]]:
+    """Every (result kind, field, hash) recorded in the results for weights (keys naming sha256 or weights)."""
+    found: dict[tuple[str, str, str], None] = {}
+    for kind, frame in results.items():
+        for _, row in frame.iterrows():
+            flat = dict(row)
+            if isinstance(row.get("provenance"), dict):
+                flat.update({f"provenance.{k}": v for k, v in row["provenance"].items()})
+            for key, value in flat.items():
+                if isinstance(value, str) and ("sha256" in key.lower() or "weights_hash" in key.lower()):
+                    found[(kind, key, value)] = None
+    return [{"result": k, "field": f, "sha256": v} for k, f, v in found]
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)

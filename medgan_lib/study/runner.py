@@ -1,0 +1,304 @@
+"""Run a study: execute the section notebooks with papermill into ``<out>/notebooks/``, render them to
+HTML, skip steps whose inputs are unchanged, run independent steps in parallel, keep going past failures.
+
+Everything the notebooks write goes to ``<out>`` itself (their ``study_dir``): ``runs/``, ``results/``,
+``figures/``. The runner's own record, with the wall time of every step, is ``<out>/study.json``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+import yaml
+
+from medgan_lib.atomic import write_json, write_text
+from medgan_lib.hashing import hash_inputs, sha256_file
+from medgan_lib.provenance import code_version, library_versions
+from medgan_lib.study.plan import SECTIONS, Section, Step, build_plan
+from medgan_lib.study.profiles import NOTEBOOKS_DIR, Profile, ProfileError, notebook_parameters, validate
+
+STATE_FILE = "study.json"
+LIBRARY_DIR = Path(__file__).resolve().parents[1]
+# Statuses of a step: ran or reused (ok), failed, blocked by a failed step it needs, or notebook absent.
+OK, FAILED, BLOCKED, MISSING = "ok", "failed", "blocked", "missing"
+
+
+@dataclasses.dataclass
+class StepRecord:
+    """What happened to one step, as stored in ``study.json`` (paths relative to the study folder)."""
+
+    name: str
+    section: str
+    status: str
+    cached: bool = False
+    gan: str | None = None
+    seed: int | None = None
+    fingerprint: str | None = None
+    parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    started: str | None = None
+    wall_time: float | None = None
+    error: str | None = None
+    notebook: str | None = None
+    html: str | None = None
+    reader_html: str | None = None
+    log: str | None = None
+
+
+@dataclasses.dataclass
+class StudyResult:
+    out: Path
+    records: dict[str, StepRecord]
+    plan: list[str]
+    executed: list[str]
+
+    @property
+    def failed(self) -> list[str]:
+        return [n for n in self.plan if self.records[n].status != OK]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def code_hash(library_dir: Path = LIBRARY_DIR) -> str:
+    """Hash of the library's source and package data (not the study runner's own code, which only
+    decides how notebooks are run, not what they compute)."""
+    files = sorted(p for p in library_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                   and "study" not in p.relative_to(library_dir).parts[:1] and p.suffix != ".pyc")
+    return hash_inputs([(str(p.relative_to(library_dir)), sha256_file(p)) for p in files])
+
+
+def load_state(out: Path) -> dict[str, Any]:
+    path = Path(out) / STATE_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+def records_of(state: dict[str, Any]) -> dict[str, StepRecord]:
+    return {name: StepRecord(**rec) for name, rec in state.get("steps", {}).items()}
+
+
+def declared_parameters(notebooks_dir: Path, sections: tuple[Section, ...] = SECTIONS) -> dict[str, dict[str, Any]]:
+    """Parameters declared by each section notebook that exists (absent notebooks are left out)."""
+    declared = {}
+    for section in sections:
+        path = Path(notebooks_dir) / f"{section.notebook}.ipynb"
+        if path.exists():
+            declared[section.notebook] = notebook_parameters(path)
+            if section.per_gan and "gans" not in declared[section.notebook]:
+                raise ProfileError(f"notebook {section.notebook!r} runs once per GAN but declares no 'gans' parameter")
+    return declared
+
+
+def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
+              workers: int | None = None, sections: tuple[Section, ...] = SECTIONS,
+              echo: Callable[[str], None] = print, heartbeat: float = 30.0) -> StudyResult:
+    """Execute the study's notebooks into ``out``; reuse steps whose fingerprint (notebook, parameters,
+    library code, library versions, fingerprints of the steps it reads) is unchanged unless ``force``."""
+    out = Path(out).resolve()
+    notebooks_dir = Path(notebooks_dir).resolve()
+    declared = declared_parameters(notebooks_dir, sections)
+    validate(profile, declared)
+    steps = build_plan(profile, declared, out, sections)
+    workers = workers or profile.workers
+    by_name = {s.name: s for s in steps}
+    previous = records_of(load_state(out))
+    env_hash = hash_inputs(code_hash(), library_versions())
+    records: dict[str, StepRecord] = dict(previous)
+    for name in by_name:
+        records.pop(name, None)
+    executed: list[str] = []
+    state = {"profile": profile.name, "study": profile.study, "common": profile.common,
+             "notebooks_dir": str(notebooks_dir), "plan": [s.name for s in steps], "started": _now(),
+             "code_version": code_version()}
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    started_at = time.monotonic()
+    pending = list(steps)
+    running: dict[futures.Future, tuple[Step, float]] = {}
+    total = len(steps)
+
+    def done_count() -> int:
+        return sum(1 for s in steps if s.name in records)
+
+    def save() -> None:
+        state["steps"] = {n: dataclasses.asdict(r) for n, r in records.items()}
+        state["wall_time"] = time.monotonic() - started_at
+        write_json(out / STATE_FILE, state)
+
+    echo(f"study {out.name}: profile {profile.name}, {total} steps, {workers} worker(s), output {out}")
+    out.mkdir(parents=True, exist_ok=True)
+    with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        while pending or running:
+            progressed = True
+            while progressed:
+                progressed = False
+                for step in list(pending):
+                    if any(n not in records for n in step.needs):
+                        continue
+                    record = _prepare(step, records, by_name, notebooks_dir, env_hash)
+                    old = previous.get(step.name)
+                    if record.status != "pending":
+                        records[step.name] = record
+                        echo(f"[{done_count()}/{total}] {record.status.upper()} {step.name}: {record.error}")
+                    elif (not force and old is not None and old.status == OK and old.fingerprint == record.fingerprint
+                          and old.notebook and (out / old.notebook).exists()):
+                        records[step.name] = dataclasses.replace(old, cached=True)
+                        echo(f"[{done_count()}/{total}] unchanged {step.name} (reused; it ran {old.wall_time:.0f} s)")
+                    elif len(running) < workers:
+                        echo(f"[{done_count()}/{total}] running {step.name} ...")
+                        running[pool.submit(_execute, step, record, out, notebooks_dir, threads)] = (step, time.monotonic())
+                    else:
+                        continue
+                    pending.remove(step)
+                    progressed = True
+                save()
+            if not running:
+                continue
+            finished, _ = futures.wait(running, timeout=heartbeat, return_when=futures.FIRST_COMPLETED)
+            if not finished:
+                busy = ", ".join(f"{s.name} ({time.monotonic() - t0:.0f} s)" for s, t0 in running.values())
+                echo(f"  ... running: {busy}; {total - done_count() - len(running)} waiting")
+            for future in finished:
+                step, _ = running.pop(future)
+                record = future.result()
+                _render(record, out)
+                records[step.name] = record
+                executed.append(step.name)
+                remaining = total - done_count()
+                if record.status == OK:
+                    echo(f"[{done_count()}/{total}] ok {step.name} in {record.wall_time:.1f} s; {remaining} remaining")
+                else:
+                    echo(f"[{done_count()}/{total}] FAILED {step.name} after {record.wall_time:.1f} s: {record.error}; "
+                         f"{remaining} remaining")
+                save()
+    state["finished"] = _now()
+    save()
+    from medgan_lib.study.report import write_index
+
+    write_index(out)
+    result = StudyResult(out, {n: records[n] for n in state["plan"]}, state["plan"], executed)
+    echo(summary(result))
+    return result
+
+
+def summary(result: StudyResult) -> str:
+    """Closing lines: counts per status, total time, failures with their errors, the index path."""
+    recs = [result.records[n] for n in result.plan]
+    counts = {s: sum(1 for r in recs if r.status == s) for s in (OK, FAILED, BLOCKED, MISSING)}
+    reused = sum(1 for r in recs if r.status == OK and r.cached)
+    ran = sum(r.wall_time or 0 for r in recs if not r.cached and r.status in (OK, FAILED))
+    lines = [f"study {result.out.name}: {counts[OK]} ok ({reused} reused), {counts[FAILED]} failed, "
+             f"{counts[BLOCKED]} blocked, {counts[MISSING]} missing; {ran:.0f} s of notebook execution",
+             f"index: {result.out / 'index.html'}"]
+    lines += [f"  {r.status}: {r.name}: {r.error}" for r in recs if r.status != OK]
+    return "\n".join(lines)
+
+
+def _prepare(step: Step, records: dict[str, StepRecord], by_name: dict[str, Step], notebooks_dir: Path,
+             env_hash: str) -> StepRecord:
+    """Decide a step's final parameters and fingerprint once what it needs has finished, or why it cannot run."""
+    record = StepRecord(step.name, step.section, "pending", gan=step.gan, seed=step.seed,
+                        parameters=dict(step.parameters))
+    source = notebooks_dir / f"{step.section}.ipynb"
+    if not source.exists():
+        record.status, record.error = MISSING, f"notebook {source.name} is not in {notebooks_dir}"
+        return record
+    hard = [n for n in step.needs if n not in step.gan_needs and records[n].status != OK]
+    if hard:
+        record.status, record.error = BLOCKED, f"needs {', '.join(hard)}, which did not succeed"
+        return record
+    if step.gan_needs:
+        good = {by_name[n].gan for n in step.gan_needs if records[n].status == OK}
+        gans = [g for g in step.parameters.get("gans", []) if g in good]
+        if not gans:
+            record.status, record.error = BLOCKED, "no GAN of the study trained successfully"
+            return record
+        record.parameters["gans"] = gans
+    used = sorted(n for n in step.needs if records[n].status == OK)
+    record.fingerprint = hash_inputs(sha256_file(source), record.parameters, env_hash,
+                                     [(n, records[n].fingerprint) for n in used])
+    return record
+
+
+def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, threads: int) -> StepRecord:
+    """Run one notebook through papermill in its own process (its kernel is the venv's python3)."""
+    record = dataclasses.replace(record, started=_now(), notebook=f"notebooks/{step.name}.ipynb",
+                                 log=f"logs/{step.name}.log")
+    output = out / record.notebook
+    params_file = out / "params" / f"{step.name}.yaml"
+    write_text(params_file, yaml.safe_dump(record.parameters, sort_keys=True))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    if output.exists():
+        output.unlink()
+    env = dict(os.environ)
+    # The kernel named python3 must be this interpreter's (ipykernel's spec, whose argv "python" becomes
+    # sys.executable), not a user-level kernel of another Python that happens to share the name.
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(Path(sys.prefix) / "share" / "jupyter"),
+                                                        env.get("JUPYTER_PATH")]))
+    env.setdefault("OMP_NUM_THREADS", str(threads))
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline, whatever the caller set
+    command = [sys.executable, "-m", "papermill", str(notebooks_dir / f"{step.section}.ipynb"), str(output),
+               "-f", str(params_file), "-k", "python3", "--cwd", str(notebooks_dir), "--no-progress-bar",
+               "--log-output"]
+    t0 = time.monotonic()
+    with open(out / record.log, "w") as log:
+        log.write("$ " + " ".join(command) + "\n")
+        log.flush()
+        proc = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=notebooks_dir)
+    record.wall_time = round(time.monotonic() - t0, 2)
+    if proc.returncode == 0:
+        record.status = OK
+    else:
+        record.status = FAILED
+        record.error = _error_of(output, out / record.log)
+    if not output.exists():
+        record.notebook = None
+    return record
+
+
+def _error_of(notebook: Path, log: Path) -> str:
+    """The exception of the failing cell (``Name: message (cell N)``), else the log's last line."""
+    if notebook.exists():
+        try:
+            nb = nbformat.read(notebook, as_version=4)
+            for index, cell in enumerate(nb.cells):
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        return f"{output.get('ename')}: {output.get('evalue')} (cell {index})"
+        except (OSError, ValueError):
+            pass
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.exists() else []
+    return lines[-1][:500] if lines else "the notebook did not run (no output written)"
+
+
+def _render(record: StepRecord, out: Path) -> None:
+    """HTML of an executed (or partly executed) notebook: full, and for readers with code hidden."""
+    if not record.notebook:
+        return
+    from medgan_lib.study.render import render_html
+
+    try:
+        record.html = render_html(out / record.notebook, out / "html" / f"{record.name}.html")
+        record.reader_html = render_html(out / record.notebook, out / "html" / f"{record.name}.reader.html",
+                                         hide_code=True)
+    except Exception as err:  # a broken notebook file must not stop the study; the index shows why
+        record.error = (record.error or "") + f" [HTML rendering failed: {type(err).__name__}: {err}]"
+    for attr in ("html", "reader_html"):
+        value = getattr(record, attr)
+        if value:
+            setattr(record, attr, str(Path(value).relative_to(out)))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -1,0 +1,175 @@
+"""Study runner on tiny stand-in notebooks: key checks, failures, skip-on-unchanged, rerun-on-change, index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import argparse
+
+from medgan_lib.results import append_result
+from medgan_lib.study import (ProfileError, apply_overrides, list_studies, load_profile, run_study, table2,
+                              write_index)
+from medgan_lib.study.cli import register
+from medgan_lib.study.runner import declared_parameters
+
+# A 1x1 PNG, so a stand-in notebook can drop a "figure" without importing matplotlib.
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+WRITE = """
+import json, os, base64
+def put(kind, row):
+    os.makedirs(os.path.join(study_dir, 'results'), exist_ok=True)
+    with open(os.path.join(study_dir, 'results', kind + '.jsonl'), 'a') as f:
+        f.write(json.dumps(row) + '\\n')
+"""
+
+BODIES = {
+    "01_data_preparation": "put('data', {'dataset': dataset, 'n': n})",
+    "02_gan_training": ("for gan in gans:\n"
+                        "    if gan == 'bad':\n"
+                        "        raise RuntimeError('this GAN diverged')\n"
+                        "    put('gan_runs', {'gan': gan, 'seed': seed, 'run': f'00000-{gan}-s{seed}'})"),
+    "03_fid_evaluation": ("for gan in gans:\n"
+                          "    put('fid', {'gan': gan, 'extractor': 'inception', 'fid': 40.0 + n, 'fid_ci_low': 38.0,"
+                          " 'fid_ci_high': 45.0, 'kid': 0.02})\n"
+                          "    put('fid', {'gan': gan, 'extractor': 'unet', 'fid': 3.5})\n"
+                          "os.makedirs(os.path.join(study_dir, 'figures'), exist_ok=True)\n"
+                          f"open(os.path.join(study_dir, 'figures', '03_umap.png'), 'wb').write(base64.b64decode('{PNG}'))"),
+    "04_unet_dice": "for gan in gans:\n    put('dice', {'gan': gan, 'condition': 'synthetic', 'dice': 0.61, 'dice_std': 0.05})",
+    "05_memory_analysis": "put('memory', {'gan': 'dcgan', 'mb': 12.5 * n})",
+    "06_hyperparameter_search": "put('tune', {'gan': 'dcgan', 'trial': n})",
+}
+
+
+def main(argv: list[str]) -> int:
+    """``medgan`` with only the study commands (what ``medgan_lib.cli.main`` does for every group)."""
+    parser = argparse.ArgumentParser(prog="medgan")
+    register(parser.add_subparsers(dest="group", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def write_notebook(folder: Path, name: str, body: str, gans: bool = True) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = ('study_dir: str = ""\ndataset: str = "cardiac_phantom"\nseed: int = 0\ndevice: str = "auto"\n'
+              "n: int = 1  # size of everything\n" + ('gans: list = ["dcgan"]\n' if gans else ""))
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), cell, nbformat.v4.new_code_cell(WRITE + body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def notebooks(tmp_path: Path) -> Path:
+    folder = tmp_path / "notebooks"
+    (folder / "params").mkdir(parents=True)
+    for name, body in BODIES.items():
+        write_notebook(folder, name, body, gans=name in ("02_gan_training", "03_fid_evaluation", "04_unet_dice"))
+    profile = {"study": {"gans": ["dcgan"], "seeds": [0], "workers": 2},
+               "common": {"dataset": "cardiac_phantom", "seed": 0, "device": "cpu"},
+               "01_data_preparation": {"n": 2}, "05_memory_analysis": {"n": 3}}
+    (folder / "params" / "tiny.yaml").write_text(yaml.safe_dump(profile))
+    return folder
+
+
+def test_unknown_keys_and_bad_types_are_rejected_with_the_notebook_named(notebooks: Path):
+    declared = declared_parameters(notebooks)
+    assert set(declared["02_gan_training"]) == {"study_dir", "dataset", "seed", "device", "n", "gans"}
+    profile = load_profile("tiny", notebooks / "params")
+    bad = apply_overrides(profile, [("03_fid_evaluation.num_sampels", "10")])
+    with pytest.raises(ProfileError, match="notebook '03_fid_evaluation' has no parameter 'num_sampels'"):
+        run_study(bad, notebooks.parent / "out", notebooks_dir=notebooks)
+    with pytest.raises(ProfileError, match="common key 'resolution' is declared by no notebook"):
+        run_study(apply_overrides(profile, [("resolution", "64")]), notebooks.parent / "out", notebooks_dir=notebooks)
+    with pytest.raises(ProfileError, match=r"05_memory_analysis.n: expected int, got 'many'"):
+        run_study(apply_overrides(profile, [("05_memory_analysis.n", "many")]), notebooks.parent / "out",
+                  notebooks_dir=notebooks)
+    with pytest.raises(ProfileError, match="section '07_extra' names no notebook"):
+        run_study(apply_overrides(profile, [("07_extra.n", "1")]), notebooks.parent / "out", notebooks_dir=notebooks)
+    with pytest.raises(ProfileError, match="unknown profile 'huge'"):
+        load_profile("huge", notebooks / "params")
+    assert main(["study", "run", "--notebooks", str(notebooks), "--profile", "tiny", "--out",
+                 str(notebooks.parent / "out"), "-p", "nope", "1"]) == 2
+    assert not (notebooks.parent / "out" / "study.json").exists()
+
+
+def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Path, capsys):
+    out = notebooks.parent / "study"
+    code = main(["study", "run", "--notebooks", str(notebooks), "--profile", "tiny", "--out", str(out),
+                 "--gans", "dcgan", "bad"])
+    assert code == 1
+    state = json.loads((out / "study.json").read_text())
+    steps = state["steps"]
+    assert state["plan"] == ["01_data_preparation", "02_gan_training-dcgan-s0", "02_gan_training-bad-s0",
+                             "03_fid_evaluation", "04_unet_dice", "05_memory_analysis", "06_hyperparameter_search"]
+    assert steps["02_gan_training-bad-s0"]["status"] == "failed"
+    assert steps["02_gan_training-bad-s0"]["error"].startswith("RuntimeError: this GAN diverged")
+    assert all(steps[n]["status"] == "ok" for n in state["plan"] if n != "02_gan_training-bad-s0")
+    # Evaluation goes on with the GANs that trained; the failed GAN is left out, not the whole section.
+    assert steps["03_fid_evaluation"]["parameters"]["gans"] == ["dcgan"]
+    assert steps["03_fid_evaluation"]["parameters"]["study_dir"] == str(out.resolve())
+    # The failing notebook is kept, executed up to the failing cell, and rendered.
+    failed_nb = nbformat.read(out / steps["02_gan_training-bad-s0"]["notebook"], as_version=4)
+    assert any(o.get("ename") == "RuntimeError" for c in failed_nb.cells for o in c.get("outputs", []))
+    assert (out / steps["02_gan_training-bad-s0"]["html"]).exists()
+    reader = (out / steps["01_data_preparation"]["reader_html"]).read_text()
+    assert "put('data'" not in reader and "put(&#39;data&#39;" not in reader
+    index = (out / "index.html").read_text()
+    assert "this GAN diverged" in index and "html/02_gan_training-bad-s0.html" in index
+    assert "figures/03_umap.png" in index
+    assert "41 [38, 45]" in index  # our FID with its CI, from results/fid.jsonl
+    printed = capsys.readouterr().out
+    assert "FAILED 02_gan_training-bad-s0" in printed and "1 failed" in printed
+    [listed] = list_studies(out.parent)
+    assert listed["status"] == "with failures" and listed["steps"] == {"ok": 6, "failed": 1}
+
+
+def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependents(notebooks: Path, monkeypatch):
+    # The library's own code is part of every fingerprint; pin it, since others may edit it during the test.
+    monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
+    out = notebooks.parent / "study"
+    profile = load_profile("tiny", notebooks / "params")
+    first = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
+    assert first.ok and len(first.executed) == 6
+    again = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
+    assert again.ok and again.executed == []
+    assert all(r.cached for r in again.records.values())
+    write_notebook(notebooks, "03_fid_evaluation", BODIES["03_fid_evaluation"] + "\nprint('changed')")
+    code_changed = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
+    assert code_changed.executed == ["03_fid_evaluation", "04_unet_dice"]  # 04 reads 03's results
+    changed = run_study(apply_overrides(profile, [("06_hyperparameter_search.n", "5")]), out,
+                        notebooks_dir=notebooks, echo=lambda _: None)
+    assert changed.executed == ["06_hyperparameter_search"]
+    assert changed.records["06_hyperparameter_search"].parameters["n"] == 5
+
+
+def test_index_shows_not_available_for_missing_results_and_reads_table2_from_results(tmp_path: Path):
+    (tmp_path / "study.json").write_text(json.dumps({"profile": "smoke", "plan": ["01_data_preparation"],
+                                                     "common": {"dataset": "cardiac_phantom"}, "steps": {}}))
+    index = write_index(tmp_path).read_text()
+    assert index.count("not available") >= 4 and "not run" in index
+    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "inception", "fid": 12.0, "kid": 0.011,
+                                    "weights_sha256": "abc123"})
+    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "inception", "fid": 10.0, "kid": 0.010,
+                                    "weights_sha256": "abc123"})  # a rerun replaces the earlier row
+    append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "real+synthetic", "dice": 0.9})
+    append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "synthetic", "dice": 0.7,
+                                     "dice_ci_low": 0.6, "dice_ci_high": 0.8})
+    from medgan_lib.results import read_results
+    from medgan_lib.study.report import RESULT_KINDS, _latest, reference_table2
+
+    table = table2({k: _latest(read_results(tmp_path, k)) for k in RESULT_KINDS}, "cardiac_phantom")
+    row = table.iloc[0].to_dict()
+    paper = ("24.7", "0.87") if not reference_table2().empty else ("not available", "not available")
+    assert row == {"GAN": "stylegan2", "FID": "10", "KID": "0.01", "U-Net FID": "not available",
+                   "Dice (synthetic only)": "0.7 [0.6, 0.8]", "paper FID (ACDC)": paper[0], "paper Dice (ACDC)": paper[1]}
+    index = write_index(tmp_path).read_text()
+    assert "abc123" in index and "paper FID (ACDC)" in index
