@@ -41,7 +41,9 @@ BODIES = {
                           "os.makedirs(os.path.join(study_dir, 'figures'), exist_ok=True)\n"
                           f"open(os.path.join(study_dir, 'figures', '03_umap.png'), 'wb').write(base64.b64decode('{PNG}'))"),
     "04_unet_dice": "for gan in gans:\n    put('dice', {'gan': gan, 'condition': 'synthetic', 'dice': 0.61, 'dice_std': 0.05})",
-    "05_memory_analysis": "put('memory', {'gan': 'dcgan', 'mb': 12.5 * n})",
+    "05_memory_analysis": ("put('memory', {'gan': 'dcgan', 'mb': 12.5 * n})\n"
+                           "from IPython.display import Image, display\n"
+                           f"display(Image(data=base64.b64decode('{PNG}')))"),
     "06_hyperparameter_search": "put('tune', {'gan': 'dcgan', 'trial': n})",
 }
 
@@ -124,7 +126,8 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     assert "put('data'" not in reader and "put(&#39;data&#39;" not in reader
     index = (out / "index.html").read_text()
     assert "this GAN diverged" in index and "html/02_gan_training-bad-s0.html" in index
-    assert "figures/03_umap.png" in index
+    assert "figures/03_umap.png" in index  # saved by the notebook under figures/
+    assert f"data:image/png;base64,{PNG}" in index  # 05 saved none: its last displayed figure is shown
     assert "41 [38, 45]" in index  # our FID with its CI, from results/fid.jsonl
     printed = capsys.readouterr().out
     assert "FAILED 02_gan_training-bad-s0" in printed and "1 failed" in printed

@@ -55,7 +55,7 @@ def write_index(study_dir: Path) -> Path:
         _phantom_note(dataset),
         "<h2>Sections</h2>", _steps_table(plan, records),
         "<h2>Table 2: image quality and downstream segmentation</h2>", _table2(results, dataset),
-        "<h2>Key figures</h2>", _figures(study_dir),
+        "<h2>Key figures</h2>", _figures(study_dir, plan, records),
         "<h2>Memorisation</h2>", _table_or_na(results["memorization"]),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
         "<h2>All result tables</h2>", _all_results(results),
@@ -158,12 +158,40 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str) -> str:
     return note + body + ours + extra
 
 
-def _figures(study_dir: Path) -> str:
-    figures = sorted((study_dir / "figures").rglob("*.png")) if (study_dir / "figures").exists() else []
-    if not figures:
-        return f"<p class='na'>{NOT_AVAILABLE}: no figures in figures/.</p>"
-    return "".join(f"<figure><a href='{_e(p.relative_to(study_dir))}'><img src='{_e(p.relative_to(study_dir))}'></a>"
-                   f"<figcaption>{_e(p.relative_to(study_dir / 'figures'))}</figcaption></figure>" for p in figures)
+def _figures(study_dir: Path, plan: list[str], records: dict) -> str:
+    """Files in ``figures/`` (see :mod:`medgan_lib.study.figures`), grouped by section; a section that saved
+    none shows the last figure of its executed notebook instead."""
+    folder = study_dir / "figures"
+    files = sorted(folder.rglob("*.png")) if folder.exists() else []
+    parts = []
+    for p in files:
+        rel = _e(p.relative_to(study_dir))
+        parts.append(f"<figure><a href='{rel}'><img src='{rel}'></a>"
+                     f"<figcaption>{_e(p.relative_to(folder))}</figcaption></figure>")
+    for name in plan:
+        rec = records.get(name)
+        prefix = name.split("_", 1)[0] + "_"
+        if rec is None or not rec.notebook or any(p.name.startswith(prefix) for p in files):
+            continue
+        png = _last_png(study_dir / rec.notebook)
+        if png:
+            parts.append(f"<figure><img src='data:image/png;base64,{png}'>"
+                         f"<figcaption>{_e(name)}: last figure of the notebook</figcaption></figure>")
+    return "".join(parts) or f"<p class='na'>{NOT_AVAILABLE}: no figures.</p>"
+
+
+def _last_png(notebook: Path) -> str | None:
+    """Base64 PNG of the last image output in an executed notebook, if any."""
+    try:
+        nb = json.loads(notebook.read_text())
+    except (OSError, ValueError):
+        return None
+    pngs = [o["data"]["image/png"] for c in nb.get("cells", []) for o in c.get("outputs", [])
+            if isinstance(o.get("data"), dict) and "image/png" in o["data"]]
+    if not pngs:
+        return None
+    png = pngs[-1]
+    return ("".join(png) if isinstance(png, list) else png).replace("\n", "")
 
 
 def _provenance(state: dict, plan: list[str], records: dict, results: dict[str, pd.DataFrame]) -> str:
