@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from medgan_lib.data.phantoms import cardiac
+from medgan_lib.data.phantoms import cardiac, liver, retina, xray
 
 PatientFn = Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarray]]
 
@@ -35,6 +35,14 @@ class Phantom:
 PHANTOMS: dict[str, Phantom] = {
     "cardiac_phantom": Phantom("cardiac_phantom", "acdc", cardiac.cardiac_patient, cardiac.LABEL_NAMES, 1,
                                cardiac.SLICES_PER_PATIENT, "mri_percentile"),
+    "liver_phantom": Phantom("liver_phantom", "sliver07", liver.liver_patient, liver.LABEL_NAMES, 1,
+                             liver.SLICES_PER_PATIENT, "ct_window"),
+    "chest_phantom": Phantom("chest_phantom", "chest_xray", xray.chest_patient, xray.CHEST_LABEL_NAMES, 1,
+                             xray.CHEST_SLICES_PER_PATIENT, "per_image"),
+    "retina_phantom": Phantom("retina_phantom", "idrid", retina.retina_patient, retina.LABEL_NAMES, 3,
+                              retina.SLICES_PER_PATIENT, "per_image"),
+    "elbow_phantom": Phantom("elbow_phantom", "mura_elbow", xray.elbow_patient, xray.ELBOW_LABEL_NAMES, 1,
+                             xray.ELBOW_SLICES_PER_PATIENT, "per_image"),
 }
 
 

@@ -14,8 +14,9 @@ def grid(resolution: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def col(values: np.ndarray | float) -> np.ndarray:
-    """Per-slice parameters as (S, 1, 1) so they broadcast against (1, R, R) grids."""
-    return np.asarray(values, dtype=np.float32).reshape(-1, 1, 1)
+    """Per-slice parameters (float32, or bool flags) as (S, 1, 1) so they broadcast against (1, R, R) grids."""
+    values = np.asarray(values)
+    return (values if values.dtype == bool else values.astype(np.float32)).reshape(-1, 1, 1)
 
 
 def ellipse_radius(x: np.ndarray, y: np.ndarray, cx, cy, rx, ry, angle=0.0) -> np.ndarray:
@@ -62,3 +63,17 @@ def rician(rng: np.random.Generator, magnitude: np.ndarray, sigma: float | np.nd
 def soft(inside_distance: np.ndarray, width: float) -> np.ndarray:
     """Smooth 0..1 edge from a signed quantity that is positive inside (e.g. 1 - elliptic radius)."""
     return np.clip(0.5 + inside_distance / (2.0 * width), 0.0, 1.0)
+
+
+def segment_distance(x: np.ndarray, y: np.ndarray, ax, ay, bx, by) -> np.ndarray:
+    """Distance from every pixel to the segment A-B (endpoints per slice or scalars)."""
+    ax, ay, bx, by = col(ax), col(ay), col(bx), col(by)
+    dx, dy = bx - ax, by - ay
+    t = np.clip(((x - ax) * dx + (y - ay) * dy) / np.maximum(dx * dx + dy * dy, 1e-12), 0.0, 1.0)
+    return np.hypot(x - ax - t * dx, y - ay - t * dy)
+
+
+def rod(distance: np.ndarray, radius) -> np.ndarray:
+    """Projected thickness of a cylinder (or a sphere's slab) of ``radius`` at ``distance`` from its axis."""
+    radius = col(radius)
+    return np.sqrt(np.clip(radius * radius - distance * distance, 0.0, None)) / radius

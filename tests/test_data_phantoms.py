@@ -1,0 +1,65 @@
+"""Phantoms: label maps, channels, determinism, any resolution, anatomy-level facts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medgan_lib.data.phantoms import PHANTOMS, generate
+from medgan_lib.data.sources import DATASETS
+
+EXPECTED = {
+    "cardiac_phantom": (1, ("background", "rv_cavity", "myocardium", "lv_cavity")),
+    "liver_phantom": (1, ("background", "liver")),
+    "retina_phantom": (3, ("background", "optic_disc")),
+    "chest_phantom": (1, ("background", "lung")),
+    "elbow_phantom": (1, ("background",)),
+}
+
+
+def _load(name, count=24, resolution=32, seed=0):
+    source = DATASETS[name]
+    return source.load(None, count, resolution, seed, source.preprocessing)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_phantom_shapes_labels_and_range(name):
+    channels, labels = EXPECTED[name]
+    assert PHANTOMS[name].label_names == labels and PHANTOMS[name].image_channels == channels
+    for resolution in (32, 48):
+        s = _load(name, resolution=resolution)
+        assert s.images.shape == (24, channels, resolution, resolution) and s.images.dtype == np.float32
+        assert s.masks.shape == (24, resolution, resolution) and s.masks.dtype == np.uint8
+        assert np.isfinite(s.images).all() and s.images.min() >= -1 and s.images.max() <= 1
+        assert int(s.masks.max()) < len(labels)
+        assert s.images.std() > 0.2  # a structured image, not a flat field
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_phantom_is_deterministic_and_seeded(name):
+    a, b, c = _load(name), _load(name), _load(name, seed=1)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.masks, b.masks)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_patients_do_not_depend_on_count():
+    phantom = PHANTOMS["cardiac_phantom"]
+    small = generate(phantom, 12, 32, seed=3)
+    large = generate(phantom, 30, 32, seed=3)
+    np.testing.assert_array_equal(small[0], large[0][:12])
+    assert list(large[2]).count(large[2][-1]) == 30 - 24  # the last patient keeps the remainder
+
+
+def test_foreground_fractions_match_the_mimicked_datasets():
+    liver = _load("liver_phantom", count=240, resolution=32)
+    assert 0.03 < (liver.masks == 1).mean() < 0.08  # SLiver07: about 5 % liver pixels
+    assert (liver.masks.reshape(240, -1).max(1) == 0).mean() > 0.2  # many slices miss the liver
+    chest = _load("chest_phantom", count=24, resolution=32)
+    assert 0.1 < chest.masks.mean() < 0.35
+    retina = _load("retina_phantom", count=24, resolution=32)
+    assert 0.005 < retina.masks.mean() < 0.03
+    assert (retina.masks.reshape(24, -1).max(1) == 1).all()  # every photo shows its optic disc
+    assert retina.images[:, 0][retina.masks == 1].mean() > retina.images[:, 0][retina.masks == 0].mean()
+    cardiac = _load("cardiac_phantom", count=24, resolution=32)
+    assert np.all((cardiac.masks == 3).reshape(24, -1).any(1))  # the LV cavity is on every level
