@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -29,7 +30,7 @@ def put(kind, row):
 """
 
 BODIES = {
-    "01_data_preparation": "put('data', {'dataset': dataset, 'n': n})",
+    "01_data_preparation": "import sys\nput('data', {'dataset': dataset, 'n': n, 'python': sys.executable})",
     "02_gan_training": ("for gan in gans:\n"
                         "    if gan == 'bad':\n"
                         "        raise RuntimeError('this GAN diverged')\n"
@@ -113,6 +114,9 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     assert state["plan"] == ["01_data_preparation", "02_gan_training-dcgan-s0", "02_gan_training-bad-s0",
                              "03_fid_evaluation", "04_unet_dice", "05_memory_analysis", "06_hyperparameter_search"]
     assert steps["02_gan_training-bad-s0"]["status"] == "failed"
+    # The kernel is this interpreter (the venv's), whatever other "python3" kernels the machine has.
+    data = json.loads((out / "results" / "data.jsonl").read_text())
+    assert Path(data["python"]).resolve() == Path(sys.executable).resolve()
     assert steps["02_gan_training-bad-s0"]["error"].startswith("RuntimeError: this GAN diverged")
     assert all(steps[n]["status"] == "ok" for n in state["plan"] if n != "02_gan_training-bad-s0")
     # Evaluation goes on with the GANs that trained; the failed GAN is left out, not the whole section.

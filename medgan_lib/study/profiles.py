@@ -123,13 +123,16 @@ def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
     return {name: dict(info) for name, info in params.items()}
 
 
-def validate(profile: Profile, declared: dict[str, dict[str, dict[str, Any]]]) -> None:
-    """Check ``profile`` against the declared parameters of each present notebook (name -> parameters).
+def validate(profile: Profile, declared: dict[str, dict[str, dict[str, Any]]], absent: tuple[str, ...] = ()) -> None:
+    """Check ``profile`` against the declared parameters of each present notebook (name -> parameters);
+    sections of the ``absent`` notebooks are not checked (their steps are reported missing).
 
     Every per-notebook key must be declared by that notebook, every common key by at least one notebook,
     and a value whose notebook default is a plain int/float/str/bool/list must have that type."""
     where = f"profile {profile.name!r}"
     for section, values in profile.sections.items():
+        if section in absent:
+            continue
         if section not in declared:
             raise ProfileError(f"{where}: section {section!r} names no notebook; notebooks: {sorted(declared)}")
         for key, value in values.items():

@@ -108,7 +108,7 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
     out = Path(out).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
     declared = declared_parameters(notebooks_dir, sections)
-    validate(profile, declared)
+    validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
     steps = build_plan(profile, declared, out, sections)
     workers = workers or profile.workers
     by_name = {s.name: s for s in steps}
