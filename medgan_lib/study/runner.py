@@ -118,7 +118,7 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
     for name in by_name:
         records.pop(name, None)
     executed: list[str] = []
-    state = {"profile": profile.name, "study": profile.study, "common": profile.common,
+    state = {"profile": profile.name, "study": profile.study, "common": profile.common, "sections": profile.sections,
              "notebooks_dir": str(notebooks_dir), "plan": [s.name for s in steps], "started": _now(),
              "code_version": code_version()}
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -272,10 +272,10 @@ def _error_of(notebook: Path, log: Path) -> str:
     if notebook.exists():
         try:
             nb = nbformat.read(notebook, as_version=4)
-            for index, cell in enumerate(nb.cells):
+            for cell in nb.cells:
                 for output in cell.get("outputs", []):
                     if output.get("output_type") == "error":
-                        return f"{output.get('ename')}: {output.get('evalue')} (cell {index})"
+                        return f"{output.get('ename')}: {output.get('evalue')} (cell In [{cell.get('execution_count')}])"
         except (OSError, ValueError):
             pass
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.exists() else []
