@@ -63,7 +63,7 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
                 "seed": seed, "split_sizes": sizes, "hash": paths[name].stem, "version": VERSION,
                 "medgan_lib": __version__}
         built[name] = PreparedDataset(dataset, name, slices.images[index], slices.masks[index],
-                                      slices.patient_ids[index], source.label_names, meta)
+                                      slices.patient_ids[index], slices.label_names, meta)
     if len(built[split]) == 0:
         raise DatasetError(f"dataset '{dataset}': split '{split}' is empty ({sizes}); raise count "
                            f"(now {count}) so every split gets at least one patient")

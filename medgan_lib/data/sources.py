@@ -7,14 +7,19 @@ normalised slices at a resolution. Phantom sources draw slices; real sources rea
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from medgan_lib.data.dataset import DatasetError
+from medgan_lib.data.manifest import Manifest, load_manifest
 from medgan_lib.data.phantoms import PHANTOMS, Phantom, generate
-from medgan_lib.data.preprocessing import Preprocessing, normalise
+from medgan_lib.data.preprocessing import Preprocessing, normalise, resize_image, resize_mask
+from medgan_lib.data.readers import Case, RawCase, format_of, read_case
+from medgan_lib.hashing import hash_inputs
 from medgan_lib.registry import Registry
 
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
@@ -28,6 +33,7 @@ class Slices:
     masks: np.ndarray  # uint8 (N, R, R)
     patient_ids: np.ndarray  # str (N,)
     fixed_split: np.ndarray  # str (N,): "" = split by fraction, else the split the data's own layout imposes
+    label_names: tuple[str, ...]
 
 
 class PhantomSource:
@@ -55,11 +61,235 @@ class PhantomSource:
 
     def load(self, root: None, count: int, resolution: int, seed: int, prep: Preprocessing,
              progress: bool = False) -> Slices:
-        raw, masks, ids = generate(self.phantom, count, resolution, seed, progress=progress)
+        drop = prep.empty_slices == "drop" and len(self.label_names) > 1
+        raw, masks, ids = generate(self.phantom, count, resolution, seed, progress=progress, drop_empty=drop)
         images = normalise(raw, ids, prep)
-        return Slices(images, masks, ids, np.full(len(ids), "", dtype=object).astype(str))
+        return Slices(images, masks, ids, np.full(len(ids), ""), self.label_names)
+
+
+class FileSource:
+    """Shared reading of real files: patients in seeded order until ``count`` slices, then preprocessing."""
+
+    kind = "real"
+    default_count: int | None = None
+    preprocessing = Preprocessing()
+    fractions = dict(DEFAULT_FRACTIONS)
+
+    def resolve_root(self, root: str | Path | None) -> Path:
+        if root in (None, ""):
+            raise DatasetError(f"dataset '{self.name}' reads files: pass root=PATH to your copy "
+                               f"({self.where_to_get()})")
+        path = Path(root).expanduser().resolve()
+        if not path.is_dir():
+            raise DatasetError(f"root {path} for dataset '{self.name}' is not an existing folder")
+        return path
+
+    def fingerprint(self, root: Path) -> dict[str, Any]:
+        """Root, layout and every input file's (name, size, mtime): a change to any file rebuilds the cache."""
+        files = []
+        for case in self.cases(root):
+            for path in (case.image, case.mask):
+                if path is not None:
+                    stat = path.stat()
+                    files.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))
+        return {"root": str(root), "layout": self.layout_description(), "files": hash_inputs(files, length=32)}
+
+    def load(self, root: Path, count: int | None, resolution: int, seed: int, prep: Preprocessing,
+             progress: bool = False) -> Slices:
+        cases = self.cases(root)
+        patients: dict[str, list[Case]] = {}
+        for case in cases:
+            patients.setdefault(case.patient, []).append(case)
+        order = list(patients)
+        if count is not None:
+            order = [order[i] for i in np.random.default_rng([seed, 2]).permutation(len(order))]
+        images, masks, ids, fixed, label_names = [], [], [], [], None
+        total = 0
+        for patient in tqdm(order, desc=f"reading {self.name}", disable=not progress, leave=False):
+            for case in patients[patient]:
+                raw, names = self.read(case)
+                label_names = self.merge_labels(label_names, names, case)
+                mask = raw.masks if raw.masks is not None else np.zeros((len(raw.images),) + raw.images.shape[-2:], np.uint8)
+                if prep.empty_slices == "drop" and len(names) > 1:
+                    keep = mask.reshape(len(mask), -1).any(axis=1)
+                    raw.images, mask = raw.images[keep], mask[keep]
+                if len(raw.images) == 0:
+                    continue
+                norm = normalise(raw.images, np.zeros(len(raw.images), dtype=int), prep)
+                if images and norm.shape[1] != images[0].shape[1]:
+                    raise DatasetError(f"{case.image}: {norm.shape[1]} channel(s), but earlier files have "
+                                       f"{images[0].shape[1]}")
+                images.append(np.stack([resize_image(img, resolution) for img in norm]))
+                masks.append(np.stack([resize_mask(m, resolution) for m in mask]))
+                ids.extend([patient] * len(norm))
+                fixed.extend([case.fixed_split] * len(norm))
+                total += len(norm)
+            if count is not None and total >= count:
+                break
+        if not images:
+            raise DatasetError(f"{root}: no slices to prepare for dataset '{self.name}'")
+        n = total if count is None else min(count, total)
+        return Slices(np.concatenate(images)[:n], np.concatenate(masks)[:n], np.array(ids[:n]),
+                      np.array(fixed[:n]), label_names)
+
+    def merge_labels(self, known: tuple[str, ...] | None, names: tuple[str, ...], case: Case) -> tuple[str, ...]:
+        return names
+
+
+class ManifestSource(FileSource):
+    """A public dataset described by ``data_manifest/<name>.yaml``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def manifest(self) -> Manifest:
+        return load_manifest(self.name)
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.manifest.label_names
+
+    @property
+    def image_channels(self) -> int:
+        return self.manifest.image_channels
+
+    @property
+    def preprocessing(self) -> Preprocessing:  # type: ignore[override]
+        return self.manifest.preprocessing
+
+    @property
+    def fractions(self) -> dict[str, float]:  # type: ignore[override]
+        return dict(self.manifest.split)
+
+    def where_to_get(self) -> str:
+        return f"how to obtain it: {self.manifest.obtain.url}, see data_manifest/{self.name}.yaml"
+
+    def layout_description(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.manifest.layout)
+
+    def scan(self, root: Path) -> tuple[list[Case], list[str]]:
+        """Find and pair the files; problems are collected (for ``verify``) rather than raised."""
+        layout, problems, cases = self.manifest.layout, [], []
+        masks: dict[str, Path] = {}
+        if layout.mask_glob:
+            for path in sorted(root.glob(layout.mask_glob)):
+                found = re.search(layout.mask_key, path.name)
+                if not found:
+                    problems.append(f"{path}: mask name does not match {layout.mask_key!r}")
+                elif found.group(1) in masks:
+                    problems.append(f"{path}: a second mask for key {found.group(1)!r} ({masks[found.group(1)]})")
+                else:
+                    masks[found.group(1)] = path
+        used = set()
+        for subset in layout.subsets:
+            for path in sorted(root.glob(subset.image_glob)):
+                key = re.search(layout.image_key, path.name)
+                patient = re.search(layout.patient, path.relative_to(root).as_posix())
+                if not key or not patient:
+                    problems.append(f"{path}: name does not match the layout ({layout.image_key!r}, {layout.patient!r})")
+                    continue
+                mask = masks.get(key.group(1)) if layout.mask_glob else None
+                if layout.mask_glob and mask is None:
+                    problems.append(f"{path}: mask file is missing (expected one matching "
+                                    f"{layout.mask_glob!r} with key {key.group(1)!r})")
+                    continue
+                used.add(key.group(1))
+                cases.append(Case(patient.group(1), path, mask, subset.split))
+        problems += [f"{masks[k]}: mask without an image" for k in sorted(set(masks) - used)]
+        return cases, problems
+
+    def cases(self, root: Path) -> list[Case]:
+        cases, problems = self.scan(root)
+        if problems:
+            raise DatasetError(f"dataset '{self.name}' under {root}: " + "; ".join(problems[:5])
+                               + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        if not cases:
+            globs = ", ".join(s.image_glob for s in self.manifest.layout.subsets)
+            raise DatasetError(f"{root}: no image files of dataset '{self.name}' (looked for {globs}); "
+                               f"the expected layout is in data_manifest/{self.name}.yaml")
+        return cases
+
+    def read(self, case: Case) -> tuple[RawCase, tuple[str, ...]]:
+        m = self.manifest
+        raw = read_case(case, m.layout.format, m.layout.mask_format, m.image_channels, m.layout.volumes,
+                        len(m.labels), m.layout.mask_binarise)
+        return raw, m.label_names
+
+
+class FolderSource(FileSource):
+    """Any folder: ``images/`` (NIfTI, MetaImage, DICOM or pictures) and optional ``masks/`` with the
+    same file names; optional ``labels.txt`` (one label name per line, starting with background).
+    One patient per image file; per-image intensity normalisation."""
+
+    name = "folder"
+    label_names = None
+    image_channels = None
+
+    def where_to_get(self) -> str:
+        return "a folder with images/ and optional masks/ of the same file names"
+
+    def layout_description(self) -> dict[str, Any]:
+        return {"images": "images/", "masks": "masks/", "labels": "labels.txt"}
+
+    @staticmethod
+    def _stem(path: Path) -> str:
+        name = path.name
+        return name[:-7] if name.lower().endswith(".nii.gz") else path.stem
+
+    def cases(self, root: Path) -> list[Case]:
+        folder = root / "images"
+        if not folder.is_dir():
+            raise DatasetError(f"{folder}: missing; the folder dataset needs images/ (and optional masks/)")
+        images = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                        and not p.name.lower().endswith(".raw"))
+        if not images:
+            raise DatasetError(f"{folder}: no image files")
+        mask_dir = root / "masks"
+        masks = {}
+        if mask_dir.is_dir():
+            masks = {self._stem(p): p for p in mask_dir.iterdir() if p.is_file() and not p.name.lower().endswith(".raw")}
+        cases = []
+        for path in images:
+            format_of(path)
+            mask = masks.get(self._stem(path))
+            if mask_dir.is_dir() and mask is None:
+                raise DatasetError(f"{path}: no mask with the same name in {mask_dir}")
+            cases.append(Case(self._stem(path), path, mask))
+        return cases
+
+    def labels_file(self, root: Path) -> tuple[str, ...] | None:
+        path = root / "labels.txt"
+        if not path.is_file():
+            return None
+        names = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+        if not names or names[0] != "background":
+            raise DatasetError(f"{path}: the first label must be 'background', got {names[:1]}")
+        return names
+
+    def read(self, case: Case) -> tuple[RawCase, tuple[str, ...]]:
+        fmt = format_of(case.image)
+        volumes = fmt in ("nifti", "metaimage")
+        root = case.image.parent.parent
+        names = self.labels_file(root)
+        if case.mask is None:
+            names = ("background",)
+        count = len(names) if names else 256
+        raw = read_case(case, fmt, format_of(case.mask) if case.mask else None, None, volumes, count)
+        if names is None:
+            top = int(raw.masks.max()) if raw.masks is not None and raw.masks.size else 0
+            names = ("background",) + tuple(f"label_{i}" for i in range(1, top + 1))
+        return raw, names
+
+    def merge_labels(self, known: tuple[str, ...] | None, names: tuple[str, ...], case: Case) -> tuple[str, ...]:
+        if known is None or len(names) <= len(known):
+            return known or names
+        return names
 
 
 DATASETS: Registry = Registry("dataset")
 for _phantom in PHANTOMS.values():
     DATASETS.register(_phantom.name)(PhantomSource(_phantom))
+for _name in ("acdc", "sliver07", "idrid", "chest_xray", "mura_elbow"):
+    DATASETS.register(_name)(ManifestSource(_name))
+DATASETS.register("folder")(FolderSource())

@@ -46,19 +46,30 @@ PHANTOMS: dict[str, Phantom] = {
 }
 
 
-def generate(phantom: Phantom, count: int, resolution: int, seed: int,
-             progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``count`` slices of raw images (N, C, R, R) float32, masks (N, R, R) uint8 and patient ids (N,)."""
+def generate(phantom: Phantom, count: int, resolution: int, seed: int, progress: bool = False,
+             drop_empty: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` slices of raw images (N, C, R, R) float32, masks (N, R, R) uint8 and patient ids (N,).
+
+    ``drop_empty`` skips slices without foreground (more patients are drawn to reach ``count``).
+    """
     if count < 1 or resolution < 8:
         raise ValueError(f"{phantom.name}: count must be >= 1 and resolution >= 8, got count={count}, "
                          f"resolution={resolution}")
-    n_patients = -(-count // phantom.slices_per_patient)
     images, masks, ids = [], [], []
-    for p in tqdm(range(n_patients), desc=f"{phantom.name} patients", disable=not progress, leave=False):
-        n = min(phantom.slices_per_patient, count - p * phantom.slices_per_patient)
-        rng = np.random.default_rng([seed, p])
-        image, mask = phantom.patient(rng, n, resolution)
-        images.append(image)
-        masks.append(mask)
-        ids.extend([f"{phantom.name}-{p:05d}"] * n)
+    total, p = 0, 0
+    with tqdm(total=count, desc=f"{phantom.name} slices", disable=not progress, leave=False) as bar:
+        while total < count:
+            n = min(phantom.slices_per_patient, count - total) if not drop_empty else phantom.slices_per_patient
+            image, mask = phantom.patient(np.random.default_rng([seed, p]), n, resolution)
+            if drop_empty:
+                keep = mask.reshape(len(mask), -1).any(axis=1)
+                image, mask = image[keep][:count - total], mask[keep][:count - total]
+            images.append(image)
+            masks.append(mask)
+            ids.extend([f"{phantom.name}-{p:05d}"] * len(image))
+            total += len(image)
+            bar.update(len(image))
+            p += 1
+            if drop_empty and p > 100 * count:
+                raise ValueError(f"{phantom.name}: no slices with foreground to keep")
     return np.concatenate(images), np.concatenate(masks), np.array(ids)
