@@ -131,6 +131,7 @@ class Case:
     image: Path
     mask: Path | None
     fixed_split: str = ""
+    subset: str = ""  # the manifest subset it was found in
 
 
 def match_key(pattern: str, text: str, path: Path, what: str) -> str:

@@ -195,7 +195,7 @@ class ManifestSource(FileSource):
                                     f"{layout.mask_glob!r} with key {key.group(1)!r})")
                     continue
                 used.add(key.group(1))
-                cases.append(Case(patient.group(1), path, mask, subset.split))
+                cases.append(Case(patient.group(1), path, mask, subset.split, subset.name))
         problems += [f"{masks[k]}: mask without an image" for k in sorted(set(masks) - used)]
         return cases, problems
 
