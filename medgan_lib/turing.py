@@ -44,6 +44,26 @@ class TuringScore:
     fake_called_fake: float  # specificity: share of synthetic images recognised as synthetic
 
 
+def load_turing_sets(study_dir: str | Path | None, gan: str = "", dataset: str = "cardiac_phantom",
+                     n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """Real test-split images and ``n`` samples of the GAN's latest finished run in the study
+    (``gan=""``: the most recently trained run). Returns (real, synthetic, run name)."""
+    from medgan_lib.data import prepare
+    from medgan_lib.training import find_runs, sample
+
+    runs = find_runs(study_dir, gan=gan or None, dataset=dataset)
+    if not runs:
+        what = f"GAN '{gan}'" if gan else "any GAN"
+        raise FileNotFoundError(f"no finished run of {what} on '{dataset}' in the study; train one first "
+                                f"(notebooks/02_gan_training.ipynb with the same study_dir)")
+    run = max(runs, key=lambda r: (r / "summary.json").stat().st_mtime)
+    samples = sample(run, n, seed=seed)
+    meta = samples.meta
+    real = prepare(dataset, "test", resolution=meta["resolution"]).images
+    fake, _ = samples.load()
+    return real, fake, run.name
+
+
 def build_turing_test(real: np.ndarray, fake: np.ndarray, n: int = 100, seed: int = 0) -> TuringTest:
     """Draw n/2 real and n/2 synthetic images (without replacement) and shuffle them together."""
     if n < 2 or n % 2:
@@ -66,9 +86,6 @@ def build_turing_test(real: np.ndarray, fake: np.ndarray, n: int = 100, seed: in
 
 def save_kit(test: TuringTest, out_dir: str | Path, columns: int = 10) -> dict[str, Path]:
     """Write ``quiz.png`` (numbered grid), ``answer_sheet.csv`` (blank) and ``answer_key.json``."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
@@ -132,6 +149,50 @@ def score(is_real: np.ndarray, said_real: np.ndarray, reader: str = "reader") ->
     ci = test.proportion_ci(0.95, method="exact")
     return TuringScore(reader, len(is_real), correct / len(is_real), ci.low, ci.high, test.pvalue,
                        float(said_real[is_real].mean()), float((~said_real[~is_real]).mean()))
+
+
+def score_readers(test: TuringTest, answers_dir: str | Path = "") -> list[TuringScore]:
+    """Score every filled answer sheet ``<reader>.csv`` in ``answers_dir`` (none when it is empty)."""
+    if not answers_dir:
+        return []
+    folder = Path(answers_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"answers_dir {folder} is not a folder of answer sheets")
+    return [score(test.is_real, read_answers(sheet, len(test.is_real)), reader=sheet.stem)
+            for sheet in sorted(folder.glob("*.csv"))]
+
+
+# skandarani2023 §4.3: four cardiologists, 100 ACDC/StyleGAN images each, accuracy 60 % (+/- 10 %).
+PAPER_EXPERTS = {"reader": "paper: 4 cardiologists, ACDC vs StyleGAN (their data)", "n": 100, "accuracy": 0.60,
+                 "spread": 0.10}
+
+
+def score_table(scores: list[TuringScore]):
+    """Scores as a DataFrame, with the paper's expert result as a last, labelled row."""
+    import pandas as pd
+
+    table = pd.DataFrame([dataclasses.asdict(s) for s in scores])
+    table["source"] = "this study"
+    paper = {"reader": PAPER_EXPERTS["reader"], "n": PAPER_EXPERTS["n"], "accuracy": PAPER_EXPERTS["accuracy"],
+             "ci_low": PAPER_EXPERTS["accuracy"] - PAPER_EXPERTS["spread"],
+             "ci_high": PAPER_EXPERTS["accuracy"] + PAPER_EXPERTS["spread"], "source": "paper (±: spread across experts)"}
+    return pd.concat([table, pd.DataFrame([paper])], ignore_index=True)
+
+
+def answer_figure(test: TuringTest, columns: int = 10):
+    """The quiz grid again with the answers: green frame = real, red frame = synthetic."""
+    fig = quiz_figure(test, columns)
+    for i, ax in enumerate(fig.axes[: len(test.is_real)]):
+        colour = "tab:green" if test.is_real[i] else "tab:red"
+        ax.axis("on")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_edgecolor(colour)
+            spine.set_linewidth(3)
+        ax.set_title(f"{i + 1}: {'real' if test.is_real[i] else 'synthetic'}", fontsize=8, color=colour)
+    fig.suptitle("Answers: green = real, red = synthetic")
+    return fig
 
 
 def machine_observer(real: np.ndarray, fake: np.ndarray, seed: int = 0, folds: int = 5,

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from medgan_lib.turing import build_turing_test, machine_observer, read_answers, save_kit, score
+from medgan_lib.turing import (build_turing_test, machine_observer, read_answers, save_kit, score, score_readers,
+                                 score_table)
 
 
 def _sets(seed=0, n=40, shift=0.0):
@@ -70,3 +71,17 @@ def test_machine_observer_separates_shifted_sets_but_not_identical_ones():
     assert machine_observer(real, fake).accuracy > 0.9
     same_real, same_fake = _sets(seed=5)
     assert machine_observer(same_real, same_fake).accuracy < 0.75
+
+
+def test_score_readers_reads_each_sheet_and_table_labels_paper_row(tmp_path):
+    real, fake = _sets()
+    test = build_turing_test(real, fake, n=10, seed=2)
+    key = ["real" if r else "fake" for r in test.is_real]
+    (tmp_path / "good.csv").write_text("image,answer\n" + "".join(f"{i + 1},{a}\n" for i, a in enumerate(key)))
+    (tmp_path / "bad.csv").write_text("image,answer\n" + "".join(
+        f"{i + 1},{'fake' if a == 'real' else 'real'}\n" for i, a in enumerate(key)))
+    scores = score_readers(test, tmp_path)
+    assert [(s.reader, s.accuracy) for s in scores] == [("bad", 0.0), ("good", 1.0)]
+    assert score_readers(test, "") == []
+    table = score_table(scores)
+    assert list(table["source"])[-1].startswith("paper") and table["accuracy"].iloc[-1] == 0.60
