@@ -76,3 +76,24 @@ def test_bad_parameters_name_the_parameter():
     with pytest.raises(DatasetError, match="phantom and reads no files"):
         prepare(root="/data/acdc")
     assert "cardiac_phantom" in DATASETS
+
+
+def test_prepare_splits_records_a_data_row_and_plots_summarise_it(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from medgan_lib.data import prepare_splits
+    from medgan_lib.data.plots import intensity_histograms, label_fractions, show_samples, split_table
+    from medgan_lib.results import read_results
+
+    parts = prepare_splits("cardiac_phantom", 32, count=60, seed=0, study_dir=tmp_path / "study", progress=False)
+    rows = read_results(tmp_path / "study", "data")
+    assert len(rows) == 1 and rows.iloc[0]["hashes"]["train"] == parts["train"].meta["hash"]
+    sizes = split_table(parts)
+    assert sizes["slices"].sum() == 60 and sizes.loc["train", "patients"] == 3
+    table, _ = label_fractions(parts)
+    fractions = table.loc["train"]["pixel fraction"]
+    assert abs(fractions.sum() - 1.0) < 1e-6 and fractions["background"] > 0.8
+    assert table.loc[("train", "lv_cavity"), "slices with label"] == 1.0
+    assert len(show_samples(parts["train"], n=4).axes) == 8
+    assert len(intensity_histograms(parts).axes) == 2

@@ -293,3 +293,28 @@ for _phantom in PHANTOMS.values():
 for _name in ("acdc", "sliver07", "idrid", "chest_xray", "mura_elbow"):
     DATASETS.register(_name)(ManifestSource(_name))
 DATASETS.register("folder")(FolderSource())
+
+
+def describe(name: str) -> str:
+    """A short card for a dataset: what it is, labels, preprocessing, and for real data where it comes from."""
+    source = DATASETS[name]
+    if isinstance(source, PhantomSource):
+        phantom = source.phantom
+        mimics = load_manifest(phantom.mimics)
+        lines = [f"{name}: procedural phantom standing in for {mimics.title}.",
+                 "NOT patient data: seeded synthetic anatomy for learning the method offline.",
+                 f"labels: {dict(enumerate(phantom.label_names))}; channels: {phantom.image_channels}; "
+                 f"{phantom.slices_per_patient} slice(s) per patient; default count {phantom.default_count}",
+                 f"preprocessing: {phantom.normalisation} (the rule of {mimics.name}); split by patient {source.fractions}"]
+    elif isinstance(source, ManifestSource):
+        m = source.manifest
+        lines = [f"{name}: {m.title} ({m.modality}).", f"citation: {m.citation} doi:{m.doi}",
+                 f"obtain: {m.obtain.url}", f"licence: {m.licence}",
+                 f"labels: {m.labels}; channels: {m.image_channels}; preprocessing: {dataclasses.asdict(m.preprocessing)}",
+                 f"subsets: " + "; ".join(f"{s.name}: {s.files} files" + (f", {s.slices} slices" if s.slices else "")
+                                          + (f" (fixed {s.split} split)" if s.split else "") for s in m.layout.subsets),
+                 f"split by patient: {m.split}"]
+    else:
+        lines = [f"{name}: your own data: images/ (NIfTI, MetaImage, DICOM, PNG/JPEG/TIFF/BMP), optional masks/ "
+                 "with the same file names and labels.txt; one patient per file; per-image normalisation"]
+    return "\n".join(lines)
