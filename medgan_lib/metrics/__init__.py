@@ -1,0 +1,21 @@
+"""Image-quality metrics: standard FID/KID/PR via torch-fidelity, domain FIDs, memorisation, D-loss, Figure 7.
+
+Importing this package registers the feature extractors (``inception``, ``pixels``, ``unet``,
+``medfid``) both in ``FEATURE_EXTRACTORS`` and with torch-fidelity.
+"""
+
+from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, get_extractor
+from medgan_lib.metrics.inception import WeightsError, load_inception, standard_weights_path
+from medgan_lib.metrics import pixels  # noqa: F401  (registers the "pixels" extractor)
+from medgan_lib.metrics.features import extract_features, to_uint8_rgb
+from medgan_lib.metrics.fidelity import (bootstrap_fid, compare_features, frechet_distance,
+                                         kernel_inception_distance, precision_recall)
+from medgan_lib.metrics.memorization import MemorizationReport, memorization_audit
+from medgan_lib.metrics.validation import DISTORTIONS, correlation_table, distort, distortion_sweep
+from medgan_lib.metrics.evaluate import audit_memorization, evaluate_images, evaluate_run
+
+__all__ = ["DISTORTIONS", "FEATURE_EXTRACTORS", "Extractor", "MemorizationReport", "WeightsError",
+           "audit_memorization", "bootstrap_fid", "compare_features", "correlation_table", "distort",
+           "distortion_sweep", "evaluate_images", "evaluate_run", "extract_features", "frechet_distance",
+           "get_extractor", "kernel_inception_distance", "load_inception", "memorization_audit",
+           "precision_recall", "standard_weights_path", "to_uint8_rgb"]

@@ -1,0 +1,49 @@
+"""Named feature extractors for FID-style metrics: what they are, how torch-fidelity builds them, their identity.
+
+``FEATURE_EXTRACTORS`` maps a study name (``inception``, ``unet``, ``medfid``) to a builder that takes
+the extractor's options (weights path, U-Net, MedFID checkpoint) and returns an ``Extractor``. Each
+extractor is also a class registered with torch-fidelity (``register_feature_extractor``), so
+torch-fidelity's own extraction loop, preprocessing and ``calculate_metrics`` work with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+import torch_fidelity
+from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+
+from medgan_lib.registry import Registry
+
+
+@dataclasses.dataclass
+class Extractor:
+    """A feature extractor as the metrics see it; ``identity()`` names its caches and goes into every result."""
+
+    name: str  # study name: "inception", "unet", "medfid"
+    tf_name: str  # torch-fidelity registry name of the FeatureExtractorBase subclass
+    layer: str  # which of its features the metrics use
+    weights_sha256: str  # SHA-256 of the weights (file bytes, or of the state dict for an in-memory module)
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # passed to the torch-fidelity class
+    derive: tuple["Extractor", Callable[[np.ndarray], np.ndarray]] | None = None  # features = f(base features)
+
+    def identity(self) -> dict[str, str]:
+        return {"name": self.name, "tf_name": self.tf_name, "layer": self.layer, "weights_sha256": self.weights_sha256}
+
+
+FEATURE_EXTRACTORS: Registry[Callable[..., Extractor]] = Registry("feature extractor")
+
+
+def register_with_torch_fidelity(tf_name: str, cls: type) -> None:
+    """``torch_fidelity.register_feature_extractor`` once per process (re-imports are harmless)."""
+    if tf_name not in FEATURE_EXTRACTORS_REGISTRY:
+        torch_fidelity.register_feature_extractor(tf_name, cls)
+
+
+def get_extractor(name: str | Extractor, **options: Any) -> Extractor:
+    """``Extractor`` for a registered name and its options (an ``Extractor`` passes through unchanged)."""
+    if isinstance(name, Extractor):
+        return name
+    return FEATURE_EXTRACTORS[name](**options)

@@ -1,0 +1,95 @@
+"""Image sets -> feature arrays through torch-fidelity's own extraction loop, cached by content hash.
+
+Images enter as the study stores them (float in [-1, 1] or uint8, N x C x H x W, C = 1 or 3) and are
+quantised to uint8 RGB (grayscale replicated to three channels), which is what torch-fidelity feature
+extractors take. Mask channels are never part of an image set: pass ``PreparedDataset.images``, not
+``.joint()``. The cache key is the hash of the uint8 pixels and the extractor's identity (name, layer,
+SHA-256 of its weights), so it is reused exactly when nothing changed and missed when anything did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
+
+from medgan_lib.atomic import save_npz
+from medgan_lib.hashing import hash_inputs
+from medgan_lib.metrics.extractors import Extractor
+from medgan_lib.paths import cache_dir
+from medgan_lib.runtime import select_device
+from medgan_lib.samples import to_uint8
+
+CACHE_VERSION = "features-1"
+_MODULES: dict[str, torch.nn.Module] = {}
+
+
+def to_uint8_rgb(images: np.ndarray) -> np.ndarray:
+    """(N, 1|3, H, W) float in [-1, 1] or uint8 -> uint8 (N, 3, H, W); grayscale is replicated."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images must be (N, 1 or 3, H, W) image channels only (no mask channels), "
+                         f"got shape {images.shape}")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.floating):
+            raise ValueError(f"images must be float in [-1, 1] or uint8, got {images.dtype}")
+        images = to_uint8(images)
+    if images.shape[1] == 1:
+        images = np.repeat(images, 3, axis=1)
+    return np.ascontiguousarray(images)
+
+
+def images_hash(images_u8: np.ndarray) -> str:
+    """SHA-256 of a uint8 image array's shape and bytes (the identity of an image set)."""
+    digest = hashlib.sha256(str(images_u8.shape).encode())
+    digest.update(images_u8.tobytes())
+    return digest.hexdigest()
+
+
+class _Uint8Images(torch.utils.data.Dataset):
+    """The torch Dataset torch-fidelity's loop expects: one uint8 3 x H x W tensor per item."""
+
+    def __init__(self, images_u8: np.ndarray) -> None:
+        self.images = torch.from_numpy(images_u8)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.images[index]
+
+
+def feature_module(extractor: Extractor, device: torch.device) -> torch.nn.Module:
+    """The torch-fidelity extractor instance for ``extractor`` (built once per process and device)."""
+    key = hash_inputs(extractor.identity(), str(device))
+    if key not in _MODULES:
+        module = create_feature_extractor(extractor.tf_name, [extractor.layer], cuda=False, verbose=False,
+                                          **extractor.kwargs)
+        _MODULES[key] = module.to(device)
+    return _MODULES[key]
+
+
+def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int = 16, device: str = "auto",
+                     cache: bool = True, progress: bool = False) -> np.ndarray:
+    """(N, D) float32 features of ``images`` with ``extractor``; read from / written to the cache."""
+    images_u8 = to_uint8_rgb(images)
+    path = cache_dir() / "features" / f"{hash_inputs(CACHE_VERSION, images_hash(images_u8), extractor.identity())}.npz"
+    if cache and path.is_file():
+        with np.load(path) as data:
+            return data["features"]
+    if extractor.derive is not None:
+        base, transform = extractor.derive
+        features = transform(extract_features(images_u8, base, batch_size, device, cache, progress))
+    else:
+        dev = select_device(device)
+        module = feature_module(extractor, dev)
+        with torch.inference_mode():
+            out = get_featuresdict_from_dataset(_Uint8Images(images_u8), module, batch_size, dev.type == "cuda",
+                                                save_cpu_ram=True, verbose=progress)
+        features = out[extractor.layer].numpy()
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    if cache:
+        save_npz(path, features=features)
+    return features

@@ -1,0 +1,134 @@
+"""Known-value, determinism, cache, grayscale and weight-hash tests of the standard metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+from medgan_lib.metrics import (WeightsError, bootstrap_fid, compare_features, distort, extract_features,
+                                frechet_distance, get_extractor, kernel_inception_distance, load_inception,
+                                precision_recall, to_uint8_rgb)
+from medgan_lib.metrics import features as features_module
+from medgan_lib.metrics.inception import STANDARD_SHA256, TFInceptionFeatures, standard_weights_path
+
+
+@pytest.fixture(autouse=True)
+def clean_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
+
+
+def smooth_images(n: int, seed: int, channels: int = 1, side: int = 32) -> np.ndarray:
+    """Random smooth blobs in [-1, 1] (a stand-in for medical images)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:side, 0:side] / side
+    cx, cy, r = rng.uniform(0.3, 0.7, (3, n, 1, 1)) * np.array([1, 1, 0.5])[:, None, None, None]
+    img = np.tanh(8 * (r - np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)))
+    return np.repeat(img[:, None], channels, axis=1).astype(np.float32)
+
+
+def test_fid_of_identical_sets_is_zero_and_of_shifted_sets_is_the_squared_shift():
+    rng = np.random.default_rng(0)
+    for n, d in ((50, 64), (400, 8)):  # low-rank path (n < d) and torch-fidelity's full-rank path
+        real = rng.normal(size=(n, d))
+        shift = rng.normal(size=d)
+        assert frechet_distance(real, real) == pytest.approx(0.0, abs=1e-6)
+        # same covariance, means differ by `shift`: FID = |shift|^2 exactly
+        assert frechet_distance(real, real + shift) == pytest.approx(float(shift @ shift), rel=1e-6)
+        # scaled copy: FID = (1 - s)^2 (|mu|^2 + tr Sigma)
+        s = 0.5
+        cov_trace = np.trace(np.cov(real, rowvar=False))
+        mu = real.mean(0)
+        assert frechet_distance(real, s * real) == pytest.approx((1 - s) ** 2 * (mu @ mu + cov_trace), rel=1e-5)
+
+
+def test_low_rank_fid_agrees_with_torch_fidelity():
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(30, 48)), rng.normal(0.3, 1.2, size=(20, 48))
+    stats = [fid_features_to_statistics(torch.from_numpy(x.astype(np.float32))) for x in (real, fake)]
+    expected = fid_statistics_to_metric(stats[0], stats[1], verbose=False)["frechet_inception_distance"]
+    assert frechet_distance(real.astype(np.float32), fake.astype(np.float32)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_kid_closed_form_and_identical_sets():
+    # constant sets a = 0, b = 1: polynomial kernel (x.y/d + 1)^3 gives MMD^2 = 1 + 8 - 2 = 7
+    a, b = np.zeros((10, 16), np.float32), np.ones((10, 16), np.float32)
+    with pytest.warns(UserWarning, match="KID subset size is 10"):
+        kid, std, size = kernel_inception_distance(a, b, subsets=5)
+    assert (kid, std, size) == (pytest.approx(7.0), pytest.approx(0.0), 10)
+    # two samples of one distribution: KID (unbiased) near 0, far below that of a shifted sample
+    x, y = np.random.default_rng(0).normal(size=(2, 200, 16)).astype(np.float32)
+    kid_same, _, size = kernel_inception_distance(x, y, subsets=20)
+    kid_shifted, _, _ = kernel_inception_distance(x, y + 1.0, subsets=20)
+    assert size == 200 and abs(kid_same) < 0.02 * kid_shifted
+
+
+def test_precision_recall_and_bootstrap_are_sane_and_deterministic():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(120, 8)).astype(np.float32)
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)
+    p, r = precision_recall(real, rng.normal(size=(120, 8)).astype(np.float32))
+    assert p > 0.7 and r > 0.7
+    fake = real[:60] + 0.5
+    low, high = bootstrap_fid(real, fake, reps=30, seed=3)
+    assert low <= frechet_distance(real, fake) <= high
+    assert compare_features(real, fake, seed=4, bootstrap_reps=20) == compare_features(real, fake, seed=4,
+                                                                                        bootstrap_reps=20)
+
+
+def test_grayscale_is_replicated_and_mask_channels_are_refused():
+    gray = smooth_images(4, 0)
+    rgb = to_uint8_rgb(gray)
+    assert rgb.shape == (4, 3, 32, 32) and (rgb[:, 0] == rgb[:, 2]).all()
+    ext = get_extractor("pixels")
+    np.testing.assert_array_equal(extract_features(gray, ext), extract_features(np.repeat(gray, 3, axis=1), ext))
+    with pytest.raises(ValueError, match="no mask channels"):
+        to_uint8_rgb(np.zeros((2, 5, 8, 8), np.float32))
+
+
+def test_feature_cache_hits_and_invalidates(monkeypatch):
+    calls = []
+    real_loop = features_module.get_featuresdict_from_dataset
+    monkeypatch.setattr(features_module, "get_featuresdict_from_dataset",
+                        lambda *a, **k: calls.append(1) or real_loop(*a, **k))
+    images, ext = smooth_images(6, 0), get_extractor("pixels")
+    first = extract_features(images, ext)
+    np.testing.assert_array_equal(extract_features(images, ext), first)
+    assert len(calls) == 1  # cache hit
+    changed = images.copy()
+    changed[0, 0, 0, 0] = -changed[0, 0, 0, 0]
+    extract_features(changed, ext)
+    assert len(calls) == 2  # different pixels -> miss
+    extract_features(images, get_extractor("pixels", side=4))
+    assert len(calls) == 3  # different extractor identity (its "weights") -> miss
+
+
+def test_distorted_set_scores_worse_than_clean():
+    ext = get_extractor("pixels")
+    reference, test = smooth_images(60, 0), smooth_images(60, 1)
+    clean = frechet_distance(extract_features(reference, ext), extract_features(test, ext))
+    for name in ("gaussian_blur", "gaussian_noise", "salt_and_pepper", "black_blocks"):
+        worse = frechet_distance(extract_features(reference, ext), extract_features(distort(test, name, 1.0), ext))
+        assert worse > clean, name
+
+
+def test_wrong_weights_file_fails_loudly(tmp_path):
+    bad = tmp_path / "inception.pt"
+    bad.write_bytes(b"not the FID network")
+    with pytest.raises(WeightsError, match="WRONG WEIGHTS FILE"):
+        load_inception(bad, expected_sha256=STANDARD_SHA256)
+    with pytest.raises(WeightsError, match="does not exist"):
+        get_extractor("inception", weights_path=tmp_path / "missing.pt")
+    with pytest.raises(WeightsError, match="not a TorchScript"):
+        load_inception(bad)
+
+
+def test_standard_inception_features_on_two_images():
+    assert get_extractor("inception").weights_sha256 == STANDARD_SHA256
+    module = TFInceptionFeatures("t", ["2048"], feature_extractor_weights_path=str(standard_weights_path()))
+    x = torch.from_numpy(to_uint8_rgb(smooth_images(2, 0)))
+    with torch.inference_mode():
+        (a,), (b,) = module(x), module(x)
+    assert a.shape == (2, 2048) and (a >= 0).all() and torch.equal(a, b)
+    assert not torch.allclose(a[0], a[1])
