@@ -1,0 +1,64 @@
+"""Measured memory and time of a piece of work: the allocator's own peak, on CUDA or on the CPU."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+
+def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
+    """Bytes of the distinct storages behind ``tensors`` (what stays resident between steps)."""
+    storages: dict[tuple[torch.device, int], int] = {}
+    for t in tensors:
+        storage = t.untyped_storage()
+        storages[(t.device, storage.data_ptr())] = storage.nbytes()
+    return sum(storages.values())
+
+
+def _cpu_peak_from_profiler(prof: profile) -> int:
+    """Peak of the running sum of CPU allocation/free events (bytes above the level at the start)."""
+    events = [e for e in prof.profiler.kineto_results.events()
+              if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU]
+    level = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        level += event.nbytes()
+        peak = max(peak, level)
+    return peak
+
+
+def peak_memory_delta(work: Callable[[], Any], device: torch.device) -> int:
+    """Bytes the allocator holds at the worst moment of ``work()`` beyond what it held before.
+
+    CUDA: ``torch.cuda.max_memory_allocated`` after a peak reset. CPU: the torch profiler's memory events
+    (every c10 CPU allocation and free, with its size), summed in time order.
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        start = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        work()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - start
+    if device.type != "cpu":
+        raise ValueError(f"peak memory is measured on cpu or cuda devices, got {device}")
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        work()
+    return _cpu_peak_from_profiler(prof)
+
+
+def seconds_per_call(work: Callable[[], Any], device: torch.device, repeats: int = 3) -> float:
+    """Mean wall time of ``work()`` over ``repeats`` calls (the caller warms up first)."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        work()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) / repeats

@@ -1,0 +1,70 @@
+"""Figures of the memory analysis (belmekki Figures 7-8 and their companions); each returns the figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+LABELS = {
+    "summary_mb_per_image": "torchsummary fwd/bwd MB per image",
+    "summary_total_mb_per_image": "torchsummary total MB per image",
+    "saved_mb_per_image": "saved-tensor MB per image",
+    "measured_mb": "measured peak MB per iteration",
+    "estimate_mb": "estimated peak MB per iteration",
+    "seconds_per_iteration": "seconds per iteration",
+}
+
+
+def _check(sweep: pd.DataFrame, column: str) -> None:
+    if column not in sweep.columns:
+        raise KeyError(f"sweep has no column {column!r}; columns: {sorted(sweep.columns)}")
+
+
+def plot_vs_feature_maps(sweep: pd.DataFrame, column: str = "summary_mb_per_image", batchnorm: bool = True,
+                         title: str = "") -> plt.Figure:
+    """``column`` against feature-map size, one line per configuration and resolution (Figure 7)."""
+    _check(sweep, column)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    rows = sweep[sweep.batchnorm == batchnorm]
+    for (config, res), group in rows.groupby(["config", "resolution"]):
+        group = group.sort_values("filters_g")
+        ax.plot(group.filters_g, group[column], marker="o", label=f"{config} {res}x{res}")
+    ax.set_xlabel("feature maps (filters of G and D)")
+    ax.set_ylabel(LABELS.get(column, column))
+    ax.set_title(title or LABELS.get(column, column))
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_batchnorm(sweep: pd.DataFrame, column: str = "summary_total_mb_per_image", title: str = "") -> plt.Figure:
+    """``column`` with and without BatchNorm against feature-map size (Figure 8)."""
+    _check(sweep, column)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (config, res, bn), group in sweep.groupby(["config", "resolution", "batchnorm"]):
+        group = group.sort_values("filters_g")
+        ax.plot(group.filters_g, group[column], marker="o" if bn else "x", linestyle="-" if bn else "--",
+                label=f"{config} {res}x{res} {'with' if bn else 'without'} BN")
+    ax.set_xlabel("feature maps (filters of G and D)")
+    ax.set_ylabel(LABELS.get(column, column))
+    ax.set_title(title or "With and without BatchNorm")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_estimate_vs_measured(sweep: pd.DataFrame) -> plt.Figure:
+    """Measured peak against both estimates (ours and torchsummary's), with the identity line."""
+    _check(sweep, "measured_mb")
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(sweep.estimate_mb, sweep.measured_mb, label="saved-tensor estimate")
+    ax.scatter(sweep.summary_estimate_mb, sweep.measured_mb, marker="x", label="torchsummary estimate")
+    top = max(sweep.measured_mb.max(), sweep.estimate_mb.max(), sweep.summary_estimate_mb.max())
+    ax.plot([0, top], [0, top], color="grey", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("estimated peak MB of one iteration")
+    ax.set_ylabel("measured peak MB of one iteration")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig

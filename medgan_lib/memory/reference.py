@@ -1,0 +1,67 @@
+"""belmekki's published memory numbers (§III.E), read from the notes of the study's reference table."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+REFERENCE_FILE = "belmekki_table1_configs.csv"
+
+
+def belmekki_reference() -> dict[str, Any]:
+    """Their per-image memory terms (MB, from torchsummary, 64x64, 64 feature maps), batch, batch memory
+    and the BatchNorm saving range, parsed from the '#' notes of ``medgan_lib/reference/`` data."""
+    path = resources.files("medgan_lib") / "reference" / REFERENCE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"reference table {path} is missing from the medgan_lib package data")
+    notes = " ".join(line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#"))
+    memory = re.search(r"\(([\d.]+) \+ ([\d.]+)\) MB x (\d+) = ([\d.]+) MB", notes)
+    saving = re.search(r"reduced memory by ([\d.]+)-([\d.]+)%", notes)
+    if memory is None or saving is None:
+        raise ValueError(f"{path}: notes no longer state belmekki's memory numbers in the expected form")
+    return {
+        "per_image_terms_mb": (float(memory.group(1)), float(memory.group(2))),
+        "per_image_mb": float(memory.group(1)) + float(memory.group(2)),
+        "batch_size": int(memory.group(3)),
+        "batch_mb": float(memory.group(4)),
+        "bn_saving_pct": (float(saving.group(1)), float(saving.group(2))),
+        "notes": notes,
+    }
+
+
+def compare_with_belmekki(sweep: pd.DataFrame, savings: pd.DataFrame | None = None,
+                          config: str = "belmekki_table2") -> pd.DataFrame:
+    """Their numbers beside ours for the Table II architecture at 64x64 with 64 feature maps (and the BN
+    saving range over the sweep), one row per quantity; 'theirs' is as published. The paper does not say
+    which torchsummary line its per-image figure is, so both are set beside it."""
+    ref = belmekki_reference()
+    rows = sweep[(sweep.config == config) & (sweep.resolution == 64) & (sweep.filters_g == 64) & sweep.batchnorm]
+    out = []
+    if len(rows):
+        r = rows.iloc[0]
+        batch = ref["batch_size"]
+        out += [
+            {"quantity": "per-image MB from torchsummary, G + D: forward/backward pass size",
+             "theirs": ref["per_image_mb"], "ours": r.summary_mb_per_image},
+            {"quantity": "per-image MB from torchsummary, G + D: estimated total (with parameters)",
+             "theirs": ref["per_image_mb"], "ours": r.summary_total_mb_per_image},
+            {"quantity": f"batch {batch} MB = per-image x {batch}", "theirs": ref["batch_mb"],
+             "ours": r.summary_mb_per_image * batch},
+            {"quantity": "per-image MB, tensors autograd saves (max of D/G step)", "theirs": float("nan"),
+             "ours": r.saved_mb_per_image},
+        ]
+        if "measured_mb" in r and r.batch_size == batch:
+            out.append({"quantity": f"measured peak MB of one iteration at batch {batch}", "theirs": float("nan"),
+                        "ours": r.measured_mb})
+    savings = savings[savings.config == config] if savings is not None else None
+    if savings is not None and len(savings):
+        low, high = ref["bn_saving_pct"]
+        for column, label in (("summary_total_mb_per_image", "estimated total"),
+                              ("summary_mb_per_image", "forward/backward pass size")):
+            pct = savings[f"{column}_saving_pct"]
+            out += [{"quantity": f"BN removal saving % ({label}), lowest", "theirs": low, "ours": pct.min()},
+                    {"quantity": f"BN removal saving % ({label}), highest", "theirs": high, "ours": pct.max()}]
+    return pd.DataFrame(out, columns=["quantity", "theirs", "ours"])
