@@ -1,0 +1,92 @@
+"""Statistics of a study: mean ± std over seeds, chetty's pairwise t-tests (Table 3), belmekki's
+D-loss/FID Pearson correlations (Figure 5), ASHA's saving and the best configuration per GAN."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+# columns of belmekki's Table I / Figure 5, in their order
+DLOSS_COLUMNS = ("fid", "dloss_mean", "dloss_variance", "dloss_std")
+
+
+def seed_summary(rows: pd.DataFrame, value: str = "fid", by: tuple[str, ...] = ("gan", "label")) -> pd.DataFrame:
+    """Mean, sample std (ddof=1) and count of ``value`` over the seeds of each configuration."""
+    grouped = rows.groupby(list(by), sort=False)[value]
+    return grouped.agg(mean="mean", std="std", n="count").reset_index()
+
+
+def pairwise_ttests(rows: pd.DataFrame, value: str = "fid", group: str = "label", alpha: float = 0.05,
+                    equal_var: bool = True) -> pd.DataFrame:
+    """Two-sample t-test of ``value`` for every pair of groups (scipy ``ttest_ind``), H0: equal means.
+
+    One row per pair (a before b in order of appearance) with t, p and ``different`` (p < alpha)."""
+    groups = {name: part[value].dropna().to_numpy(float) for name, part in rows.groupby(group, sort=False)}
+    out = []
+    for a, b in itertools.combinations(groups, 2):
+        x, y = groups[a], groups[b]
+        if len(x) < 2 or len(y) < 2:
+            t, p = np.nan, np.nan
+        else:
+            t, p = stats.ttest_ind(x, y, equal_var=equal_var)
+        out.append({"a": a, "b": b, "t": float(t), "p": float(p), "different": bool(p < alpha) if p == p else None})
+    return pd.DataFrame(out, columns=["a", "b", "t", "p", "different"])
+
+
+def significance_grid(tests: pd.DataFrame) -> pd.DataFrame:
+    """chetty Table 3 layout: rows are all but the last group, columns all but the first; "✓" where the
+    means differ at the chosen level, "✗" where not, "." below the diagonal, "?" with too few seeds."""
+    names = list(dict.fromkeys([*tests["a"], *tests["b"]]))
+    grid = pd.DataFrame(".", index=names[:-1], columns=names[1:])
+    for row in tests.itertuples():
+        grid.loc[row.a, row.b] = "?" if row.different is None else ("✓" if row.different else "✗")
+    return grid
+
+
+def dloss_correlation(rows: pd.DataFrame, columns: tuple[str, ...] = DLOSS_COLUMNS
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """belmekki Figure 5: Pearson r and its p-value for every pair of ``columns`` (scipy ``pearsonr``)."""
+    data = rows[list(columns)].astype(float).dropna()
+    r = pd.DataFrame(np.eye(len(columns)), index=columns, columns=columns)
+    p = pd.DataFrame(np.zeros((len(columns), len(columns))), index=columns, columns=columns)
+    for a, b in itertools.combinations(columns, 2):
+        if len(data) < 3 or data[a].nunique() < 2 or data[b].nunique() < 2:
+            r.loc[a, b] = r.loc[b, a] = p.loc[a, b] = p.loc[b, a] = np.nan
+            continue
+        result = stats.pearsonr(data[a], data[b])
+        r.loc[a, b] = r.loc[b, a] = result.statistic
+        p.loc[a, b] = p.loc[b, a] = result.pvalue
+    return r, p
+
+
+def best_per_gan(rows: pd.DataFrame, value: str = "fid") -> pd.DataFrame:
+    """The configuration with the lowest mean ``value`` over its seeds, per GAN (finished trials only)."""
+    done = rows[rows["status"] == "completed"].dropna(subset=[value])
+    if done.empty:
+        return pd.DataFrame(columns=["gan", "label", "config_id", "mean", "std", "n"])
+    summary = seed_summary(done, value, by=("gan", "label", "config_id"))
+    best = summary.loc[summary.groupby("gan")["mean"].idxmin()]
+    return best.sort_values("mean").reset_index(drop=True)
+
+
+def asha_saving(rows: pd.DataFrame, value: str = "fid") -> dict[str, object]:
+    """Compute saved by ASHA and whether it picked the full run's best configuration.
+
+    ``rows`` holds one study's trials run under both schedulers ("asha" and "fifo", the full budget)."""
+    asha = rows[rows["scheduler"] == "asha"]
+    full = rows[rows["scheduler"] == "fifo"]
+    budget = float((asha["iterations"]).sum())
+    trained = float(asha["steps"].sum())
+    out: dict[str, object] = {"trials": int(len(asha)), "iterations_full": budget, "iterations_asha": trained,
+                              "saving": 1.0 - trained / budget if budget else np.nan,
+                              "stopped_early": int((asha["status"] == "stopped_early").sum())}
+    best_asha = best_per_gan(asha, value)
+    best_full = best_per_gan(full, value)
+    if not best_full.empty and not best_asha.empty:
+        merged = best_asha.merge(best_full, on="gan", suffixes=("_asha", "_full"))
+        out["same_best"] = bool((merged["config_id_asha"] == merged["config_id_full"]).all())
+        out["per_gan"] = merged[["gan", "label_asha", "mean_asha", "label_full", "mean_full"]]
+    return out

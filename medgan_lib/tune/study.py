@@ -1,0 +1,258 @@
+"""A hyperparameter study on Ray Tune: expand the search into trials, run the unfinished ones (random,
+grid, chetty or belmekki search; FIFO or ASHA early stopping) and append one row per trial to
+``<study>/results/tune.jsonl`` as soon as the trial ends, so an interrupted study resumes where it stopped.
+
+Local Ray by default (``ray.init(num_cpus=..., include_dashboard=False)``); ``address`` joins a cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+import pandas as pd
+from ray.tune import Callback
+from tqdm.auto import tqdm
+
+from medgan_lib.config import ConfigError
+from medgan_lib.results import append_result, read_results, study_path
+from medgan_lib.tune.search_space import (
+    TrialSpec, belmekki_trials, chetty_trials, grid_trials, random_trials,
+)
+from medgan_lib.tune.trial import Engine, run_trial
+
+KIND = "tune"  # result table: <study>/results/tune.jsonl
+# statuses after which a trial is not run again under the same scheduler
+FINISHED = {"fifo": ("completed", "diverged"), "asha": ("completed", "diverged", "stopped_early")}
+
+
+@dataclasses.dataclass
+class StudyConfig:
+    """One study: which search, over which GANs, with what budget, on which Ray."""
+
+    name: str = "tune"  # study name; several studies can share one study folder
+    search: Literal["random", "grid", "chetty", "belmekki"] = "grid"  # how configurations are chosen
+    gans: list[str] = dataclasses.field(default_factory=lambda: ["dcgan"])  # GANs searched (belmekki: dcgan)
+    num_trials: int = 4  # random search: configurations per GAN
+    grid_keys: list[str] = dataclasses.field(default_factory=lambda: ["filters_discriminator"])  # grid axes
+    restrict: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # narrow Table 1 values per key
+    seeds: list[int] = dataclasses.field(default_factory=lambda: [0])  # every configuration runs once per seed
+    search_seed: int = 0  # seeds the random search
+    iterations: int = 40  # training budget per trial (generator steps)
+    interval: int = 20  # score every `interval` iterations (ASHA's rungs)
+    scale: str = "quick"  # TrainConfig scale preset trials start from (smoke, quick, paper)
+    dataset: str = "cardiac_phantom"
+    resolution: int = 64
+    device: str = "auto"
+    base: dict[str, Any] = dataclasses.field(default_factory=dict)  # more TrainConfig fields for every trial
+    asha: bool = False  # ASHA early stopping on the score (else every trial gets the full budget)
+    reduction_factor: int = 2  # ASHA: keep the best 1/reduction_factor of trials at each rung
+    fid_n: int = 32  # samples per score
+    metric: str = "fid"  # score: "fid" (Inception, torch-fidelity) or a cheaper registered extractor
+    workers: int = 2  # trials run at once
+    cpus_per_trial: int = 1
+    address: str | None = None  # Ray cluster address; None starts a local Ray
+
+    def __post_init__(self) -> None:
+        if self.iterations < 1 or self.interval < 1:
+            raise ConfigError(f"StudyConfig: iterations and interval must be >= 1, got {self.iterations}, {self.interval}")
+        if not self.seeds:
+            raise ConfigError("StudyConfig.seeds: give at least one seed")
+        if self.workers < 1 or self.cpus_per_trial < 1:
+            raise ConfigError("StudyConfig.workers and cpus_per_trial must be >= 1")
+
+    @property
+    def scheduler(self) -> str:
+        return "asha" if self.asha else "fifo"
+
+
+def study_trials(config: StudyConfig) -> list[TrialSpec]:
+    """Every trial of the study, in a fixed order (the same config always gives the same trials)."""
+    base = {"dataset": config.dataset, "resolution": config.resolution, "device": config.device,
+            "progress": False, **config.base}
+    common = dict(seeds=list(config.seeds), iterations=config.iterations, interval=config.interval, base=base,
+                  scale=config.scale)
+    if config.search == "random":
+        return random_trials(config.name, list(config.gans), config.num_trials, search_seed=config.search_seed,
+                             restrict=config.restrict, **common)
+    if config.search == "grid":
+        return grid_trials(config.name, list(config.gans), list(config.grid_keys), restrict=config.restrict, **common)
+    if config.search == "chetty":
+        return chetty_trials(config.name, list(config.gans), **common)
+    return belmekki_trials(config.name, **common)
+
+
+def run_study(config: StudyConfig, study_dir: str | os.PathLike | None = None, engine: Engine | None = None
+              ) -> pd.DataFrame:
+    """Run the study's unfinished trials on Ray Tune; return the study's rows for this scheduler.
+
+    Finished trials (by ``results/tune.jsonl``) are skipped; unfinished run directories are resumed. A
+    full-budget (FIFO) study reuses trials that already reached the full budget under ASHA."""
+    study = study_path(study_dir).resolve()
+    trials = study_trials(config)
+    _reuse_asha_rows(study, config, trials)
+    done = _finished_ids(study, config)
+    pending = [spec for spec in trials if spec.trial_id not in done]
+    if pending:
+        if engine is None:
+            from medgan_lib.tune.engine import GanEngine
+
+            engine = GanEngine(fid_n=config.fid_n, metric=config.metric)
+        with ray_session(config.address, config.workers * config.cpus_per_trial):
+            _tune(config, study, pending, engine)
+    return load_study(study, config.name, scheduler=config.scheduler)
+
+
+def load_study(study_dir: str | os.PathLike | None, name: str | None = None, scheduler: str | None = None
+               ) -> pd.DataFrame:
+    """Rows of ``results/tune.jsonl`` (last row per trial and scheduler), with each knob as a column."""
+    rows = read_results(study_dir, KIND)
+    if rows.empty:
+        return rows
+    if name is not None:
+        rows = rows[rows["study"] == name]
+    if scheduler is not None:
+        rows = rows[rows["scheduler"] == scheduler]
+    rows = rows.drop_duplicates(subset=["study", "trial_id", "scheduler"], keep="last")
+    knobs = pd.DataFrame(list(rows["params"]), index=rows.index)
+    return pd.concat([rows, knobs[[c for c in knobs.columns if c not in rows.columns]]], axis=1).reset_index(drop=True)
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int = 2) -> Iterator[None]:
+    """Use the running Ray, or start one (local without dashboard, or joining ``address``) and always
+    shut it down afterwards, so no Ray processes are left behind."""
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    env = {key: os.environ[key] for key in ("MEDGAN_CACHE", "MEDGAN_RUNS", "PYTHONPATH") if key in os.environ}
+    kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": num_cpus, "include_dashboard": False}
+    ray.init(**kwargs, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
+             configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _tune(config: StudyConfig, study: Path, pending: list[TrialSpec], engine: Engine) -> None:
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    specs = {spec.trial_id: spec.to_dict() for spec in pending}
+    trainable = tune.with_resources(
+        tune.with_parameters(_trainable, specs=specs, study_dir=str(study), engine=engine,
+                             threads=config.cpus_per_trial),
+        {"cpu": config.cpus_per_trial})
+    rungs = len(pending[0].intervals)
+    scheduler = (ASHAScheduler(max_t=rungs, grace_period=1, reduction_factor=config.reduction_factor)
+                 if config.asha else FIFOScheduler())
+    recorder = _Recorder(study, config, specs)
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"trial_id": tune.grid_search(list(specs))},
+        tune_config=tune.TuneConfig(metric="score", mode="min", scheduler=scheduler,
+                                    max_concurrent_trials=config.workers, reuse_actors=True,
+                                    trial_dirname_creator=lambda trial: trial.config["trial_id"]),
+        run_config=tune.RunConfig(name=f"{config.name}-{config.scheduler}-{time.strftime('%Y%m%d-%H%M%S')}",
+                                  storage_path=str(study / "tune"), callbacks=[recorder], verbose=0),
+    )
+    try:
+        tuner.fit()
+    finally:
+        recorder.close()
+
+
+def _trainable(params: dict[str, Any], specs: dict[str, dict], study_dir: str, engine: Engine, threads: int) -> None:
+    """Ray Tune function trainable: one trial, reporting after each interval."""
+    import torch
+    from ray import tune
+
+    torch.set_num_threads(threads)
+    spec = TrialSpec.from_dict(specs[params["trial_id"]])
+    run_trial(spec, study_dir, engine, report=tune.report)
+
+
+class _Recorder(Callback):
+    """Driver-side callback: appends a trial's row to the result table the moment the trial ends."""
+
+    def __init__(self, study: Path, config: StudyConfig, specs: dict[str, dict]) -> None:
+        self.study, self.config, self.specs = study, config, specs
+        self.last: dict[str, dict] = {}
+        self.bar = None  # created on first use: Ray pickles the callback before the study starts
+
+    def setup(self, **info):
+        self.bar = tqdm(total=len(self.specs), desc=f"study {self.config.name} ({self.config.scheduler})",
+                        unit="trial")
+
+    def __getstate__(self):
+        return {**self.__dict__, "bar": None}
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self.last[trial.trial_id] = result
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        result = self.last.get(trial.trial_id, {})
+        status = result.get("status", "error")
+        if status == "running":
+            status = "stopped_early"  # the scheduler stopped it before the full budget
+        self._record(trial, result, status)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        result = dict(self.last.get(trial.trial_id, {}))
+        result["error"] = f"trial raised an exception; see {getattr(trial, 'error_file', None) or trial.path}"
+        self._record(trial, result, "error")
+
+    def _record(self, trial, result: dict, status: str) -> None:
+        spec = TrialSpec.from_dict(self.specs[trial.config["trial_id"]])
+        append_result(self.study, KIND, trial_row(spec, result, status, self.config))
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def trial_row(spec: TrialSpec, result: dict[str, Any], status: str, config: StudyConfig) -> dict[str, Any]:
+    """The result-table row of one trial: identity, configuration, seed, status, metrics and time."""
+    return {
+        "study": spec.study, "search": config.search, "scheduler": config.scheduler, "trial_id": spec.trial_id,
+        "config_id": spec.config_id, "label": spec.label, "gan": spec.gan, "dataset": spec.base.get("dataset"),
+        "seed": spec.seed, "params": spec.params, "preset": spec.preset, "overrides": spec.overrides(),
+        "iterations": spec.iterations, "interval": spec.interval, "steps": result.get("step", 0),
+        "status": status, "metric": config.metric, "n": config.fid_n, "fid": result.get("fid"),
+        "fid_curve": result.get("fid_curve", []), "run": result.get("run"),
+        "dloss_mean": result.get("dloss_mean"), "dloss_variance": result.get("dloss_variance"),
+        "dloss_std": result.get("dloss_std"), "seconds": result.get("seconds"), "error": result.get("error"),
+    }
+
+
+def _finished_ids(study: Path, config: StudyConfig) -> set[str]:
+    rows = load_study(study, config.name, config.scheduler)
+    if rows.empty:
+        return set()
+    return set(rows.loc[rows["status"].isin(FINISHED[config.scheduler]), "trial_id"])
+
+
+def _reuse_asha_rows(study: Path, config: StudyConfig, trials: list[TrialSpec]) -> None:
+    """A full-budget run copies the rows of trials that ASHA already ran to the end (or saw diverge):
+    the runs are deterministic, so training them again would give the same numbers."""
+    if config.asha:
+        return
+    asha = load_study(study, config.name, "asha")
+    if asha.empty:
+        return
+    done = _finished_ids(study, config)
+    wanted = {spec.trial_id for spec in trials} - done
+    for row in asha[asha["status"].isin(("completed", "diverged")) & asha["trial_id"].isin(wanted)].to_dict("records"):
+        record = {key: value for key, value in row.items()
+                  if key not in ("time", "provenance") and key not in row["params"]}
+        record.update(scheduler="fifo", reused_from="asha")
+        append_result(study, KIND, record)

@@ -1,0 +1,199 @@
+"""Hyperparameter studies: search spaces, a tiny Ray Tune study with a stand-in engine (grid, ASHA,
+interruption and resumption), and the statistics against scipy on known data."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from medgan_lib.config import ConfigError
+from medgan_lib.tune import search_space as ss
+from medgan_lib.tune import stats
+from medgan_lib.tune.study import StudyConfig, load_study, run_study, study_trials
+from medgan_lib.tune.trial import Diverged
+
+
+# ---------------------------------------------------------------- search spaces
+
+def test_table1_knobs_only_where_they_apply():
+    assert "gradient_penalty_weight" in ss.skandarani_space("wgan_gp")
+    assert "weight_clip" not in ss.skandarani_space("wgan_gp")
+    assert "weight_clip" in ss.skandarani_space("wgan")
+    dcgan = ss.skandarani_space("dcgan")
+    assert "gradient_penalty_weight" not in dcgan and "weight_clip" not in dcgan
+    assert dcgan["filters_discriminator"] == [16, 32, 64, 128]
+    assert dcgan["learning_rate"] == [0.00004, 0.00005, 0.0001, 0.0002, 0.001]
+    assert "vgg_loss_weight" not in dcgan  # no VGG weights offline
+
+
+def test_every_search_key_maps_to_train_config_fields():
+    from medgan_lib.training.config import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    for key in ss.load_skandarani_table1():
+        assert set(ss.KEY_TO_FIELDS[key]) <= fields, key
+
+
+def test_restrict_rejects_values_outside_table1():
+    with pytest.raises(ConfigError, match="filters_discriminator"):
+        ss.skandarani_space("dcgan", {"filters_discriminator": [24]})
+    with pytest.raises(ConfigError, match="unknown"):
+        ss.skandarani_space("dcgan", {"filterz": [16]})
+
+
+def test_random_search_is_seeded_and_distinct():
+    kwargs = dict(study="s", gans=["dcgan", "wgan"], num_trials=5, seeds=[0, 1], iterations=10, interval=5, base={})
+    a = ss.random_trials(**kwargs, search_seed=3)
+    assert a == ss.random_trials(**kwargs, search_seed=3)
+    assert a != ss.random_trials(**kwargs, search_seed=4)
+    assert len(a) == 2 * 5 * 2 and len({t.trial_id for t in a}) == 20
+    assert len({t.config_id for t in a}) == 10  # seeds share a configuration
+    assert all("weight_clip" in t.params for t in a if t.gan == "wgan")
+
+
+def test_grid_chetty_belmekki_trials():
+    grid = ss.grid_trials("s", ["hinge"], ["filters_discriminator", "learning_rate"], [0], 10, 5, {})
+    assert len(grid) == 4 * 5
+    chetty = ss.chetty_trials("s", ["vanilla", "wgan_gp"], [0, 1], 10, 5, {})
+    assert [t.label for t in chetty[::2]] == [f"Vanilla{i}" for i in range(1, 6)] + [f"WGAN-GP{i}" for i in range(1, 6)]
+    over = chetty[2].overrides()  # Vanilla2: lr 0.0002, betas (0.5, 0.9)
+    assert over["lr_g"] == over["lr_d"] == 0.0002 and over["betas_d"] == [0.5, 0.9] and over["gan"] == "vanilla"
+    belmekki = ss.belmekki_trials("s", [0], 10, 5, {})
+    assert [t.preset for t in belmekki] == [f"quick+{p}" for p in ss.BELMEKKI_PRESETS]
+    assert belmekki[2].label == "AdaS-ELU-TTUR"
+    assert ss.TrialSpec(**grid[0].to_dict()).intervals == [5, 10]
+
+
+# ---------------------------------------------------------------- statistics against scipy
+
+def test_pairwise_ttests_match_scipy_and_table3_layout():
+    rng = np.random.default_rng(0)
+    values = {"A": rng.normal(10, 1, 5), "B": rng.normal(10.2, 1, 5), "C": rng.normal(20, 1, 5)}
+    rows = pd.DataFrame([{"label": k, "fid": v} for k, vs in values.items() for v in vs])
+    tests = stats.pairwise_ttests(rows)
+    for row in tests.itertuples():
+        ref = sps.ttest_ind(values[row.a], values[row.b])
+        assert row.t == pytest.approx(ref.statistic) and row.p == pytest.approx(ref.pvalue)
+        assert row.different == (ref.pvalue < 0.05)
+    grid = stats.significance_grid(tests)
+    assert list(grid.index) == ["A", "B"] and list(grid.columns) == ["B", "C"]
+    assert grid.loc["A", "C"] == "✓" and grid.loc["B", "C"] == "✓" and grid.loc["A", "B"] == "✗"
+    assert grid.loc["B", "B"] == "."
+    summary = stats.seed_summary(rows.assign(gan="g"))
+    assert summary.loc[2, "mean"] == pytest.approx(values["C"].mean())
+    assert summary.loc[2, "std"] == pytest.approx(values["C"].std(ddof=1))
+
+
+def test_dloss_correlation_matches_scipy_on_belmekki_table1():
+    table = pd.DataFrame(ss.load_belmekki_table1())
+    r, p = stats.dloss_correlation(table)
+    ref = sps.pearsonr(table["fid"], table["dloss_mean"])
+    assert r.loc["fid", "dloss_mean"] == pytest.approx(ref.statistic)
+    assert p.loc["dloss_mean", "fid"] == pytest.approx(ref.pvalue)
+    assert r.loc["fid", "dloss_mean"] < -0.7  # belmekki: FID and mean D loss are highly inversely correlated
+    assert np.allclose(np.diag(r), 1.0) and np.allclose(r, r.T)
+
+
+# ---------------------------------------------------------------- a tiny study on Ray
+
+@dataclasses.dataclass
+class FakeEngine:
+    """Stand-in for training: a resumable 'run' whose score rises with D filters and falls with steps; lr 0.001
+    diverges; ``fail_label`` raises after the first interval (an interruption)."""
+
+    metric: str = "fid"
+    fail_label: str | None = None
+
+    def config(self, spec):
+        return {**spec.overrides(), "label": spec.label, "trial_id": spec.trial_id}
+
+    def train(self, config, iterations, study_dir):
+        run = Path(study_dir) / "runs" / f"{config['trial_id']}-{config['gan']}-s{config['seed']}"
+        run.mkdir(parents=True, exist_ok=True)
+        stats_file = run / "stats.jsonl"
+        lines = stats_file.read_text().splitlines() if stats_file.exists() else []
+        if config["label"] == self.fail_label and lines:
+            raise RuntimeError("interrupted")
+        (run / "config.json").write_text(json.dumps(config))
+        if config.get("lr_d", 0) >= 0.001 and iterations > 10:
+            raise Diverged(f"non-finite loss at step 11 of {run.name}")
+        rng = np.random.default_rng([config["seed"], len(lines)])
+        for step in range(len(lines) + 1, iterations + 1):
+            lines.append(json.dumps({"step": step, "d_loss": float(rng.normal(1.0, 0.1))}))
+            with open(run / "trained_steps.log", "a") as log:
+                log.write(f"{step}\n")
+        stats_file.write_text("\n".join(lines) + "\n")
+        return run
+
+    def score(self, run_dir, step):
+        first = json.loads((run_dir / "stats.jsonl").read_text().splitlines()[0])
+        filters = json.loads((run_dir / "config.json").read_text()).get("filters_d", 32)
+        return 100.0 * filters / 16 + 100.0 / step + first["d_loss"]
+
+    def dloss_stats(self, run_dir):
+        losses = np.array([json.loads(line)["d_loss"] for line in (run_dir / "stats.jsonl").read_text().splitlines()])
+        return {"dloss_mean": losses.mean(), "dloss_variance": losses.var(), "dloss_std": losses.std()}
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    import ray
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _config(**changes):
+    values = dict(name="tiny", search="grid", gans=["dcgan"], grid_keys=["filters_discriminator"],
+                  restrict={"filters_discriminator": [16, 32, 64, 128]}, iterations=40, interval=10,
+                  scale="smoke", workers=2)
+    return StudyConfig(**{**values, **changes})
+
+
+def test_tiny_study_asha_then_full_and_resume(ray_local, tmp_path):
+    # one worker: ASHA's decisions then do not depend on which trial reports first
+    asha = run_study(_config(asha=True, workers=1), tmp_path, engine=FakeEngine())
+    assert len(asha) == 4 and set(asha["scheduler"]) == {"asha"}
+    assert dict(zip(asha["filters_discriminator"], asha["status"])) == {
+        16: "completed", 32: "stopped_early", 64: "stopped_early", 128: "stopped_early"}
+    full = run_study(_config(asha=False), tmp_path, engine=FakeEngine())
+    assert (full["status"] == "completed").all() and len(full) == 4
+    # the stopped runs were resumed, not restarted: every step was trained exactly once
+    for row in full.itertuples():
+        steps = (tmp_path / "runs" / row.run / "trained_steps.log").read_text().split()
+        assert steps == [str(s) for s in range(1, 41)]
+    rows = load_study(tmp_path, "tiny")
+    saving = stats.asha_saving(rows)
+    assert saving["same_best"] is True and 0 < saving["saving"] < 1
+    best = stats.best_per_gan(full)
+    assert best.loc[0, "label"] == full.loc[full["filters_discriminator"] == 16, "label"].item()
+    # a rerun finds everything finished and does not start Ray at all
+    again = run_study(_config(asha=False), tmp_path, engine=None)
+    assert again[["trial_id", "fid"]].equals(full[["trial_id", "fid"]])
+
+
+def test_interrupted_study_resumes_and_records_divergence(ray_local, tmp_path):
+    config = _config(name="lr", grid_keys=["learning_rate"], restrict={"learning_rate": [0.0001, 0.001]},
+                     iterations=20, interval=10)
+    specs = study_trials(config)
+    first = run_study(config, tmp_path, engine=FakeEngine(fail_label=specs[0].label))
+    assert dict(zip(first["learning_rate"], first["status"])) == {0.0001: "error", 0.001: "diverged"}
+    assert first.loc[first["status"] == "diverged", "error"].item().startswith("non-finite loss")
+    second = run_study(config, tmp_path, engine=FakeEngine())
+    assert dict(zip(second["learning_rate"], second["status"])) == {0.0001: "completed", 0.001: "diverged"}
+    run = tmp_path / "runs" / second.loc[second["learning_rate"] == 0.0001, "run"].item()
+    assert (run / "trained_steps.log").read_text().split() == [str(s) for s in range(1, 21)]
+    table = load_study(tmp_path, "lr")
+    assert len(table) == 2  # one row per trial: the error row was superseded by the resumed one
