@@ -97,3 +97,12 @@ def test_prepare_splits_records_a_data_row_and_plots_summarise_it(tmp_path):
     assert table.loc[("train", "lv_cavity"), "slices with label"] == 1.0
     assert len(show_samples(parts["train"], n=4).axes) == 8
     assert len(intensity_histograms(parts).axes) == 2
+
+
+def test_empty_slices_drop_keeps_only_slices_with_foreground():
+    kept = prepare("liver_phantom", "train", resolution=32, count=48, empty_slices="drop")
+    assert kept.masks.reshape(len(kept), -1).any(axis=1).all()
+    parts = [prepare("liver_phantom", s, resolution=32, count=48, empty_slices="drop") for s in ("val", "test")]
+    assert len(kept) + sum(len(p) for p in parts) == 48
+    everything = prepare("liver_phantom", "train", resolution=32, count=48)
+    assert not everything.masks.reshape(len(everything), -1).any(axis=1).all()

@@ -47,7 +47,7 @@ class PhantomSource:
         self.label_names = phantom.label_names
         self.image_channels = phantom.image_channels
         self.default_count: int | None = phantom.default_count
-        self.preprocessing = Preprocessing(intensity=phantom.normalisation)
+        self.preprocessing = load_manifest(phantom.mimics).preprocessing  # the real dataset's rule
         self.fractions = dict(DEFAULT_FRACTIONS)
 
     def resolve_root(self, root: str | Path | None) -> None:
@@ -92,7 +92,7 @@ class FileSource:
                 if path is not None:
                     stat = path.stat()
                     files.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))
-        return {"root": str(root), "layout": self.layout_description(), "files": hash_inputs(files, length=32)}
+        return {"root": str(root), "description": self.description(), "files": hash_inputs(files, length=32)}
 
     def load(self, root: Path, count: int | None, resolution: int, seed: int, prep: Preprocessing,
              progress: bool = False) -> Slices:
@@ -108,7 +108,7 @@ class FileSource:
         for patient in tqdm(order, desc=f"reading {self.name}", disable=not progress, leave=False):
             for case in patients[patient]:
                 raw, names = self.read(case)
-                label_names = self.merge_labels(label_names, names, case)
+                label_names = self.merge_labels(label_names, names)
                 mask = raw.masks if raw.masks is not None else np.zeros((len(raw.images),) + raw.images.shape[-2:], np.uint8)
                 if prep.empty_slices == "drop" and len(names) > 1:
                     keep = mask.reshape(len(mask), -1).any(axis=1)
@@ -132,7 +132,8 @@ class FileSource:
         return Slices(np.concatenate(images)[:n], np.concatenate(masks)[:n], np.array(ids[:n]),
                       np.array(fixed[:n]), label_names)
 
-    def merge_labels(self, known: tuple[str, ...] | None, names: tuple[str, ...], case: Case) -> tuple[str, ...]:
+    def merge_labels(self, known: tuple[str, ...] | None, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The label map of the dataset so far, given one more file's labels."""
         return names
 
 
@@ -165,8 +166,8 @@ class ManifestSource(FileSource):
     def where_to_get(self) -> str:
         return f"how to obtain it: {self.manifest.obtain.url}, see data_manifest/{self.name}.yaml"
 
-    def layout_description(self) -> dict[str, Any]:
-        return dataclasses.asdict(self.manifest.layout)
+    def description(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.manifest)
 
     def scan(self, root: Path) -> tuple[list[Case], list[str]]:
         """Find and pair the files; problems are collected (for ``verify``) rather than raised."""
@@ -229,7 +230,7 @@ class FolderSource(FileSource):
     def where_to_get(self) -> str:
         return "a folder with images/ and optional masks/ of the same file names"
 
-    def layout_description(self) -> dict[str, Any]:
+    def description(self) -> dict[str, Any]:
         return {"images": "images/", "masks": "masks/", "labels": "labels.txt"}
 
     @staticmethod
@@ -281,7 +282,7 @@ class FolderSource(FileSource):
             names = ("background",) + tuple(f"label_{i}" for i in range(1, top + 1))
         return raw, names
 
-    def merge_labels(self, known: tuple[str, ...] | None, names: tuple[str, ...], case: Case) -> tuple[str, ...]:
+    def merge_labels(self, known: tuple[str, ...] | None, names: tuple[str, ...]) -> tuple[str, ...]:
         if known is None or len(names) <= len(known):
             return known or names
         return names
@@ -305,7 +306,8 @@ def describe(name: str) -> str:
                  "NOT patient data: seeded synthetic anatomy for learning the method offline.",
                  f"labels: {dict(enumerate(phantom.label_names))}; channels: {phantom.image_channels}; "
                  f"{phantom.slices_per_patient} slice(s) per patient; default count {phantom.default_count}",
-                 f"preprocessing: {phantom.normalisation} (the rule of {mimics.name}); split by patient {source.fractions}"]
+                 f"preprocessing: {dataclasses.asdict(source.preprocessing)} (the rule of {mimics.name}); "
+                 f"split by patient {source.fractions}"]
     elif isinstance(source, ManifestSource):
         m = source.manifest
         lines = [f"{name}: {m.title} ({m.modality}).", f"citation: {m.citation} doi:{m.doi}",

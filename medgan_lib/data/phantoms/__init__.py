@@ -20,7 +20,7 @@ PatientFn = Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarr
 
 @dataclasses.dataclass(frozen=True)
 class Phantom:
-    """What a phantom draws and how its raw intensities are normalised (same rule as its real dataset)."""
+    """What a phantom draws; its raw intensities are normalised by the rule of the dataset it mimics."""
 
     name: str
     mimics: str  # the real dataset it stands in for
@@ -28,22 +28,18 @@ class Phantom:
     label_names: tuple[str, ...]
     image_channels: int
     slices_per_patient: int
-    normalisation: str  # a preprocessing.NORMALISATIONS key
     default_count: int = 1200
 
 
-PHANTOMS: dict[str, Phantom] = {
-    "cardiac_phantom": Phantom("cardiac_phantom", "acdc", cardiac.cardiac_patient, cardiac.LABEL_NAMES, 1,
-                               cardiac.SLICES_PER_PATIENT, "mri_percentile"),
-    "liver_phantom": Phantom("liver_phantom", "sliver07", liver.liver_patient, liver.LABEL_NAMES, 1,
-                             liver.SLICES_PER_PATIENT, "ct_window"),
-    "chest_phantom": Phantom("chest_phantom", "chest_xray", xray.chest_patient, xray.CHEST_LABEL_NAMES, 1,
-                             xray.CHEST_SLICES_PER_PATIENT, "per_image"),
-    "retina_phantom": Phantom("retina_phantom", "idrid", retina.retina_patient, retina.LABEL_NAMES, 3,
-                              retina.SLICES_PER_PATIENT, "per_image"),
-    "elbow_phantom": Phantom("elbow_phantom", "mura_elbow", xray.elbow_patient, xray.ELBOW_LABEL_NAMES, 1,
-                             xray.ELBOW_SLICES_PER_PATIENT, "per_image"),
-}
+PHANTOMS: dict[str, Phantom] = {p.name: p for p in (
+    Phantom("cardiac_phantom", "acdc", cardiac.cardiac_patient, cardiac.LABEL_NAMES, 1, cardiac.SLICES_PER_PATIENT),
+    Phantom("liver_phantom", "sliver07", liver.liver_patient, liver.LABEL_NAMES, 1, liver.SLICES_PER_PATIENT),
+    Phantom("chest_phantom", "chest_xray", xray.chest_patient, xray.CHEST_LABEL_NAMES, 1,
+            xray.CHEST_SLICES_PER_PATIENT),
+    Phantom("retina_phantom", "idrid", retina.retina_patient, retina.LABEL_NAMES, 3, retina.SLICES_PER_PATIENT),
+    Phantom("elbow_phantom", "mura_elbow", xray.elbow_patient, xray.ELBOW_LABEL_NAMES, 1,
+            xray.ELBOW_SLICES_PER_PATIENT),
+)}
 
 
 def generate(phantom: Phantom, count: int, resolution: int, seed: int, progress: bool = False,

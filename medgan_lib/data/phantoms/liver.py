@@ -4,7 +4,7 @@ Each patient is an axial stack from the pelvis brim to the lung bases. The liver
 image left, left lobe crossing the midline in upper slices) appears over the middle of the stack, with
 hypodense lesions (3-D spheres, labelled liver as in SLiver07) and bright portal vessels. Around it:
 body outline, subcutaneous fat, muscle wall, spine, ribs, aorta, spleen, kidneys, stomach gas and bowel.
-Quantum noise is Gaussian in HU; the CT preprocessing (a fixed HU window) maps it to [-1, 1].
+Quantum noise is Gaussian in HU; SLiver07's preprocessing (a fixed HU window) maps it to [-1, 1].
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from medgan_lib.data.phantoms.common import blur, col, ellipse_radius, grid, smo
 
 LABEL_NAMES = ("background", "liver")
 SLICES_PER_PATIENT = 24
-WINDOW = (60.0, 400.0)  # HU centre, width: the abdominal soft-tissue window
 
 
 def liver_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
