@@ -69,3 +69,25 @@ def test_verify_flags_unexpected_labels_and_unknown_names(tmp_path, capsys):
     assert "valid names" in capsys.readouterr().out
     assert main(["data", "verify", "cardiac_phantom", "--root", str(root)]) == 2
     assert "no manifest to verify against" in capsys.readouterr().out
+
+
+def test_verify_locks_metaimage_data_files(tmp_path, small_manifest_counts):
+    root = write_sliver(tmp_path / "sliver", numbers=(1, 2))
+    small_manifest_counts("sliver07", training={"files": 2, "patients": 2, "slices": 8})
+    report = verify("sliver07", root, progress=False)
+    assert report.ok, report.problems
+    locked = json.loads(report.lock.read_text())["files"]
+    assert {"scan/liver-orig001.raw", "label/liver-seg002.raw", "scan/liver-orig002.mhd"} <= set(locked)
+    (root / "scan" / "liver-orig001.raw").write_bytes(b"\0" * locked["scan/liver-orig001.raw"]["size"])
+    report = verify("sliver07", root, progress=False)
+    assert report.problems == [f"{root / 'scan/liver-orig001.raw'}: changed since the lock file was written "
+                               "(size/SHA-256 differ)"]
+
+
+def test_cli_prepare_prints_each_split(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
+    assert main(["data", "prepare", "elbow_phantom", "--count", "30", "--resolution", "16"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["train", "val", "test"]
+    assert "labels ('background',)" in out[0]
+    assert main(["data", "prepare", "nope"]) == 2
