@@ -46,6 +46,7 @@ BODIES = {
                            "from IPython.display import Image, display\n"
                            f"display(Image(data=base64.b64decode('{PNG}')))"),
     "06_hyperparameter_search": "put('tune', {'gan': 'dcgan', 'trial': n})",
+    "07_visual_turing_test": "put('turing', {'n': n})",
 }
 
 
@@ -112,13 +113,17 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     state = json.loads((out / "study.json").read_text())
     steps = state["steps"]
     assert state["plan"] == ["01_data_preparation", "02_gan_training-dcgan-s0", "02_gan_training-bad-s0",
-                             "03_fid_evaluation", "04_unet_dice", "05_memory_analysis", "06_hyperparameter_search"]
+                             "03_fid_evaluation", "04_unet_dice", "05_memory_analysis", "06_hyperparameter_search",
+                             "07_visual_turing_test"]
     assert steps["02_gan_training-bad-s0"]["status"] == "failed"
     # The kernel is this interpreter (the venv's), whatever other "python3" kernels the machine has.
     data = json.loads((out / "results" / "data.jsonl").read_text())
     assert Path(data["python"]).resolve() == Path(sys.executable).resolve()
     assert steps["02_gan_training-bad-s0"]["error"].startswith("RuntimeError: this GAN diverged")
-    assert all(steps[n]["status"] == "ok" for n in state["plan"] if n != "02_gan_training-bad-s0")
+    # 07 needs every training step (it has no 'gans' list to drop a GAN from): blocked, with the reason.
+    assert steps["07_visual_turing_test"]["status"] == "blocked"
+    assert "02_gan_training-bad-s0" in steps["07_visual_turing_test"]["error"]
+    assert all(steps[n]["status"] == "ok" for n in state["plan"][:-1] if n != "02_gan_training-bad-s0")
     # Evaluation goes on with the GANs that trained; the failed GAN is left out, not the whole section.
     assert steps["03_fid_evaluation"]["parameters"]["gans"] == ["dcgan"]
     assert steps["03_fid_evaluation"]["parameters"]["study_dir"] == str(out.resolve())
@@ -136,7 +141,7 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     printed = capsys.readouterr().out
     assert "FAILED 02_gan_training-bad-s0" in printed and "1 failed" in printed
     [listed] = list_studies(out.parent)
-    assert listed["status"] == "with failures" and listed["steps"] == {"ok": 6, "failed": 1}
+    assert listed["status"] == "with failures" and listed["steps"] == {"ok": 6, "failed": 1, "blocked": 1}
 
 
 def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependents(notebooks: Path, monkeypatch):
@@ -145,7 +150,7 @@ def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependent
     out = notebooks.parent / "study"
     profile = load_profile("tiny", notebooks / "params")
     first = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
-    assert first.ok and len(first.executed) == 6
+    assert first.ok and len(first.executed) == 7
     again = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
     assert again.ok and again.executed == []
     assert all(r.cached for r in again.records.values())

@@ -21,7 +21,8 @@ class Section:
 
 # In the order a reader follows them. Memory analysis and the hyperparameter search read no GAN run of
 # the study, so they can run beside training; evaluation (03) and the Dice table (04, which shows FID
-# beside Dice) read the trained GANs, and 04 reads 03's results.
+# beside Dice) read the trained GANs, and 04 reads 03's results; the visual Turing test (07) samples a
+# trained GAN.
 SECTIONS: tuple[Section, ...] = (
     Section("01_data_preparation"),
     Section("02_gan_training", after=("01_data_preparation",), per_gan=True),
@@ -29,6 +30,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("04_unet_dice", after=("01_data_preparation", "02_gan_training", "03_fid_evaluation")),
     Section("05_memory_analysis"),
     Section("06_hyperparameter_search", after=("01_data_preparation",)),
+    Section("07_visual_turing_test", after=("01_data_preparation", "02_gan_training")),
 )
 
 

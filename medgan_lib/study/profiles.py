@@ -17,11 +17,15 @@ Layout of a profile::
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
+import io
+import tokenize
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,13 +118,35 @@ def apply_overrides(profile: Profile, overrides: list[tuple[str, str]] | None = 
 
 
 def notebook_parameters(path: Path) -> dict[str, dict[str, Any]]:
-    """The keys a notebook's ``parameters`` cell declares: name -> {inferred_type_name, default, help}."""
-    import papermill
+    """The keys a notebook's ``parameters`` cell declares: name -> {inferred_type_name, default, help}.
 
-    params = papermill.inspect_notebook(str(path))
-    if not params:
+    Read with Python's own parser (papermill's line regex misses lines whose comment holds ``=`` or quotes);
+    the type is the annotation as written, the help the line's comment."""
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next((c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
         raise ProfileError(f"{path}: no code cell tagged 'parameters'")
-    return {name: dict(info) for name, info in params.items()}
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError as err:
+        raise ProfileError(f"{path}: parameters cell does not parse: {err}") from None
+    comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                for tok in tokenize.generate_tokens(io.StringIO(cell.source).readline) if tok.type == tokenize.COMMENT}
+    params: dict[str, dict[str, Any]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name, annotation = node.target.id, ast.unparse(node.annotation)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, annotation = node.targets[0].id, "None"
+        else:
+            continue
+        try:
+            default = ast.literal_eval(node.value) if node.value is not None else None
+        except ValueError:
+            default = ast.unparse(node.value)
+        params[name] = {"name": name, "inferred_type_name": annotation, "default": default,
+                        "help": comments.get(node.end_lineno, "")}
+    return params
 
 
 def validate(profile: Profile, declared: dict[str, dict[str, dict[str, Any]]], absent: tuple[str, ...] = ()) -> None:
