@@ -124,3 +124,37 @@ def evaluate_run(run_dir: str | os.PathLike, real: PreparedDataset, n: int = 100
             **common, "n": n, "heldout_split": heldout.split, "feature_extractor": extractors[0].name,
             "weights_sha256": extractors[0].weights_sha256, **report.row()})
     return {"fid": fid_rows, "memorization": memo_row, "report": report}
+
+
+def fid_table(study_dir: str | os.PathLike = "", dataset: str | None = None,
+              extractors: Iterable[str] = ("inception", "unet", "medfid")) -> "pd.DataFrame":
+    """Table 2's FID column from the ``fid`` results (latest row per GAN run and extractor): FID [95 % CI]
+    and n per extractor, plus skandarani2023's published FID for the matching dataset, labelled as the
+    paper's (on its real data, not on ours)."""
+    import pandas as pd
+
+    from medgan_lib.results import read_results
+    from medgan_lib.study.report import PAPER_DATASETS, PAPER_GANS, reference_table2
+
+    fid = read_results(study_dir, "fid")
+    if fid.empty:
+        raise ValueError(f"no fid results in study {study_dir or '(default)'}: run evaluate_run first")
+    if dataset is not None:
+        fid = fid[fid["dataset"] == dataset]
+    fid = fid.drop_duplicates(["run", "extractor"], keep="last")
+    paper, paper_name = reference_table2(), PAPER_DATASETS.get(dataset or str(fid["dataset"].iloc[0]))
+    rows = []
+    for (gan, run), group in fid.groupby(["gan", "run"], sort=False):
+        row: dict[str, Any] = {"GAN": gan, "run": run}
+        for name in extractors:
+            hit = group[group["extractor"] == name]
+            if not hit.empty:
+                r = hit.iloc[-1]
+                label = {"inception": "FID", "unet": "U-Net FID", "medfid": "MedFID"}.get(name, f"FID ({name})")
+                row[label] = f"{r['fid']:.1f} [{r['fid_ci'][0]:.1f}, {r['fid_ci'][1]:.1f}]"
+                row[f"n ({name})"] = int(r["n"])
+        ref = paper[(paper["dataset"] == paper_name) & (paper["training_data"] == PAPER_GANS.get(gan))] \
+            if not paper.empty else paper
+        row[f"paper's FID on {paper_name or 'n/a'} (real data)"] = (float(ref["fid"].iloc[0]) if len(ref) else None)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -101,6 +101,7 @@ def compare_features(real: np.ndarray, fake: np.ndarray, seed: int = 0, bootstra
     fid = frechet_distance(real, fake)
     kid, kid_std, size = kernel_inception_distance(real, fake, kid_subsets, seed)
     precision, recall = precision_recall(real, fake)
-    return {"fid": fid, "fid_ci": list(bootstrap_fid(real, fake, bootstrap_reps, seed=seed)), "kid": kid,
+    low, high = bootstrap_fid(real, fake, bootstrap_reps, seed=seed)
+    return {"fid": fid, "fid_ci": [low, high], "fid_ci_low": low, "fid_ci_high": high, "kid": kid,
             "kid_std": kid_std, "kid_subset_size": size, "precision": precision, "recall": recall,
             "n": int(len(fake)), "n_real": int(len(real))}

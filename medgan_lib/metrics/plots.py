@@ -1,0 +1,98 @@
+"""Figures of the evaluation notebook: FID with CIs, distortion sweeps, memorisation panel, D-loss matrix, Figure 7."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from medgan_lib.metrics.memorization import MemorizationReport
+
+
+def _show(image: np.ndarray, ax) -> None:
+    """Draw one (C, H, W) image in [-1, 1] (gray or RGB) without axes."""
+    img = (np.transpose(image, (1, 2, 0)) + 1) / 2
+    ax.imshow(img[..., 0] if img.shape[-1] == 1 else np.clip(img, 0, 1), cmap="gray", vmin=0, vmax=1)
+    ax.axis("off")
+
+
+def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None):
+    """Bar per GAN run: FID with its bootstrap 95 % CI as error bars (one extractor)."""
+    rows = fid_rows[fid_rows["extractor"] == extractor].drop_duplicates("run", keep="last")
+    ax = ax or plt.subplots(figsize=(7, 3.2))[1]
+    low = rows["fid"] - rows["fid_ci"].map(lambda c: c[0])
+    high = rows["fid_ci"].map(lambda c: c[1]) - rows["fid"]
+    ax.bar(rows["gan"], rows["fid"], yerr=[low.clip(lower=0), high.clip(lower=0)], capsize=3, color="#4a7ab5")
+    ax.set_ylabel(f"FID ({extractor})")
+    ax.set_title(f"FID with 95 % bootstrap CI (n = {', '.join(map(str, sorted(rows['n'].unique())))} generated)")
+    ax.tick_params(axis="x", rotation=30)
+    return ax
+
+
+def plot_distortion_sweep(sweep: pd.DataFrame):
+    """FID vs distortion strength, one panel per extractor, one line per distortion (chetty Figs. 12-19)."""
+    extractors = list(dict.fromkeys(sweep["extractor"]))
+    fig, axes = plt.subplots(1, len(extractors), figsize=(4 * len(extractors), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], extractors):
+        sns.lineplot(data=sweep[sweep["extractor"] == name], x="strength", y="fid", hue="distortion", marker="o", ax=ax)
+        ax.set_title(name)
+        ax.set_ylabel("FID vs clean real")
+    fig.tight_layout()
+    return fig
+
+
+def plot_memorization(report: MemorizationReport, fake: np.ndarray, train: np.ndarray, title: str = "", k: int = 6):
+    """Nearest-training distance histograms (synthetic vs held-out, near-copy threshold) and the k closest
+    synthetic/training pairs (top row synthetic, bottom row its nearest training image)."""
+    audits = [a for a in (report.pixels, report.features) if a is not None]
+    fig = plt.figure(figsize=(3.2 * len(audits) + 1.3 * k, 3.4))
+    grid = fig.add_gridspec(2, len(audits) + k, width_ratios=[2.4] * len(audits) + [1] * k)
+    for i, audit in enumerate(audits):
+        ax = fig.add_subplot(grid[:, i])
+        bins = np.linspace(0, max(audit.fake_nn.max(), audit.heldout_nn.max()) * 1.05, 30)
+        ax.hist(audit.heldout_nn, bins=bins, alpha=0.6, density=True, label="held-out real")
+        ax.hist(audit.fake_nn, bins=bins, alpha=0.6, density=True, label="synthetic")
+        ax.axvline(audit.threshold, color="k", ls="--", lw=1, label="near-copy threshold")
+        ax.set_title(f"{audit.space}: near-copies {audit.near_copy_share:.0%}, diversity x{audit.diversity_ratio:.2f}",
+                     fontsize=9)
+        ax.set_xlabel("distance to nearest training image")
+        ax.legend(fontsize=7)
+    for j, (fi, ti, dist) in enumerate(report.pixels.closest(k)):
+        _show(fake[fi], fig.add_subplot(grid[0, len(audits) + j]))
+        ax = fig.add_subplot(grid[1, len(audits) + j])
+        _show(train[ti], ax)
+        ax.set_title(f"d={dist:.3f}", fontsize=7, y=-0.25)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_correlation_matrix(corr: pd.DataFrame, title: str = "Pearson correlation across runs"):
+    """Heatmap of a correlation matrix (belmekki Figure 5)."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    sns.heatmap(corr, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="coolwarm", square=True, ax=ax)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_umap_panels(panels: dict[str, pd.DataFrame]):
+    """Figure 7 layout: one scatter per (space, GAN) panel; red real, blue generated (as in the paper)."""
+    titles = list(panels)
+    cols = 2 if len(titles) > 1 else 1
+    rows = int(np.ceil(len(titles) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    for ax, title in zip(axes.flat, titles):
+        df = panels[title]
+        for source, color in (("real", "tab:red"), ("generated", "tab:blue")):
+            part = df[df["source"] == source]
+            ax.scatter(part["x"], part["y"], s=8, alpha=0.6, c=color, label=source)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(titles):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,154 @@
+"""U-Net FID (skandarani2023 Figure 7, bottom row): Frechet distance in the bottleneck of a U-Net trained on real data.
+
+Features are the deepest encoder stage of a segmentation-models-pytorch ``Unet`` (``model.encoder(x)[-1]``),
+global-average-pooled to one vector per image. The U-Net is given as an ``nn.Module`` or as the path of
+a file saved with ``torch.save(model)`` (or a dict holding it under ``"model"``). Inputs are the study's
+uint8 images mapped back to [-1, 1], keeping the U-Net's own input channel count (grayscale images
+replicated to RGB for the other extractors are reduced to one channel again).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+from tqdm.auto import tqdm
+
+from medgan_lib.atomic import torch_save
+from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.hashing import hash_inputs, sha256_file
+from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, register_with_torch_fidelity
+from medgan_lib.metrics.features import images_hash, to_uint8_rgb
+from medgan_lib.paths import cache_dir
+
+TF_NAME = "medgan-unet-bottleneck"
+
+
+def load_unet(source: torch.nn.Module | str | os.PathLike) -> torch.nn.Module:
+    """A U-Net module from a module or a ``torch.save`` file (the module itself, or a dict with ``"model"``)."""
+    if isinstance(source, torch.nn.Module):
+        return source
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"U-Net checkpoint {path} does not exist")
+    obj = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(obj, dict) and isinstance(obj.get("model"), torch.nn.Module):
+        obj = obj["model"]
+    if not isinstance(obj, torch.nn.Module) or not hasattr(obj, "encoder"):
+        raise ValueError(f"{path} does not hold a segmentation-models-pytorch U-Net (an nn.Module with .encoder); "
+                         f"found {type(obj).__name__}")
+    return obj
+
+
+def module_sha256(module: torch.nn.Module) -> str:
+    """SHA-256 over a module's state dict (names, shapes and bytes): the weights hash of an in-memory U-Net."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def input_channels(module: torch.nn.Module) -> int:
+    """Channels the network's first convolution takes."""
+    first = next((m for m in module.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    if first is None:
+        raise ValueError("the U-Net has no Conv2d layer")
+    return first.in_channels
+
+
+class UNetBottleneckFeatures(FeatureExtractorBase):
+    """torch-fidelity extractor: global-average-pooled deepest encoder features of a U-Net ('bottleneck')."""
+
+    def __init__(self, name, features_list, unet_module=None, unet_resolution=None, **kwargs):
+        super().__init__(name, features_list)
+        if unet_module is None:
+            raise ValueError("the U-Net feature extractor needs unet_module (an nn.Module)")
+        self.unet = copy.deepcopy(unet_module)  # torch-fidelity sets eval/requires_grad on its own copy
+        self.in_channels = input_channels(self.unet)
+        self.resolution = unet_resolution
+
+    def forward(self, x):
+        x = x.to(torch.float32) / 127.5 - 1.0
+        x = x[:, :self.in_channels] if self.in_channels <= x.shape[1] else x[:, :1].expand(-1, self.in_channels, -1, -1)
+        if self.resolution and x.shape[-1] != self.resolution:
+            x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False,
+                              antialias=True)
+        deepest = self.unet.encoder(x)[-1]
+        return (F.adaptive_avg_pool2d(deepest, 1).flatten(1),)
+
+    @staticmethod
+    def get_provided_features_list():
+        return ("bottleneck",)
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric):
+        return "bottleneck"
+
+    @staticmethod
+    def can_be_compiled():
+        return False
+
+    @staticmethod
+    def get_dummy_input_for_compile():
+        return torch.zeros(1, 3, 64, 64, dtype=torch.uint8)
+
+
+register_with_torch_fidelity(TF_NAME, UNetBottleneckFeatures)
+
+
+@FEATURE_EXTRACTORS.register("unet")
+def unet_extractor(unet: torch.nn.Module | str | os.PathLike | None = None, resolution: int | None = None) -> Extractor:
+    """U-Net bottleneck extractor for a U-Net module or checkpoint path (its SHA-256 names the caches)."""
+    if unet is None:
+        raise ValueError("extractor 'unet' needs unet= (a U-Net trained on the real data: nn.Module or checkpoint "
+                         "path); pass extractor_options={'unet': {'unet': ...}}")
+    module = load_unet(unet)
+    digest = module_sha256(module) if isinstance(unet, torch.nn.Module) else sha256_file(unet)
+    return Extractor("unet", TF_NAME, "bottleneck", digest, {"unet_module": module, "unet_resolution": resolution})
+
+
+@dataclasses.dataclass
+class ReferenceUNetConfig:
+    """A small U-Net trained on the real data for U-Net FID when no U-Net checkpoint is given."""
+
+    encoder: str = "resnet18"  # segmentation-models-pytorch encoder (encoder_weights=None: nothing downloaded)
+    encoder_depth: int = 4  # stages; the deepest one gives the bottleneck features
+    steps: int = 100  # optimiser steps
+    batch_size: int = 16
+    lr: float = 1e-3  # Adam
+    seed: int = 0
+
+
+def reference_unet(real: PreparedDataset, config: ReferenceUNetConfig | None = None, progress: bool = True) -> Path:
+    """Train (or reuse from ``cache_dir()/unet_fid/``) a U-Net segmenting ``real``; returns its checkpoint path,
+    a ``torch.save``d module that ``unet_extractor`` reads."""
+    import segmentation_models_pytorch as smp
+
+    config = config or ReferenceUNetConfig()
+    path = cache_dir() / "unet_fid" / f"{hash_inputs(real.meta.get('hash'), images_hash(to_uint8_rgb(real.images)), dataclasses.asdict(config))}.pt"
+    if path.is_file():
+        return path
+    torch.manual_seed(config.seed)
+    decoder = tuple(16 * 2 ** i for i in reversed(range(config.encoder_depth)))
+    model = smp.Unet(config.encoder, encoder_weights=None, encoder_depth=config.encoder_depth,
+                     decoder_channels=decoder, in_channels=real.image_channels, classes=real.num_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    images, masks = torch.from_numpy(real.images), torch.from_numpy(real.masks.astype(np.int64))
+    gen = torch.Generator().manual_seed(config.seed)
+    model.train()
+    for _ in tqdm(range(config.steps), desc="reference U-Net", disable=not progress, leave=False):
+        batch = torch.randint(0, len(images), (config.batch_size,), generator=gen)
+        loss = F.cross_entropy(model(images[batch]), masks[batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    torch_save(path, model.eval())
+    return path
