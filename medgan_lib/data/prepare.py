@@ -14,7 +14,7 @@ import numpy as np
 
 from medgan_lib import __version__
 from medgan_lib.data.dataset import DatasetError, PreparedDataset
-from medgan_lib.data.sources import DATASETS, Slices
+from medgan_lib.data.sources import DATASETS
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.paths import cache_dir
 

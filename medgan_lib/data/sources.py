@@ -109,7 +109,8 @@ class FileSource:
             for case in patients[patient]:
                 raw, names = self.read(case)
                 label_names = self.merge_labels(label_names, names)
-                mask = raw.masks if raw.masks is not None else np.zeros((len(raw.images),) + raw.images.shape[-2:], np.uint8)
+                mask = raw.masks if raw.masks is not None else np.zeros(
+                    (len(raw.images),) + raw.images.shape[-2:], np.uint8)
                 if prep.empty_slices == "drop" and len(names) > 1:
                     keep = mask.reshape(len(mask), -1).any(axis=1)
                     raw.images, mask = raw.images[keep], mask[keep]
@@ -188,7 +189,8 @@ class ManifestSource(FileSource):
                 key = re.search(layout.image_key, path.name)
                 patient = re.search(layout.patient, path.relative_to(root).as_posix())
                 if not key or not patient:
-                    problems.append(f"{path}: name does not match the layout ({layout.image_key!r}, {layout.patient!r})")
+                    problems.append(f"{path}: name does not match the layout "
+                                    f"({layout.image_key!r}, {layout.patient!r})")
                     continue
                 mask = masks.get(key.group(1)) if layout.mask_glob else None
                 if layout.mask_glob and mask is None:
@@ -249,7 +251,8 @@ class FolderSource(FileSource):
         mask_dir = root / "masks"
         masks = {}
         if mask_dir.is_dir():
-            masks = {self._stem(p): p for p in mask_dir.iterdir() if p.is_file() and not p.name.lower().endswith(".raw")}
+            masks = {self._stem(p): p for p in mask_dir.iterdir()
+                     if p.is_file() and not p.name.lower().endswith(".raw")}
         cases = []
         for path in images:
             format_of(path)
@@ -312,7 +315,8 @@ def describe(name: str) -> str:
         m = source.manifest
         lines = [f"{name}: {m.title} ({m.modality}).", f"citation: {m.citation} doi:{m.doi}",
                  f"obtain: {m.obtain.url}", f"licence: {m.licence}",
-                 f"labels: {m.labels}; channels: {m.image_channels}; preprocessing: {dataclasses.asdict(m.preprocessing)}",
+                 f"labels: {m.labels}; channels: {m.image_channels}",
+                 f"preprocessing: {dataclasses.asdict(m.preprocessing)}",
                  f"subsets: " + "; ".join(f"{s.name}: {s.files} files" + (f", {s.slices} slices" if s.slices else "")
                                           + (f" (fixed {s.split} split)" if s.split else "") for s in m.layout.subsets),
                  f"split by patient: {m.split}"]

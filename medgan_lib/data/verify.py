@@ -78,7 +78,8 @@ def verify(name: str, root: str | Path, update_lock: bool = False, progress: boo
         for key in ("files", "patients", "slices"):
             expected = getattr(subset, key)
             if expected is not None and found[key] != expected:
-                problems.append(f"{root}: subset '{subset.name}' has {found[key]} {key}, the manifest expects {expected}")
+                problems.append(f"{root}: subset '{subset.name}' has {found[key]} {key}, "
+                                f"the manifest expects {expected}")
 
     lock_path = root / LOCK_NAME
     hashes = {p.relative_to(root).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)}

@@ -82,7 +82,8 @@ def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int) ->
     sub_fat = u(0.05, 0.12)
     lung_l = ellipse_radius(x, y, cx + u(0.55, 0.7), cy + u(-0.15, 0.0), u(0.22, 0.32), u(0.35, 0.5), u(-0.3, 0.3))
     lung_r = ellipse_radius(x, y, cx - u(0.6, 0.75), cy + u(-0.05, 0.1), u(0.22, 0.32), u(0.35, 0.5), u(-0.3, 0.3))
-    liver = ellipse_radius(x, y, cx - u(0.2, 0.4), cy + 0.55 + u(0, 0.1) - 0.25 * col(level), 0.55, u(0.25, 0.35), u(-0.2, 0.2))
+    liver = ellipse_radius(x, y, cx - u(0.2, 0.4), cy + 0.55 + u(0, 0.1) - 0.25 * col(level), 0.55, u(0.25, 0.35),
+                           u(-0.2, 0.2))
     peri = rho < epi_radius + u(0.02, 0.05)
     peri |= rv_r < 1.15
     spine_x, spine_y = cx * 0.3 + u(-0.05, 0.05), u(0.55, 0.62)

@@ -40,7 +40,8 @@ def liver_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> t
     present = (z > z0) & (z < z1)
     size = np.where(present, np.clip(np.sin(np.pi * t), 0, 1) ** 0.5, 0.0) * u(0.85, 1.15)
     lx, ly = bx - u(0.38, 0.46), by + u(-0.1, 0.02)
-    right_lobe = ellipse_radius(x, y, lx, ly, np.maximum(0.36 * size, 1e-3), np.maximum(0.44 * size, 1e-3), u(-0.4, 0.1))
+    right_lobe = ellipse_radius(x, y, lx, ly, np.maximum(0.36 * size, 1e-3), np.maximum(0.44 * size, 1e-3),
+                                u(-0.4, 0.1))
     left_size = np.clip((t - 0.35) / 0.4, 0, 1) * size * u(0.6, 1.2)
     left_lobe = ellipse_radius(x, y, lx + 0.4, ly - 0.25, np.maximum(0.38 * left_size, 1e-3),
                                np.maximum(0.17 * left_size, 1e-3), u(-0.3, 0.2))
@@ -76,7 +77,8 @@ def liver_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> t
     tissue = np.broadcast_to(body < 1, hu.shape)
     hu[tissue] = u(-120, -80)  # subcutaneous and visceral fat
     hu[np.broadcast_to(body < 1 - fat_depth / brx, hu.shape)] = u(-90, -50)  # fatty abdominal contents
-    hu[np.broadcast_to((body < 1 - fat_depth / brx) & (body > 1 - fat_depth / brx - 0.06), hu.shape)] = 50  # muscle wall
+    wall = (body < 1 - fat_depth / brx) & (body > 1 - fat_depth / brx - 0.06)
+    hu[np.broadcast_to(wall, hu.shape)] = 50  # muscle wall
     bowel = (np.abs(bowel_field) < 0.7) & np.broadcast_to(body < 0.8, hu.shape)
     hu[bowel] = u(20, 45)
     hu[bowel_gas] = -900

@@ -60,7 +60,8 @@ def chest_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> t
         one = (field < 1) & ~below_dome & ~medial
         lungs |= one
         lung_thickness += rod(field, 1.0) * one
-    heart = ellipse_radius(x, y, col(u(0.06, 0.12)), dome - col(u(0.12, 0.2)), u(0.24, 0.32), u(0.18, 0.24), u(-0.5, -0.2))
+    heart = ellipse_radius(x, y, col(u(0.06, 0.12)), dome - col(u(0.12, 0.2)), u(0.24, 0.32), u(0.18, 0.24),
+                           u(-0.5, -0.2))
     heart_shadow = rod(heart, 1.0)
     mask = lungs & (heart > 1.0)
 
@@ -103,14 +104,14 @@ def elbow_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> t
     perp_x, perp_y = -np.sin(fore), np.cos(fore)
 
     humerus = segment_distance(x, y, jx + 0.2 * np.cos(arm), jy + 0.2 * np.sin(arm), hx, hy)
-    condyles = ellipse_radius(x, y, jx + 0.08 * np.cos(arm), jy + 0.08 * np.sin(arm), 0.17 * size, 0.1 * size, arm + np.pi / 2)
+    condyles = ellipse_radius(x, y, jx + 0.08 * np.cos(arm), jy + 0.08 * np.sin(arm), 0.17 * size, 0.1 * size,
+                              arm + np.pi / 2)
     olecranon = ellipse_radius(x, y, jx + 0.1 * size * np.cos(arm + 0.5), jy + 0.1 * size * np.sin(arm + 0.5),
                                0.06 * size, 0.045 * size, arm)
-    offset = 0.06 * size
-    radius_b = segment_distance(x, y, jx - 0.12 * np.cos(fore) + offset * perp_x, jy - 0.12 * np.sin(fore) + offset * perp_y,
-                                fx + offset * perp_x, fy + offset * perp_y)
-    ulna = segment_distance(x, y, jx - 0.02 * np.cos(fore) - offset * perp_x, jy - 0.02 * np.sin(fore) - offset * perp_y,
-                            fx - offset * perp_x, fy - offset * perp_y)
+    offset = 0.06 * size  # radius and ulna run side by side, one on each side of the forearm axis
+    ox, oy = offset * perp_x, offset * perp_y
+    radius_b = segment_distance(x, y, jx - 0.12 * np.cos(fore) + ox, jy - 0.12 * np.sin(fore) + oy, fx + ox, fy + oy)
+    ulna = segment_distance(x, y, jx - 0.02 * np.cos(fore) - ox, jy - 0.02 * np.sin(fore) - oy, fx - ox, fy - oy)
     soft_arm = segment_distance(x, y, jx, jy, hx, hy)
     soft_fore = segment_distance(x, y, jx, jy, fx, fy)
 
