@@ -181,7 +181,8 @@ def test_index_shows_not_available_for_missing_results_and_reads_table2_from_res
     table = table2({k: _latest(read_results(tmp_path, k)) for k in RESULT_KINDS}, "cardiac_phantom")
     row = table.iloc[0].to_dict()
     paper = ("24.7", "0.87") if not reference_table2().empty else ("not available", "not available")
-    assert row == {"GAN": "stylegan2", "FID": "10", "KID": "0.01", "U-Net FID": "not available",
+    assert row == {"GAN": "stylegan2", "FID": "10", "KID": "0.01", "n": "not available",
+                   "U-Net FID": "not available",
                    "Dice (synthetic only)": "0.7 [0.6, 0.8]", "paper FID (ACDC)": paper[0], "paper Dice (ACDC)": paper[1]}
     index = write_index(tmp_path).read_text()
     assert "abc123" in index and "paper FID (ACDC)" in index

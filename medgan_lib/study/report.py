@@ -78,7 +78,7 @@ def reference_table2() -> pd.DataFrame:
 def table2(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
     """One row per GAN: FID, KID, U-Net FID, synthetic-only Dice (value with CI where the rows have one),
     then the paper's FID and Dice for the matching dataset."""
-    fid, dice = results.get("fid", pd.DataFrame()), results.get("dice", pd.DataFrame())
+    fid, dice = (_of_dataset(results.get(k, pd.DataFrame()), dataset) for k in ("fid", "dice"))
     gans = []
     for frame in (fid, dice, results.get("gan_runs", pd.DataFrame())):
         if "gan" in frame:
@@ -88,10 +88,15 @@ def table2(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
     rows = []
     for gan in gans:
         row = {"GAN": gan}
-        inception, unet = _split_extractors(fid[fid["gan"] == gan] if "gan" in fid else pd.DataFrame())
+        rows_of_gan = fid[fid["gan"] == gan] if "gan" in fid else pd.DataFrame()
+        inception = _by_extractor(rows_of_gan, "inception")
         row["FID"] = _metric(inception, "fid")
         row["KID"] = _metric(inception, "kid")
-        row["U-Net FID"] = _metric(unet, "fid") if not unet.empty else _metric(inception, "unet_fid")
+        row["n"] = int(inception["n"].dropna().iloc[-1]) if "n" in inception and inception["n"].notna().any() \
+            else NOT_AVAILABLE
+        row["U-Net FID"] = _metric(_by_extractor(rows_of_gan, "unet"), "fid")
+        if not _by_extractor(fid, "medfid").empty:
+            row["MedFID"] = _metric(_by_extractor(rows_of_gan, "medfid"), "fid")
         row["Dice (synthetic only)"] = _metric(_synthetic_dice(dice, gan), "dice")
         ref = _paper_row(paper, paper_name, PAPER_GANS.get(gan))
         row[f"paper FID ({paper_name or 'n/a'})"] = _paper_value(ref, "fid")
@@ -247,13 +252,17 @@ def _latest(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(subset=hashable, keep="last").reset_index(drop=True) if hashable else frame
 
 
-def _split_extractors(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """FID rows of the standard Inception network and of the U-Net features (by an extractor column)."""
-    column = next((c for c in ("extractor", "feature_extractor", "features") if c in rows), None)
-    if column is None or rows.empty:
-        return rows, pd.DataFrame()
-    is_unet = rows[column].astype(str).str.contains("unet", case=False)
-    return rows[~is_unet], rows[is_unet]
+def _of_dataset(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Rows of ``dataset`` (rows that name no dataset are kept)."""
+    return frame[frame["dataset"].isna() | (frame["dataset"] == dataset)] if "dataset" in frame else frame
+
+
+def _by_extractor(rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """FID rows of one feature extractor ("inception", "unet", "medfid"); rows naming none count as Inception."""
+    column = next((c for c in ("extractor", "feature_extractor") if c in rows), None)
+    if rows.empty or column is None:
+        return rows if name == "inception" else pd.DataFrame()
+    return rows[rows[column].astype(str).str.lower().str.contains(name)]
 
 
 def _synthetic_dice(dice: pd.DataFrame, gan: str) -> pd.DataFrame:
