@@ -90,3 +90,23 @@ def asha_saving(rows: pd.DataFrame, value: str = "fid") -> dict[str, object]:
         out["same_best"] = bool((merged["config_id_asha"] == merged["config_id_full"]).all())
         out["per_gan"] = merged[["gan", "label_asha", "mean_asha", "label_full", "mean_full"]]
     return out
+
+
+def significance_grids(rows: pd.DataFrame, value: str = "fid", alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+    """chetty Table 3 for each GAN of a study: pairwise t-tests between its configurations over seeds."""
+    done = rows[rows["status"] == "completed"]
+    return {gan: significance_grid(pairwise_ttests(part, value, "label", alpha))
+            for gan, part in done.groupby("gan", sort=False) if part["label"].nunique() > 1}
+
+
+def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """belmekki Table I from a study: D-loss mean/variance/std and FID per configuration (mean over seeds),
+    with the published values beside them (their 64x64 chest X-rays, not this data)."""
+    from medgan_lib.tune.search_space import load_belmekki_table1
+
+    done = rows[rows["status"] == "completed"]
+    ours = done.groupby("label", sort=False)[list(DLOSS_COLUMNS[1:]) + ["fid"]].mean()
+    paper = pd.DataFrame(load_belmekki_table1())
+    paper.index = [f"{r.optimizer}-{r.activation}" + ("-TTUR" if r.ttur == "yes" else "") for r in paper.itertuples()]
+    paper = paper[list(DLOSS_COLUMNS[1:]) + ["fid"]].add_prefix("paper_")
+    return ours.join(paper, how="left")

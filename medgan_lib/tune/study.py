@@ -18,7 +18,7 @@ import pandas as pd
 from ray.tune import Callback
 from tqdm.auto import tqdm
 
-from medgan_lib.config import ConfigError
+from medgan_lib.config import ConfigError, replace
 from medgan_lib.results import append_result, read_results, study_path
 from medgan_lib.tune.search_space import (
     TrialSpec, belmekki_trials, chetty_trials, grid_trials, random_trials,
@@ -256,3 +256,45 @@ def _reuse_asha_rows(study: Path, config: StudyConfig, trials: list[TrialSpec]) 
                   if key not in ("time", "provenance") and key not in row["params"]}
         record.update(scheduler="fifo", reused_from="asha")
         append_result(study, KIND, record)
+
+
+def best_configs(study_dir: str | os.PathLike | None, name: str | None = None) -> pd.DataFrame:
+    """The best configuration per GAN (lowest mean FID over seeds; full-budget rows preferred over ASHA's),
+    with its knob values, preset and TrainConfig overrides."""
+    from medgan_lib.tune.stats import best_per_gan
+
+    rows = load_study(study_dir, name)
+    if rows.empty:
+        return pd.DataFrame()
+    if (rows["scheduler"] == "fifo").any():
+        rows = rows[rows["scheduler"] == "fifo"]
+    best = best_per_gan(rows)
+    first = rows.drop_duplicates("config_id").set_index("config_id")
+    for column in ("study", "params", "preset", "overrides"):
+        best[column] = [first.loc[c, column] for c in best["config_id"]]
+    return best
+
+
+def best_config(study_dir: str | os.PathLike | None, gan: str, name: str | None = None, **changes: Any):
+    """The ``TrainConfig`` of the best configuration a study found for ``gan`` (``changes`` on top, e.g.
+    ``iterations=2000``), for the training notebook to load by name."""
+    from medgan_lib.training import preset
+
+    best = best_configs(study_dir, name)
+    if best.empty or gan not in set(best["gan"]):
+        found = sorted(best["gan"]) if not best.empty else []
+        raise LookupError(f"no finished trial of GAN '{gan}' in {study_path(study_dir) / 'results' / 'tune.jsonl'}"
+                          f"{f' for study {name!r}' if name else ''}; GANs with results: {found}")
+    row = best[best["gan"] == gan].iloc[0]
+    return preset(row["preset"], **{**row["overrides"], **changes})
+
+
+def compare_asha(config: StudyConfig, study_dir: str | os.PathLike | None = None,
+                 engine: Engine | None = None) -> dict[str, Any]:
+    """Run ``config`` with ASHA, then the same trials with the full budget (resuming the stopped runs),
+    and return ASHA's compute saving and whether it found the full search's best configuration."""
+    from medgan_lib.tune.stats import asha_saving
+
+    run_study(replace(config, asha=True), study_dir, engine)
+    run_study(replace(config, asha=False), study_dir, engine)
+    return asha_saving(load_study(study_dir, config.name))
