@@ -71,6 +71,16 @@ def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: 
     return _Trainer(config, run_dir, data, study_dir).run()
 
 
+def train_gans(gans: list[str], preset_name: str = "quick", study_dir: str | Path | None = None,
+               **overrides: Any) -> dict[str, Path]:
+    """Train each GAN of ``gans`` with ``preset(preset_name, gan=..., **overrides)``; returns name -> run dir
+    (finished runs with the same hyperparameters are reused). Overrides that are None are ignored."""
+    from medgan_lib.training.config import preset
+
+    kept = {k: v for k, v in overrides.items() if v is not None}
+    return {gan: train_gan(preset(preset_name, gan=gan, **kept), study_dir) for gan in gans}
+
+
 def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Path:
     new = config.to_dict()
     if resume is not None and resume != "auto":

@@ -1,0 +1,76 @@
+"""Plots for the training notebook: loss curves, belmekki's D-loss statistics, sample grids over training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+
+def read_stats(run_dir: str | Path) -> pd.DataFrame:
+    """``stats.jsonl`` of a run as a DataFrame (one row per logged iteration)."""
+    lines = (Path(run_dir) / "stats.jsonl").read_text().splitlines()
+    return pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+
+
+def _smooth(values: pd.Series, window: int) -> pd.Series:
+    return values.rolling(window, min_periods=1).mean()
+
+
+def plot_losses(runs: dict[str, Path], smooth: int | None = None) -> plt.Figure:
+    """D and G loss per iteration for each run (moving average over ``smooth`` iterations)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for name, run in runs.items():
+        stats = read_stats(run)
+        window = smooth or max(1, len(stats) // 50)
+        for ax, key in zip(axes, ("d_loss", "g_loss")):
+            ax.plot(stats["step"], _smooth(stats[key], window), label=name)
+    for ax, title in zip(axes, ("discriminator loss", "generator loss")):
+        ax.set(title=title, xlabel="iteration")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def dloss_table(runs: dict[str, Path]) -> pd.DataFrame:
+    """belmekki Table I columns (mean, variance, std of D loss; T0) plus collapse flags, one row per run."""
+    rows = []
+    for name, run in runs.items():
+        summary = json.loads((Path(run) / "summary.json").read_text())
+        rows.append({"gan": name, "run": summary["run"], "dloss_mean": summary["dloss_mean"],
+                     "dloss_variance": summary["dloss_variance"], "dloss_std": summary["dloss_std"],
+                     "t0": summary["t0"], "diversity_ratio": summary["diversity_ratio"],
+                     "mode_collapse": summary["mode_collapse"], "images_per_s": summary["images_per_s"]})
+    return pd.DataFrame(rows).set_index("gan")
+
+
+def plot_dloss_stats(runs: dict[str, Path]) -> plt.Figure:
+    """Bars of mean / variance / std of the D loss per GAN (belmekki Table I)."""
+    table = dloss_table(runs)[["dloss_mean", "dloss_variance", "dloss_std"]]
+    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(table)), 3.5))
+    table.plot.bar(ax=ax, rot=0)
+    ax.set(title="discriminator-loss statistics", ylabel="value")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def show_grids(runs: dict[str, Path], per_run: int = 4) -> plt.Figure:
+    """Sample grids saved through training: one row per run, ``per_run`` evenly spaced steps."""
+    grids = {name: sorted((Path(run) / "grids").glob("step_*.png")) for name, run in runs.items()}
+    cols = max(1, min(per_run, max((len(g) for g in grids.values()), default=1)))
+    fig, axes = plt.subplots(len(runs), cols, figsize=(3.6 * cols, 2.2 * len(runs)), squeeze=False)
+    for row, (name, files) in zip(axes, grids.items()):
+        picks = [files[i] for i in np.unique(np.linspace(0, len(files) - 1, cols).round().astype(int))] if files else []
+        for ax in row:
+            ax.axis("off")
+        for ax, path in zip(row, picks):
+            ax.imshow(Image.open(path))
+            ax.set_title(f"{name}, iteration {int(path.stem.split('_')[1])}", fontsize=8)
+    fig.tight_layout()
+    return fig
