@@ -114,9 +114,9 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
     by_name = {s.name: s for s in steps}
     previous = records_of(load_state(out))
     env_hash = hash_inputs(code_hash(), library_versions())
-    records: dict[str, StepRecord] = dict(previous)
-    for name in by_name:
-        records.pop(name, None)
+    # This run's records; a previous record is kept on disk until its step is decided again (so an
+    # interrupted run loses nothing finished) but dropped as soon as its step starts executing.
+    records: dict[str, StepRecord] = {n: r for n, r in previous.items() if n not in by_name}
     executed: list[str] = []
     state = {"profile": profile.name, "study": profile.study, "common": profile.common, "sections": profile.sections,
              "notebooks_dir": str(notebooks_dir), "plan": [s.name for s in steps], "started": _now(),
@@ -131,7 +131,7 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
         return sum(1 for s in steps if s.name in records)
 
     def save() -> None:
-        state["steps"] = {n: dataclasses.asdict(r) for n, r in records.items()}
+        state["steps"] = {n: dataclasses.asdict(r) for n, r in {**previous, **records}.items()}
         state["wall_time"] = time.monotonic() - started_at
         write_json(out / STATE_FILE, state)
 
@@ -156,6 +156,7 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
                         echo(f"[{done_count()}/{total}] unchanged {step.name} (reused; it ran {old.wall_time:.0f} s)")
                     elif len(running) < workers:
                         echo(f"[{done_count()}/{total}] running {step.name} ...")
+                        previous.pop(step.name, None)
                         running[pool.submit(_execute, step, record, out, notebooks_dir, threads)] = (step, time.monotonic())
                     else:
                         continue
