@@ -112,8 +112,13 @@ def test_belmekki_reference_numbers():
     assert ref["batch_size"] == 64 and ref["batch_mb"] == pytest.approx(6443.52)
     assert ref["per_image_mb"] * 64 == pytest.approx(ref["batch_mb"])
     assert ref["bn_saving_pct"] == (1.2, 7.0)
-    sweep = pd.DataFrame([{"config": "belmekki_table2", "resolution": 64, "filters_g": 64, "batchnorm": True,
-                           "summary_mb_per_image": 4.0, "summary_total_mb_per_image": 30.0,
-                           "saved_mb_per_image": 1.0, "batch_size": 8}])
-    table = compare_with_belmekki(sweep)
-    assert table.theirs.iloc[0] == pytest.approx(100.68) and table.ours.iloc[0] == 4.0
+    savings = pd.DataFrame([{"config": "belmekki_table2", "summary_total_mb_per_image_saving_pct": 2.0,
+                             "summary_mb_per_image_saving_pct": 10.0}])
+    table = compare_with_belmekki(savings, device="cpu").set_index("quantity")
+    assert table.theirs.iloc[0] == pytest.approx(100.68)
+    # torchsummary of Table II as described (64x64, 1 channel, 64 feature maps): G 2*4*(2*(512*16 + 256*64 +
+    # 128*256 + 64*1024) + 2*4096) bytes, D 2*4*(2*64*1024 + 3*(128*256 + 256*64 + 512*16) + 1) bytes
+    g = 2 * 4 * (2 * (512 * 16 + 256 * 64 + 128 * 256 + 64 * 1024) + 2 * 4096)
+    d = 2 * 4 * (2 * 64 * 1024 + 3 * (128 * 256 + 256 * 64 + 512 * 16) + 1)
+    assert table.ours.iloc[0] == pytest.approx((g + d) / MB)
+    assert table.ours.iloc[-1] == 10.0

@@ -17,6 +17,7 @@ a feature-map size and with or without BatchNorm) ``analyse_gan`` reports:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from medgan_lib.config import replace
-from medgan_lib.gans.base import GAN, DataShape
+from medgan_lib.gans.base import GANS, GAN, DataShape
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.memory.accounting import (MB, leaf_output_summary, parameter_memory, saved_tensor_memory,
                                           summary_mb_per_image)
@@ -43,13 +44,20 @@ ACCELERATORS_GB = (12, 16, 24, 80)
 def memory_config(name: str, resolution: int, filters: int, batchnorm: bool = True, batch_size: int = 64,
                   base: str = "quick") -> Any:
     """The ``TrainConfig`` of GAN ``name`` (or experiment preset ``name``, e.g. ``belmekki_table2``) on the
-    ``base`` scale profile, with ``filters`` feature maps in G and D; ``batchnorm=False`` switches every
-    BatchNorm of the configuration off (belmekki Figure 8)."""
+    ``base`` scale profile, with ``filters`` feature maps in G and D (the channels of G's last and D's first
+    layer); ``batchnorm=False`` switches every BatchNorm of the configuration off (belmekki Figure 8)."""
     from medgan_lib.training.config import EXPERIMENT_PRESETS, preset
 
     overrides = dict(resolution=resolution, filters_g=filters, filters_d=filters, batch_size=batch_size)
     config = preset(f"{base}+{name}", **overrides) if name in EXPERIMENT_PRESETS else preset(base, gan=name,
                                                                                                  **overrides)
+    options = GANS[config.gan].Options
+    if dataclasses.is_dataclass(options) and {"channel_base", "channel_max"} <= {f.name for f in
+                                                                                  dataclasses.fields(options)}:
+        # StyleGAN2-style width (channels = min(base // r, max)) shaped like the conv pair: ``filters`` at
+        # full resolution, doubling per halving, capped at 8 x filters.
+        config = replace(config, gan_options={**config.gan_options, "channel_base": filters * resolution,
+                                              "channel_max": 8 * filters})
     if not batchnorm:
         config = replace(config, norm_g="none" if config.norm_g == "batch" else config.norm_g,
                          norm_d="none" if config.norm_d == "batch" else config.norm_d)
@@ -96,6 +104,16 @@ def _iteration(gan: GAN, optimizers: tuple[torch.optim.Optimizer, torch.optim.Op
     finally:
         gan.discriminator.requires_grad_(True)
     gan.after_generator_step(step)
+
+
+def _prime_optimizers(gan: GAN, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer]) -> None:
+    """Create every gradient and the optimiser state as a training iteration leaves them, without running
+    the networks: one optimiser step on zero gradients."""
+    for p in gan.parameters():
+        if p.requires_grad:
+            p.grad = torch.zeros_like(p)
+    for optimizer in optimizers:
+        optimizer.step()
 
 
 def _saved_per_phase(gan: GAN, real: torch.Tensor, cond: torch.Tensor | None, exclude: list[torch.Tensor]
@@ -145,7 +163,10 @@ def analyse_gan(config: Any, shape: DataShape, device: str = "auto", measure: bo
 
     optimizers = _optimizers(gan, config)
     iteration = lambda: _iteration(gan, optimizers, real, cond, config.n_critic, 0)  # noqa: E731
-    iteration()  # warm-up: creates gradients and optimiser state
+    if measure:
+        iteration()  # warm-up: creates gradients and optimiser state
+    else:
+        _prime_optimizers(gan, optimizers)
     grads = [p.grad for p in gan.parameters() if p.grad is not None]
     state = [v for opt in optimizers for s in opt.state.values() for v in s.values() if torch.is_tensor(v)]
     static = tensor_bytes([*resident_model, *grads, *state])
@@ -192,14 +213,24 @@ def analyse_gan(config: Any, shape: DataShape, device: str = "auto", measure: bo
     return row
 
 
+def dataset_shape(dataset: str, resolution: int) -> DataShape:
+    """What a GAN learns on ``dataset`` at ``resolution`` (channels and labels from the dataset's source;
+    no data is read: memory depends on shapes only)."""
+    from medgan_lib.data import DATASETS
+
+    source = DATASETS[dataset]
+    return DataShape(source.image_channels, len(source.label_names), resolution)
+
+
 def feature_map_sweep(names: Sequence[str], resolutions: Sequence[int], feature_maps: Sequence[int],
-                      batchnorm: Sequence[bool] = (True, False), batch_size: int = 64, image_channels: int = 1,
-                      num_classes: int = 4, device: str = "auto", measure: bool = True, repeats: int = 1,
-                      seed: int = 0, base: str = "quick", dataset: str = "", study_dir: str | None = None,
+                      batchnorm: Sequence[bool] = (True, False), batch_size: int = 64,
+                      dataset: str = "cardiac_phantom", device: str = "auto", measure: bool = True, repeats: int = 1,
+                      seed: int = 0, base: str = "quick", study_dir: str | None = None,
                       progress: bool = True) -> pd.DataFrame:
     """belmekki Figures 7-8 for every name (GAN or preset) x resolution x feature-map size x BatchNorm
-    on/off: one ``analyse_gan`` row each. Configurations without any BatchNorm get no "off" row (it would
-    be the same network). Rows are appended as ``memory`` results when ``study_dir`` is not None."""
+    on/off, on data shaped like ``dataset``: one ``analyse_gan`` row each. Configurations without any
+    BatchNorm get no "off" row (it would be the same network). Rows are appended as ``memory`` results
+    when ``study_dir`` is not None ("" is the default study)."""
     if not names or not resolutions or not feature_maps or not batchnorm:
         raise ValueError("feature_map_sweep: names, resolutions, feature_maps and batchnorm must be non-empty")
     rows: list[dict[str, Any]] = []
@@ -210,7 +241,7 @@ def feature_map_sweep(names: Sequence[str], resolutions: Sequence[int], feature_
             continue
         config = memory_config(name, res, filters, bn, batch_size, base)
         row = {"config": name, "batchnorm": bn, "dataset": dataset, "n": batch_size,
-               **analyse_gan(config, DataShape(image_channels, num_classes, res), device, measure, repeats, seed)}
+               **analyse_gan(config, dataset_shape(dataset, res), device, measure, repeats, seed)}
         if bn and row["batchnorm_layers"] == 0:
             without_bn.add((name, res, filters))
         if study_dir is not None:
