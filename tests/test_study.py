@@ -151,6 +151,10 @@ def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependent
     profile = load_profile("tiny", notebooks / "params")
     first = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
     assert first.ok and len(first.executed) == 7
+    # The search's trial runs must not be taken for the study's GANs: it starts after 03, 04 and 07 finished.
+    order = first.executed.index
+    assert order("06_hyperparameter_search") > max(order(n) for n in ("03_fid_evaluation", "04_unet_dice",
+                                                                        "07_visual_turing_test"))
     again = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
     assert again.ok and again.executed == []
     assert all(r.cached for r in again.records.values())

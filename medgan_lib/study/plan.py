@@ -11,25 +11,30 @@ from medgan_lib.study.profiles import Profile, parameters_for
 
 @dataclasses.dataclass(frozen=True)
 class Section:
-    """One section notebook: ``after`` lists the sections whose artefacts it reads; a ``per_gan`` section
-    runs once per (GAN, seed) with ``gans: [name]`` so one GAN's failure never hides the others."""
+    """One section notebook: ``after`` lists the sections whose artefacts it reads; ``waits_for`` those that
+    must have finished first (whatever their outcome) because this one adds artefacts they would pick up;
+    a ``per_gan`` section runs once per (GAN, seed) with ``gans: [name]`` so one GAN's failure never hides
+    the others."""
 
     notebook: str
     after: tuple[str, ...] = ()
     per_gan: bool = False
+    waits_for: tuple[str, ...] = ()
 
 
-# In the order a reader follows them. Memory analysis and the hyperparameter search read no GAN run of
-# the study, so they can run beside training; evaluation (03) and the Dice table (04, which shows FID
-# beside Dice) read the trained GANs, and 04 reads 03's results; the visual Turing test (07) samples a
-# trained GAN.
+# In the order a reader follows them. Memory analysis reads no GAN run, so it can run beside training;
+# evaluation (03) and the Dice table (04, which shows FID beside Dice) read the trained GANs, and 04 reads
+# 03's results; the visual Turing test (07) samples the latest trained GAN. The hyperparameter search reads
+# only the data, but its trials are GAN runs of the study folder, which 03, 04 and 07 would take for the
+# study's GANs: it waits for them.
 SECTIONS: tuple[Section, ...] = (
     Section("01_data_preparation"),
     Section("02_gan_training", after=("01_data_preparation",), per_gan=True),
     Section("03_fid_evaluation", after=("01_data_preparation", "02_gan_training")),
     Section("04_unet_dice", after=("01_data_preparation", "02_gan_training", "03_fid_evaluation")),
     Section("05_memory_analysis"),
-    Section("06_hyperparameter_search", after=("01_data_preparation",)),
+    Section("06_hyperparameter_search", after=("01_data_preparation",),
+            waits_for=("02_gan_training", "03_fid_evaluation", "04_unet_dice", "07_visual_turing_test")),
     Section("07_visual_turing_test", after=("01_data_preparation", "02_gan_training")),
 )
 
@@ -44,6 +49,7 @@ class Step:
     parameters: dict[str, Any]
     needs: tuple[str, ...] = ()
     gan_needs: tuple[str, ...] = ()
+    waits: tuple[str, ...] = ()
     gan: str | None = None
     seed: int | None = None
 
@@ -77,4 +83,7 @@ def build_plan(profile: Profile, declared: dict[str, dict[str, Any]], study_dir:
                         gan_needs=gan_needs if "gans" in params_decl else ())]
         by_section[section.notebook] = new
         steps.extend(new)
+    for section in sections:
+        for step in by_section[section.notebook]:
+            step.waits = tuple(s.name for name in section.waits_for for s in by_section.get(name, []))
     return steps

@@ -143,7 +143,7 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
             while progressed:
                 progressed = False
                 for step in list(pending):
-                    if any(n not in records for n in step.needs):
+                    if any(n not in records for n in step.needs + step.waits):
                         continue
                     record = _prepare(step, records, by_name, notebooks_dir, env_hash)
                     old = previous.get(step.name)
