@@ -120,7 +120,7 @@ class ReferenceUNetConfig:
     """A small U-Net trained on the real data for U-Net FID when no U-Net checkpoint is given."""
 
     encoder: str = "resnet18"  # segmentation-models-pytorch encoder (encoder_weights=None: nothing downloaded)
-    encoder_depth: int = 4  # stages; the deepest one gives the bottleneck features
+    encoder_depth: int = 3  # stages; the deepest one (128 channels for resnet18) gives the bottleneck features
     steps: int = 100  # optimiser steps
     batch_size: int = 16
     lr: float = 1e-3  # Adam

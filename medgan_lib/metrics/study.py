@@ -1,0 +1,140 @@
+"""Study-level evaluation steps of notebook 03: domain extractors, every GAN run, metric validation, Figure 7.
+
+Each function is one notebook step; all heavy work is cached (features by content hash, the reference
+U-Net and MedFID by their inputs' hash, samples in the run folders), so re-running costs seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, resolve_extractors
+from medgan_lib.metrics.embedding import umap_projection
+from medgan_lib.metrics.features import extract_features
+from medgan_lib.metrics.medfid import MedFIDConfig, train_medfid
+from medgan_lib.metrics.unet_features import ReferenceUNetConfig, reference_unet
+from medgan_lib.metrics.validation import correlation_table, distortion_sweep
+from medgan_lib.results import read_results
+
+
+def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: str = "",
+                      unet_config: ReferenceUNetConfig | None = None, medfid_config: MedFIDConfig | None = None,
+                      device: str = "auto") -> dict[str, dict[str, Any]]:
+    """Options for the domain extractors named in ``extractors``: ``unet`` uses the given U-Net checkpoint,
+    else a small U-Net trained here on ``real``; ``medfid`` trains (or reuses) the MedFID head."""
+    options: dict[str, dict[str, Any]] = {}
+    if "unet" in extractors:
+        options["unet"] = {"unet": Path(unet) if unet else reference_unet(real, unet_config)}
+    if "medfid" in extractors:
+        path = train_medfid(medfid_config, device=device)
+        record = torch.load(path, map_location="cpu", weights_only=False)
+        print(f"MedFID head: classes {record['classes']}, accuracy {record['accuracy']} on {record['n']} images")
+        options["medfid"] = {"checkpoint": path}
+    return options
+
+
+def evaluate_runs(runs: Iterable[str | os.PathLike], real: PreparedDataset, heldout: PreparedDataset, n: int,
+                  extractors: Iterable[str], extractor_options: dict[str, dict[str, Any]], study_dir: str = "",
+                  n_real: int | None = 200, n_heldout: int | None = 64, seed: int = 0, bootstrap_reps: int = 100,
+                  device: str = "auto") -> dict[str, dict[str, Any]]:
+    """``evaluate_run`` for every run (real features computed once, then cached); run name -> its output."""
+    extractors = resolve_extractors(extractors, extractor_options)
+    out = {}
+    for run_dir in tqdm(list(runs), desc="GAN runs"):
+        out[Path(run_dir).name] = evaluate_run(run_dir, real, n, extractors, study_dir, seed, n_real, heldout,
+                                               n_heldout, bootstrap_reps=bootstrap_reps, device=device)
+    return out
+
+
+def validate_metrics(real: PreparedDataset, heldout: PreparedDataset, extractors: Iterable[str],
+                     extractor_options: dict[str, dict[str, Any]], n_real: int | None = 200,
+                     n_heldout: int | None = 64, strengths: Iterable[float] = (0.0, 0.5, 1.0), seed: int = 0,
+                     device: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """chetty Tables 5-6 on our data: (sweep rows, Pearson r/p of FID with distortion strength per extractor)."""
+    sweep = distortion_sweep(real_subset(real, n_real, seed), real_subset(heldout, n_heldout, seed),
+                             resolve_extractors(extractors, extractor_options), tuple(strengths), seed=seed,
+                             device=device)
+    return sweep, correlation_table(sweep)
+
+
+def figure7_panels(study_dir: str, real: PreparedDataset, runs: dict[str, dict[str, Any]],
+                   extractor_options: dict[str, dict[str, Any]], spaces: Iterable[str] = ("inception", "unet"),
+                   n_real: int | None = 200, seed: int = 0, device: str = "auto") -> dict[str, pd.DataFrame]:
+    """UMAP of real vs generated features for the best and worst GAN by FID (first space ranks them),
+    in each feature space (skandarani Figure 7: Inception top row, U-Net bottom row)."""
+    spaces = list(spaces)
+    fid = pd.DataFrame([row for out in runs.values() for row in out["fid"] if row["extractor"] == spaces[0]])
+    if fid.empty:
+        raise ValueError(f"no FID rows for extractor '{spaces[0]}' among the evaluated runs")
+    ranked = fid.sort_values("fid")
+    picks = {"best": ranked.iloc[0], "worst": ranked.iloc[-1]} if len(ranked) > 1 else {"only": ranked.iloc[0]}
+    reference = real_subset(real, n_real, seed)
+    panels = {}
+    for space, extractor in zip(spaces, resolve_extractors(spaces, extractor_options)):
+        real_f = extract_features(reference, extractor, device=device)
+        for label, row in picks.items():
+            fake_f = extract_features(fake_images(row["samples"]), extractor, device=device)
+            panels[f"{space} space: {row['gan']} ({label}, FID {row['fid']:.1f})"] = umap_projection(real_f, fake_f, seed)
+    return panels
+
+
+def memorization_summary(study_dir: str = "", dataset: str | None = None) -> pd.DataFrame:
+    """The latest memorisation row per run, with the columns that answer "does it copy / collapse?"."""
+    memo = read_results(study_dir, "memorization")
+    if memo.empty:
+        return memo
+    if dataset is not None:
+        memo = memo[memo["dataset"] == dataset]
+    columns = [c for c in ("gan", "run", "n", "pixel_near_copy_share", "pixel_nn_ratio", "feature_near_copy_share",
+                           "feature_nn_ratio", "pixel_diversity_ratio", "pixel_mode_collapse", "feature_mode_collapse",
+                           "quantile") if c in memo]
+    return memo.drop_duplicates("run", keep="last")[columns].reset_index(drop=True)
+
+
+def config_from(cls: type, **values: Any) -> Any:
+    """A config dataclass from notebook parameters (only the given, non-None fields)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names and v is not None})
+
+
+def sample_images(runs: dict[str, dict[str, Any]], run: str, n: int | None = None) -> np.ndarray:
+    """The synthetic images a run was evaluated on (for the memorisation panel)."""
+    return fake_images(runs[run]["fid"][0]["samples"], n)
+
+
+def select_runs(study_dir: str, dataset: str, gans: Iterable[str] = ()) -> list[Path]:
+    """Finished GAN runs of ``dataset`` in the study (all GANs, or those named in ``gans``)."""
+    from medgan_lib.training import find_runs
+
+    gans = list(gans)
+    runs = [r for gan in (gans or [None]) for r in find_runs(study_dir, gan=gan, dataset=dataset)]
+    if not runs:
+        raise FileNotFoundError(f"no finished GAN runs of dataset '{dataset}'{' for ' + str(gans) if gans else ''} in "
+                                f"study '{study_dir or '(default)'}': run notebooks/02_gan_training.ipynb first")
+    return runs
+
+
+def run_data(runs: Iterable[str | os.PathLike]) -> tuple[PreparedDataset, PreparedDataset]:
+    """(train split, test split) exactly as the runs were trained on (dataset, resolution, count, root and
+    split seed from their ``config.json``); the runs must agree on these."""
+    import json
+
+    from medgan_lib.data import prepare
+
+    keys = ("dataset", "resolution", "root", "count", "data_seed")
+    settings = {tuple(json.loads((Path(r) / "config.json").read_text()).get(k) for k in keys) for r in runs}
+    if len(settings) != 1:
+        raise ValueError(f"the runs were trained on different data {sorted(map(str, settings))}; evaluate them "
+                         "separately (choose them with gans=)")
+    dataset, resolution, root, count, data_seed = settings.pop()
+    return tuple(prepare(dataset, split, resolution, root=root, count=count, seed=data_seed or 0)
+                 for split in ("train", "test"))
