@@ -14,14 +14,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medgan_lib.config import ConfigError, from_dict
+from medgan_lib.config import ConfigError
+from medgan_lib.gans.augment import diff_augment
 from medgan_lib.gans.base import GAN, GANS, DataShape
 
 SQRT2 = math.sqrt(2.0)
@@ -45,7 +46,6 @@ class StyleGAN2Options:
     mbstd_group: int = 4  # minibatch-stddev group size in the discriminator
     ema_kimg: float = 10.0  # half-life of the generator EMA, in thousands of images
     ema_rampup: float = 0.05  # EMA half-life is at most this fraction of the images seen so far (0: off)
-    diffaugment: str = ""  # DiffAugment policy applied to reals and fakes before D, e.g. "color,translation"
 
     def __post_init__(self) -> None:
         for name in ("mapping_layers", "channel_base", "channel_max", "r1_interval", "pl_interval",
@@ -268,21 +268,20 @@ def r1_penalty(discriminator: Callable[[torch.Tensor], torch.Tensor], real: torc
     return logits, grad.square().sum(dim=(1, 2, 3))
 
 
-def _gan_options(cls: type, config: Any, name: str) -> Any:
-    return from_dict(cls, dict(getattr(config, "gan_options", None) or {}), where=f"gan_options ({name})")
-
-
 @GANS.register("stylegan2")
 class StyleGAN2(GAN):
     """StyleGAN2 on the joint image+mask tensor; ``generate`` samples from the EMA generator."""
 
     Options = StyleGAN2Options
+    # chetty2023 §3.3 (official StyleGAN2-ADA settings): Adam beta1 = 0, beta2 = 0.99, lr 0.0025.
+    config_defaults: ClassVar[dict[str, Any]] = {"lr_g": 0.0025, "lr_d": 0.0025, "betas_g": (0.0, 0.99),
+                                                 "betas_d": (0.0, 0.99)}
 
     def __init__(self, config: Any, shape: DataShape) -> None:
         super().__init__()
         if shape.resolution < 8 or shape.resolution & (shape.resolution - 1):
             raise ConfigError(f"stylegan2: resolution must be a power of two >= 8, got {shape.resolution}")
-        self.options: StyleGAN2Options = _gan_options(StyleGAN2Options, config, "stylegan2")
+        self.options: StyleGAN2Options = config.options(type(self))
         self.shape = shape
         self.z_dim = int(config.latent_dim)
         self.generator = Generator(self.z_dim, shape.joint_channels, shape.resolution, self.options)
@@ -290,8 +289,12 @@ class StyleGAN2(GAN):
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.register_buffer("pl_mean", torch.zeros(()))
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.int64))
-        self.augment = _diffaugment(self.options.diffaugment)
+        self.policy = config.policy() if config.diff_augment else []
         self._batch = 1  # size of the last generator batch, for the EMA half-life in images
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """DiffAugment (TrainConfig.diff_augment), the same transforms on reals and fakes."""
+        return diff_augment(x, self.policy, self.shape.image_channels) if self.policy else x
 
     def _ws(self, n: int, device: torch.device) -> torch.Tensor:
         """Training styles: one w per sample, replaced from a random layer on by a second w (style mixing)."""
@@ -311,11 +314,11 @@ class StyleGAN2(GAN):
         if self.options.r1_gamma > 0 and step % self.options.r1_interval == 0:
             real_logits, r1 = r1_penalty(lambda x: self.discriminator(self.augment(x)), real)
             reg = r1.mean() * (self.options.r1_gamma / 2 * self.options.r1_interval)
-            stats["r1"] = float(r1.mean())
+            stats["r1"] = float(r1.detach().mean())
         else:
             real_logits, reg = self.discriminator(self.augment(real)), real.new_zeros(())
         loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean() + reg
-        stats.update(d_real=float(real_logits.mean()), d_fake=float(fake_logits.mean()))
+        stats.update(d_real=float(real_logits.detach().mean()), d_fake=float(fake_logits.detach().mean()))
         return loss, stats
 
     def generator_loss(self, real: torch.Tensor, cond: torch.Tensor | None, step: int
@@ -325,7 +328,7 @@ class StyleGAN2(GAN):
         self._batch = n
         fake_logits = self.discriminator(self.augment(self.generator.synthesis(self._ws(n, real.device))))
         loss = F.softplus(-fake_logits).mean()
-        stats = {"d_fake_g": float(fake_logits.mean())}
+        stats = {"d_fake_g": float(fake_logits.detach().mean())}
         if self.options.pl_weight > 0 and step % self.options.pl_interval == 0:
             penalty, length = self._path_length(max(1, n // self.options.pl_batch_shrink), real.device)
             loss = loss + penalty * (self.options.pl_weight * self.options.pl_interval)
@@ -364,14 +367,6 @@ class StyleGAN2(GAN):
 
     def const_device(self) -> torch.device:
         return self.generator_ema.synthesis.const.device
-
-
-def _diffaugment(policy: str):
-    """The study's DiffAugment (same transform for reals and fakes), or identity when no policy is set."""
-    if not policy:
-        return lambda x: x
-    from medgan_lib.gans.augment import diff_augment
-    return lambda x: diff_augment(x, policy)
 
 
 @torch.no_grad()
