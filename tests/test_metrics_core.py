@@ -11,6 +11,7 @@ from medgan_lib.metrics import (WeightsError, bootstrap_fid, compare_features, d
                                 frechet_distance, get_extractor, kernel_inception_distance, load_inception,
                                 precision_recall, to_uint8_rgb)
 from medgan_lib.metrics import features as features_module
+from medgan_lib.metrics.fidelity import _fid_symmetric
 from medgan_lib.metrics.inception import STANDARD_SHA256, TFInceptionFeatures, standard_weights_path
 
 
@@ -49,6 +50,8 @@ def test_low_rank_fid_agrees_with_torch_fidelity():
     stats = [fid_features_to_statistics(torch.from_numpy(x.astype(np.float32))) for x in (real, fake)]
     expected = fid_statistics_to_metric(stats[0], stats[1], verbose=False)["frechet_inception_distance"]
     assert frechet_distance(real.astype(np.float32), fake.astype(np.float32)) == pytest.approx(expected, rel=1e-4)
+    big_real, big_fake = rng.normal(size=(200, 16)), rng.normal(0.2, 1.1, size=(150, 16))
+    assert _fid_symmetric(big_real, big_fake) == pytest.approx(frechet_distance(big_real, big_fake), rel=1e-6)
 
 
 def test_kid_closed_form_and_identical_sets():
@@ -132,3 +135,25 @@ def test_standard_inception_features_on_two_images():
         (a,), (b,) = module(x), module(x)
     assert a.shape == (2, 2048) and (a >= 0).all() and torch.equal(a, b)
     assert not torch.allclose(a[0], a[1])
+
+
+def test_preprocessing_is_bit_identical_to_torch_fidelity_inception_v3_compat():
+    """Run torch-fidelity's own InceptionV3 forward up to its first convolution and capture its input."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    from medgan_lib.metrics.inception import preprocess_like_torch_fidelity
+
+    class Captured(Exception):
+        pass
+
+    def capture(x):
+        raise Captured(x)
+
+    reference = FeatureExtractorInceptionV3.__new__(FeatureExtractorInceptionV3)
+    torch.nn.Module.__init__(reference)
+    reference.features_list, reference.feature_extractor_internal_dtype = ["2048"], torch.float32
+    reference.Conv2d_1a_3x3 = capture
+    x = torch.from_numpy(to_uint8_rgb(smooth_images(2, 0, side=64)))
+    with pytest.raises(Captured) as caught:
+        reference(x)
+    assert torch.equal(caught.value.args[0], preprocess_like_torch_fidelity(x))

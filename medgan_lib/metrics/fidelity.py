@@ -43,6 +43,17 @@ def _fid_low_rank(real: np.ndarray, fake: np.ndarray) -> float:
     return float(diff @ diff + (rc**2).sum() / (len(r) - 1) + (fc**2).sum() / (len(f) - 1) - 2.0 * tr_sqrt)
 
 
+def _fid_symmetric(real: np.ndarray, fake: np.ndarray) -> float:
+    """FID via symmetric eigen-decompositions (tr sqrt(S1 S2) = tr sqrt(S1^1/2 S2 S1^1/2)); the bootstrap's
+    route when both sets have more samples than dimensions (faster and more stable than a general eig)."""
+    s1, s2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
+    w, v = np.linalg.eigh(s1)
+    root = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh(root @ s2 @ root), 0.0, None)).sum()
+    diff = real.mean(0) - fake.mean(0)
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
+
+
 def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     """FID between two (N, D) feature sets (torch-fidelity's formula; see the module note on small n)."""
     real, fake = _check(real, fake)
@@ -61,8 +72,9 @@ def bootstrap_fid(real: np.ndarray, fake: np.ndarray, reps: int = 100, level: fl
     if reps < 2:
         raise ValueError(f"bootstrap reps must be >= 2, got {reps}")
     rng = np.random.default_rng(seed)
-    values = np.array([frechet_distance(real[rng.integers(0, len(real), len(real))],
-                                        fake[rng.integers(0, len(fake), len(fake))]) for _ in range(reps)])
+    fid = _fid_low_rank if min(len(real), len(fake)) <= real.shape[1] else _fid_symmetric
+    values = np.array([fid(real[rng.integers(0, len(real), len(real))].astype(np.float64),
+                           fake[rng.integers(0, len(fake), len(fake))].astype(np.float64)) for _ in range(reps)])
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(values - values.mean(), [tail, 1.0 - tail]) + frechet_distance(real, fake)
     return float(low), float(high)
