@@ -105,11 +105,12 @@ def test_dloss_correlation_matches_scipy_on_belmekki_table1():
 
 @dataclasses.dataclass
 class FakeEngine:
-    """Stand-in for training: a resumable 'run' whose score rises with D filters and falls with steps; lr 0.001
-    diverges; ``fail_label`` raises after the first interval (an interruption)."""
+    """Stand-in for training: a resumable 'run' whose score rises with D filters and falls with steps;
+    ``diverge_filters`` diverges after step 10; ``fail_label`` raises when resumed (an interruption)."""
 
     metric: str = "fid"
     fail_label: str | None = None
+    diverge_filters: int | None = None
 
     def config(self, spec):
         return {**spec.overrides(), "label": spec.label, "trial_id": spec.trial_id}
@@ -122,7 +123,7 @@ class FakeEngine:
         if config["label"] == self.fail_label and lines:
             raise RuntimeError("interrupted")
         (run / "config.json").write_text(json.dumps(config))
-        if config.get("lr_d", 0) >= 0.001 and iterations > 10:
+        if config["filters_d"] == self.diverge_filters and iterations > 10:
             raise Diverged(f"non-finite loss at step 11 of {run.name}")
         rng = np.random.default_rng([config["seed"], len(lines)])
         for step in range(len(lines) + 1, iterations + 1):
@@ -162,38 +163,33 @@ def _config(**changes):
     return StudyConfig(**{**values, **changes})
 
 
-def test_tiny_study_asha_then_full_and_resume(ray_local, tmp_path):
+def test_tiny_study_asha_interruption_resume_and_divergence(ray_local, tmp_path):
     # one worker: ASHA's decisions then do not depend on which trial reports first
     asha = run_study(_config(asha=True, workers=1), tmp_path, engine=FakeEngine())
     assert len(asha) == 4 and set(asha["scheduler"]) == {"asha"}
     assert dict(zip(asha["filters_discriminator"], asha["status"])) == {
         16: "completed", 32: "stopped_early", 64: "stopped_early", 128: "stopped_early"}
-    full = run_study(_config(asha=False), tmp_path, engine=FakeEngine())
-    assert (full["status"] == "completed").all() and len(full) == 4
-    # the stopped runs were resumed, not restarted: every step was trained exactly once
-    for row in full.itertuples():
+    assert asha.loc[asha["status"] == "stopped_early", "steps"].tolist() == [10, 10, 10]
+    # the full budget, interrupted: resuming the 32-filter trial fails (its row says "error"), and the
+    # 64-filter trial diverges after step 10 (recorded, not dropped)
+    label32 = asha.loc[asha["filters_discriminator"] == 32, "label"].item()
+    first = run_study(_config(), tmp_path, engine=FakeEngine(fail_label=label32, diverge_filters=64))
+    assert dict(zip(first["filters_discriminator"], first["status"])) == {
+        16: "completed", 32: "error", 64: "diverged", 128: "completed"}
+    assert first.loc[first["status"] == "diverged", "error"].item().startswith("non-finite loss")
+    assert first.loc[first["filters_discriminator"] == 16, "reused_from"].item() == "asha"
+    # rerun: only the interrupted trial runs again, continuing its run directory
+    full = run_study(_config(), tmp_path, engine=FakeEngine(diverge_filters=64))
+    assert dict(zip(full["filters_discriminator"], full["status"])) == {
+        16: "completed", 32: "completed", 64: "diverged", 128: "completed"}
+    for row in full[full["status"] == "completed"].itertuples():  # every step trained exactly once
         steps = (tmp_path / "runs" / row.run / "trained_steps.log").read_text().split()
         assert steps == [str(s) for s in range(1, 41)]
-    rows = load_study(tmp_path, "tiny")
-    saving = stats.asha_saving(rows)
-    assert saving["same_best"] is True and 0 < saving["saving"] < 1
+    assert len(load_study(tmp_path, "tiny", "fifo")) == 4  # one row per trial: the error row was superseded
+    saving = stats.asha_saving(load_study(tmp_path, "tiny"))
+    assert saving["same_best"] is True and saving["saving"] == pytest.approx(1 - (40 + 3 * 10) / 160)
     best = stats.best_per_gan(full)
     assert best.loc[0, "label"] == full.loc[full["filters_discriminator"] == 16, "label"].item()
-    # a rerun finds everything finished and does not start Ray at all
-    again = run_study(_config(asha=False), tmp_path, engine=None)
+    # a rerun finds everything finished and does not start Ray (no engine is built either)
+    again = run_study(_config(), tmp_path, engine=None)
     assert again[["trial_id", "fid"]].equals(full[["trial_id", "fid"]])
-
-
-def test_interrupted_study_resumes_and_records_divergence(ray_local, tmp_path):
-    config = _config(name="lr", grid_keys=["learning_rate"], restrict={"learning_rate": [0.0001, 0.001]},
-                     iterations=20, interval=10)
-    specs = study_trials(config)
-    first = run_study(config, tmp_path, engine=FakeEngine(fail_label=specs[0].label))
-    assert dict(zip(first["learning_rate"], first["status"])) == {0.0001: "error", 0.001: "diverged"}
-    assert first.loc[first["status"] == "diverged", "error"].item().startswith("non-finite loss")
-    second = run_study(config, tmp_path, engine=FakeEngine())
-    assert dict(zip(second["learning_rate"], second["status"])) == {0.0001: "completed", 0.001: "diverged"}
-    run = tmp_path / "runs" / second.loc[second["learning_rate"] == 0.0001, "run"].item()
-    assert (run / "trained_steps.log").read_text().split() == [str(s) for s in range(1, 21)]
-    table = load_study(tmp_path, "lr")
-    assert len(table) == 2  # one row per trial: the error row was superseded by the resumed one

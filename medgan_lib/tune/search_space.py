@@ -68,7 +68,7 @@ class TrialSpec:
 
     study: str  # study name (several studies can share one study folder)
     gan: str  # registered GAN name
-    label: str  # configuration name: a paper experiment ("Vanilla3") or "c<hash>" for searched configs
+    label: str  # configuration name: a paper experiment ("Vanilla3"), grid values, or "r07" (random search)
     params: dict[str, Any]  # search-space values, keyed as the papers name them
     seed: int
     iterations: int  # training budget of the trial
@@ -168,7 +168,8 @@ def random_trials(study: str, gans: list[str], num_trials: int, seeds: list[int]
             params = {key: _plain(values[rng.integers(len(values))]) for key, values in space.items()}
             if params not in seen:
                 seen.append(params)
-        trials += _expand(study, gan, seen, seeds, iterations, interval, base, scale)
+        labels = [f"r{index:02d}" for index in range(1, len(seen) + 1)]
+        trials += _expand(study, gan, seen, labels, seeds, iterations, interval, base, scale)
     return trials
 
 
@@ -184,7 +185,8 @@ def grid_trials(study: str, gans: list[str], grid_keys: list[str], seeds: list[i
         if missing:
             raise ConfigError(f"grid_keys: unknown search-space key(s) {missing}; valid keys: {sorted(space)}")
         combos = [dict(zip(keys, values)) for values in itertools.product(*(space[key] for key in keys))]
-        trials += _expand(study, gan, combos, seeds, iterations, interval, base, scale)
+        labels = [", ".join(f"{key}={value}" for key, value in combo.items()) or "default" for combo in combos]
+        trials += _expand(study, gan, combos, labels, seeds, iterations, interval, base, scale)
     return trials
 
 
@@ -221,13 +223,10 @@ def belmekki_trials(study: str, seeds: list[int], iterations: int, interval: int
     return trials
 
 
-def _expand(study: str, gan: str, configs: list[dict[str, Any]], seeds: list[int], iterations: int,
-            interval: int, base: dict[str, Any], scale: str) -> list[TrialSpec]:
-    out = []
-    for params in configs:
-        label = "c" + hash_inputs(gan, params, length=6)
-        out += [TrialSpec(study, gan, label, params, seed, iterations, interval, scale, dict(base)) for seed in seeds]
-    return out
+def _expand(study: str, gan: str, configs: list[dict[str, Any]], labels: list[str], seeds: list[int],
+            iterations: int, interval: int, base: dict[str, Any], scale: str) -> list[TrialSpec]:
+    return [TrialSpec(study, gan, label, params, seed, iterations, interval, scale, dict(base))
+            for params, label in zip(configs, labels) for seed in seeds]
 
 
 def _plain(value: Any) -> Any:

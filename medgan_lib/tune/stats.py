@@ -100,8 +100,8 @@ def significance_grids(rows: pd.DataFrame, value: str = "fid", alpha: float = 0.
 
 
 def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """belmekki Table I from a study: D-loss mean/variance/std and FID per configuration (mean over seeds),
-    with the published values beside them (their 64x64 chest X-rays, not this data)."""
+    """belmekki Table I from a study: D-loss mean/variance/std and FID per configuration (mean over seeds);
+    for belmekki's configurations, the published values beside them (their 64x64 chest X-rays, not this data)."""
     from medgan_lib.tune.search_space import load_belmekki_table1
 
     done = rows[rows["status"] == "completed"]
@@ -109,4 +109,4 @@ def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:
     paper = pd.DataFrame(load_belmekki_table1())
     paper.index = [f"{r.optimizer}-{r.activation}" + ("-TTUR" if r.ttur == "yes" else "") for r in paper.itertuples()]
     paper = paper[list(DLOSS_COLUMNS[1:]) + ["fid"]].add_prefix("paper_")
-    return ours.join(paper, how="left")
+    return ours.join(paper, how="left") if ours.index.isin(paper.index).any() else ours

@@ -154,6 +154,7 @@ def _tune(config: StudyConfig, study: Path, pending: list[TrialSpec], engine: En
     scheduler = (ASHAScheduler(max_t=rungs, grace_period=1, reduction_factor=config.reduction_factor)
                  if config.asha else FIFOScheduler())
     recorder = _Recorder(study, config, specs)
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no Ray tables, only our progress bar
     tuner = tune.Tuner(
         trainable,
         param_space={"trial_id": tune.grid_search(list(specs))},
