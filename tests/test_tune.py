@@ -193,3 +193,17 @@ def test_tiny_study_asha_interruption_resume_and_divergence(ray_local, tmp_path)
     # a rerun finds everything finished and does not start Ray (no engine is built either)
     again = run_study(_config(), tmp_path, engine=None)
     assert again[["trial_id", "fid"]].equals(full[["trial_id", "fid"]])
+
+
+def test_every_searched_configuration_is_a_valid_train_config():
+    from medgan_lib.tune.engine import GanEngine
+
+    base = {"dataset": "cardiac_phantom", "resolution": 32}
+    specs = (ss.random_trials("s", ["dcgan", "lsgan", "wgan", "wgan_gp", "hinge"], 20, [0], 10, 5, base, scale="smoke")
+             + ss.chetty_trials("s", ["vanilla", "wgan_gp"], [0], 10, 5, base, scale="smoke")
+             + ss.belmekki_trials("s", [0], 10, 5, base, scale="smoke"))
+    configs = [GanEngine().config(spec) for spec in specs]
+    ttur = configs[-2]  # belmekki AdaS + ELU + TTUR: D learns faster than G
+    assert ttur.optimizer == "adas" and ttur.activation_g == "elu" and ttur.lr_d > ttur.lr_g
+    wgan_gp3 = next(c for c, s in zip(configs, specs) if s.label == "WGAN-GP3")
+    assert wgan_gp3.lr_g == 0.001 and wgan_gp3.betas_d == (0.5, 0.9)
