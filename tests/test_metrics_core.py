@@ -157,3 +157,17 @@ def test_preprocessing_is_bit_identical_to_torch_fidelity_inception_v3_compat():
     with pytest.raises(Captured) as caught:
         reference(x)
     assert torch.equal(caught.value.args[0], preprocess_like_torch_fidelity(x))
+
+
+def test_registered_extractor_works_in_torch_fidelity_calculate_metrics():
+    import torch_fidelity
+
+    from medgan_lib.metrics.features import _Uint8Images
+
+    ext = get_extractor("pixels")
+    a, b = smooth_images(40, 0), distort(smooth_images(40, 1), "gaussian_noise", 0.5)
+    out = torch_fidelity.calculate_metrics(input1=_Uint8Images(to_uint8_rgb(b)), input2=_Uint8Images(to_uint8_rgb(a)),
+                                           feature_extractor=ext.tf_name, fid=True, cuda=False, verbose=False,
+                                           cache=False, save_cpu_ram=True)
+    ours = frechet_distance(extract_features(a, ext), extract_features(b, ext))
+    assert out["frechet_inception_distance"] == pytest.approx(ours, rel=1e-3)

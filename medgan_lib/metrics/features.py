@@ -71,7 +71,7 @@ def feature_module(extractor: Extractor, device: torch.device) -> torch.nn.Modul
     return _MODULES[key]
 
 
-def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int = 16, device: str = "auto",
+def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int = 32, device: str = "auto",
                      cache: bool = True, progress: bool = False) -> np.ndarray:
     """(N, D) float32 features of ``images`` with ``extractor``; read from / written to the cache."""
     images_u8 = to_uint8_rgb(images)
