@@ -268,12 +268,11 @@ class SPADEGAN(GAN):
 
     @torch.no_grad()
     def generate(self, n, cond=None, generator=None):
-        """Images (N, C, H, W) for the one-hot masks ``cond``; z ~ N(0, I) drawn from ``generator``."""
+        """Images (N, C, H, W), one per one-hot mask of ``cond`` (the masks decide N, whatever ``n`` says);
+        z ~ N(0, I) drawn from ``generator``."""
         mask = onehot_cond(cond, self.shape.num_classes)
-        if mask.shape[0] != n:
-            raise ValueError(f"spade.generate: n={n} but {mask.shape[0]} masks were given")
         device = self.generator.out.weight.device
-        z = torch.randn(n, self.latent_dim, generator=generator,
+        z = torch.randn(mask.shape[0], self.latent_dim, generator=generator,
                         device=generator.device if generator is not None else device).to(device)
         was_training = self.generator.training
         self.generator.eval()
