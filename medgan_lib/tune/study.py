@@ -2,7 +2,8 @@
 grid, chetty or belmekki search; FIFO or ASHA early stopping) and append one row per trial to
 ``<study>/results/tune.jsonl`` as soon as the trial ends, so an interrupted study resumes where it stopped.
 
-Local Ray by default (``ray.init(num_cpus=..., include_dashboard=False)``); ``address`` joins a cluster.
+Local Ray by default (``ray.init(num_cpus=..., include_dashboard=False)``, shut down afterwards);
+``address`` joins a cluster, whose workers must see ``study_dir`` (shared storage) and this package.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class StudyConfig:
     asha: bool = False  # ASHA early stopping on the score (else every trial gets the full budget)
     reduction_factor: int = 2  # ASHA: keep the best 1/reduction_factor of trials at each rung
     fid_n: int = 32  # samples per score
-    metric: str = "fid"  # score: "fid" (Inception, torch-fidelity) or a cheaper registered extractor
+    metric: str = "fid"  # score: "fid" (standard Inception-v3) or a registered extractor needing no options
     workers: int = 2  # trials run at once
     cpus_per_trial: int = 1
     address: str | None = None  # Ray cluster address; None starts a local Ray
@@ -88,7 +89,7 @@ def study_trials(config: StudyConfig) -> list[TrialSpec]:
 
 def run_study(config: StudyConfig, study_dir: str | os.PathLike | None = None, engine: Engine | None = None
               ) -> pd.DataFrame:
-    """Run the study's unfinished trials on Ray Tune; return the study's rows for this scheduler.
+    """Run the study's unfinished trials on Ray Tune; return their rows for this scheduler, in trial order.
 
     Finished trials (by ``results/tune.jsonl``) are skipped; unfinished run directories are resumed. A
     full-budget (FIFO) study reuses trials that already reached the full budget under ASHA."""
@@ -101,10 +102,15 @@ def run_study(config: StudyConfig, study_dir: str | os.PathLike | None = None, e
         if engine is None:
             from medgan_lib.tune.engine import GanEngine
 
-            engine = GanEngine(fid_n=config.fid_n, metric=config.metric)
+            engine = GanEngine(fid_n=config.fid_n, metric=config.metric, device=config.device)
         with ray_session(config.address, config.workers * config.cpus_per_trial):
             _tune(config, study, pending, engine)
-    return load_study(study, config.name, scheduler=config.scheduler)
+    rows = load_study(study, config.name, scheduler=config.scheduler)
+    order = {spec.trial_id: index for index, spec in enumerate(trials)}
+    if rows.empty:
+        return rows
+    rows = rows[rows["trial_id"].isin(order)]  # the same study name may hold trials of an older config
+    return rows.sort_values("trial_id", key=lambda ids: ids.map(order)).reset_index(drop=True)
 
 
 def load_study(study_dir: str | os.PathLike | None, name: str | None = None, scheduler: str | None = None
