@@ -207,8 +207,8 @@ class _Recorder(Callback):
     def on_trial_complete(self, iteration, trials, trial, **info):
         result = self.last.get(trial.trial_id, {})
         status = result.get("status", "error")
-        if status == "running":
-            status = "stopped_early"  # the scheduler stopped it before the full budget
+        if status == "running":  # ended before its budget: stopped by ASHA, else interrupted
+            status = "stopped_early" if self.config.asha else "interrupted"
         self._record(trial, result, status)
 
     def on_trial_error(self, iteration, trials, trial, **info):
