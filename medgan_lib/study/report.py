@@ -56,7 +56,7 @@ def write_index(study_dir: Path) -> Path:
         "<h2>Sections</h2>", _steps_table(plan, records),
         "<h2>Table 2: image quality and downstream segmentation</h2>", _table2(results, dataset),
         "<h2>Key figures</h2>", _figures(study_dir, plan, records),
-        "<h2>Memorisation</h2>", _table_or_na(results["memorization"]),
+        "<h2>Memorisation</h2>", _memorization(results["memorization"]),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
         "<h2>All result tables</h2>", _all_results(results),
     ]
@@ -95,8 +95,8 @@ def table2(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
         row["n"] = int(inception["n"].dropna().iloc[-1]) if "n" in inception and inception["n"].notna().any() \
             else NOT_AVAILABLE
         row["U-Net FID"] = _metric(_by_extractor(rows_of_gan, "unet"), "fid")
-        if not _by_extractor(fid, "medfid").empty:
-            row["MedFID"] = _metric(_by_extractor(rows_of_gan, "medfid"), "fid")
+        for name in _other_extractors(fid):
+            row["MedFID" if name == "medfid" else f"FID ({name})"] = _metric(_by_extractor(rows_of_gan, name), "fid")
         row["Dice (synthetic only)"] = _metric(_synthetic_dice(dice, gan), "dice")
         ref = _paper_row(paper, paper_name, PAPER_GANS.get(gan))
         row[f"paper FID ({paper_name or 'n/a'})"] = _paper_value(ref, "fid")
@@ -226,6 +226,19 @@ def _all_results(results: dict[str, pd.DataFrame]) -> str:
     return "".join(parts)
 
 
+def _memorization(frame: pd.DataFrame) -> str:
+    """The flags of the memorisation audit (near-copies, nearest-neighbour ratios, mode collapse) per run."""
+    if frame.empty:
+        return f"<p class='na'>{NOT_AVAILABLE}</p>"
+    ids = [c for c in ("gan", "run", "n", "feature_extractor") if c in frame]
+    flags = [c for c in frame.columns if any(k in c for k in ("near_copy", "nn_ratio", "collapse", "flag"))]
+    note = ("<p>Near-copy share: generated images nearer to a training image than the closest few percent of "
+            "held-out real images are; nn ratio: median nearest-training distance of generated over held-out "
+            "images (well below 1 means copying); mode collapse: the generated set is far less diverse than the "
+            "real one. Full rows under <i>All result tables</i>.</p>")
+    return note + _table_or_na(frame[ids + flags] if flags else frame)
+
+
 def _table_or_na(frame: pd.DataFrame) -> str:
     if frame.empty:
         return f"<p class='na'>{NOT_AVAILABLE}</p>"
@@ -255,6 +268,13 @@ def _latest(frame: pd.DataFrame) -> pd.DataFrame:
 def _of_dataset(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Rows of ``dataset`` (rows that name no dataset are kept)."""
     return frame[frame["dataset"].isna() | (frame["dataset"] == dataset)] if "dataset" in frame else frame
+
+
+def _other_extractors(fid: pd.DataFrame) -> list[str]:
+    """Feature spaces of the FID rows besides Inception and the U-Net (MedFID, a pixel stand-in, ...)."""
+    column = next((c for c in ("extractor", "feature_extractor") if c in fid), None)
+    names = fid[column].dropna().astype(str).str.lower().unique() if column else []
+    return [n for n in names if "inception" not in n and "unet" not in n]
 
 
 def _by_extractor(rows: pd.DataFrame, name: str) -> pd.DataFrame:
