@@ -5,6 +5,8 @@ Every row carries its provenance. Reports read these files, never notebook outpu
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -27,12 +29,25 @@ def study_path(study_dir: str | os.PathLike | None = None) -> Path:
 
 def append_result(study_dir: str | os.PathLike | None, kind: str, row: dict[str, Any]) -> dict[str, Any]:
     """Append one row (with provenance and a timestamp) to ``results/<kind>.jsonl``; the file is
-    rewritten atomically, so an interruption never leaves half a line."""
+    rewritten atomically under an exclusive lock, so an interruption never leaves half a line and
+    concurrent writers (parallel steps, Ray workers) never lose each other's rows."""
     path = study_path(study_dir) / "results" / f"{kind}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
     record = {**row, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "provenance": provenance()}
-    old = path.read_text() if path.exists() else ""
-    write_text(path, old + json.dumps(record, sort_keys=True, default=str) + "\n")
+    with _locked(path.with_suffix(".lock")):
+        old = path.read_text() if path.exists() else ""
+        write_text(path, old + json.dumps(record, sort_keys=True, default=str) + "\n")
     return record
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path):
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_results(study_dir: str | os.PathLike | None, kind: str) -> pd.DataFrame:

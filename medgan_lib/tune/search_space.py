@@ -1,7 +1,7 @@
 """The papers' search spaces as data, and the trials they expand to (random, grid, chetty, belmekki).
 
-skandarani2023 Table 1, chetty2023 Tables 1-2 and belmekki Table I are package files under
-``spaces/``; ``KEY_TO_FIELDS`` is the one table that maps a search-space key to ``TrainConfig`` fields.
+skandarani2023 Table 1, chetty2023 Tables 1-2 and belmekki Table I are read from the package's
+published-numbers folder (``medgan_lib/reference/``); ``KEY_TO_FIELDS`` is the one table that maps a search-space key to ``TrainConfig`` fields.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import yaml
 
 from medgan_lib.config import ConfigError
 from medgan_lib.hashing import hash_inputs
+from medgan_lib.reference import reference_file
 from medgan_lib.training.config import EXPERIMENT_PRESETS
 
-SPACES_DIR = Path(__file__).resolve().parent / "spaces"
 
 # search-space key (as the papers name it) -> the TrainConfig field(s) it sets
 KEY_TO_FIELDS: dict[str, tuple[str, ...]] = {
@@ -112,18 +112,18 @@ class TrialSpec:
 
 def load_skandarani_table1() -> dict[str, list[Any]]:
     """skandarani2023 Table 1: knob -> the values searched over, as printed."""
-    with open(SPACES_DIR / "skandarani_table1.yaml") as handle:
+    with open(reference_file("skandarani2023_table1_search_space.yaml")) as handle:
         return yaml.safe_load(handle)
 
 
 def load_chetty_experiments() -> list[dict[str, Any]]:
     """chetty2023 Tables 1-2 (and the StyleGAN2 baseline): one dict per experiment."""
-    return _read_csv(SPACES_DIR / "chetty2023_experiments.csv")
+    return _read_csv(reference_file("chetty2023_experiments.csv"))
 
 
 def load_belmekki_table1() -> list[dict[str, Any]]:
     """belmekki Table I: optimiser, activation, TTUR and the published D-loss statistics and FID."""
-    return _read_csv(SPACES_DIR / "belmekki_table1.csv")
+    return _read_csv(reference_file("belmekki_table1_configs.csv"))
 
 
 def skandarani_space(gan: str, restrict: dict[str, list[Any]] | None = None,

@@ -1,0 +1,26 @@
+"""Result tables: rows survive concurrent writers and carry provenance."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from medgan_lib.results import append_result, read_results
+
+
+def _write_rows(args):
+    study, worker = args
+    for i in range(5):
+        append_result(study, "demo", {"worker": worker, "i": i})
+
+
+def test_concurrent_appends_keep_every_row(tmp_path):
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        pool.map(_write_rows, [(str(tmp_path), w) for w in range(4)])
+    table = read_results(tmp_path, "demo")
+    assert len(table) == 20
+    assert sorted(zip(table["worker"], table["i"])) == [(w, i) for w in range(4) for i in range(5)]
+    assert "code_version" in table["provenance"].iloc[0]
+
+
+def test_read_results_of_missing_kind_is_empty(tmp_path):
+    assert read_results(tmp_path, "nothing").empty
