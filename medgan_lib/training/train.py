@@ -107,8 +107,9 @@ def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Path
 
 
 def _checkpoint_step(run_dir: Path) -> int:
-    path = run_dir / CHECKPOINT
-    return int(torch.load(path, map_location="cpu", weights_only=False)["step"]) if path.is_file() else 0
+    """Step of the last checkpoint (read from its small JSON companion, not the checkpoint itself)."""
+    path = run_dir / CHECKPOINT.with_suffix(".json")
+    return int(json.loads(path.read_text())["step"]) if path.is_file() else 0
 
 
 def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
@@ -194,6 +195,7 @@ class _Trainer:
     def _save(self) -> None:
         self._write_stats()
         torch_save(self.run_dir / CHECKPOINT, self._state())
+        write_json(self.run_dir / CHECKPOINT.with_suffix(".json"), {"step": self.step, "wall": self.wall})
 
     def _write_stats(self) -> None:
         write_text(self.run_dir / "stats.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
