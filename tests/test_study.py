@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -190,3 +194,26 @@ def test_index_shows_not_available_for_missing_results_and_reads_table2_from_res
                    "Dice (synthetic only)": "0.7 [0.6, 0.8]", "paper FID (ACDC)": paper[0], "paper Dice (ACDC)": paper[1]}
     index = write_index(tmp_path).read_text()
     assert "abc123" in index and "paper FID (ACDC)" in index
+
+
+def test_an_interrupted_study_stops_its_notebook_kernels(tmp_path: Path):
+    folder = tmp_path / "notebooks"
+    (folder / "params").mkdir(parents=True)
+    (folder / "params" / "tiny.yaml").write_text("common: {seed: 0}\n")
+    marker = tmp_path / "kernel.pid"
+    write_notebook(folder, "01_data_preparation",
+                   f"import time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)", gans=False)
+    runner = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from test_study import main; "
+              f"sys.exit(main(['study', 'run', '--notebooks', {str(folder)!r}, '--profile', 'tiny', "
+              f"'--out', {str(tmp_path / 'study')!r}]))")
+    proc = subprocess.Popen([sys.executable, "-c", runner])
+    deadline = time.monotonic() + 90
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    kernel = int(marker.read_text())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 130
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel, 0)  # the notebook's kernel is gone, not left running
+    assert json.loads((tmp_path / "study" / "study.json").read_text())["plan"][0] == "01_data_preparation"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from medgan_lib.study.runner import run_study
 
+    signal.signal(signal.SIGTERM, _terminate)  # like Ctrl-C: stop the notebooks, keep the finished steps
     try:
         profile = load_profile(args.profile, args.notebooks / "params")
         profile = apply_overrides(profile, args.param, dataset=args.dataset, root=args.root, gans=args.gans,
@@ -52,7 +54,14 @@ def _run(args: argparse.Namespace) -> int:
     except ProfileError as err:
         print(f"medgan study run: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("medgan study run: interrupted; finished steps are kept and reused by the next run", file=sys.stderr)
+        return 130
     return 0 if result.ok else 1
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _list(args: argparse.Namespace) -> int:

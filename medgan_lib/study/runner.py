@@ -11,8 +11,10 @@ import concurrent.futures as futures
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +30,8 @@ from medgan_lib.study.profiles import NOTEBOOKS_DIR, Profile, ProfileError, note
 
 STATE_FILE = "study.json"
 LIBRARY_DIR = Path(__file__).resolve().parents[1]
+_CHILDREN: set[subprocess.Popen] = set()  # running papermill processes, stopped if the study is interrupted
+_LOCK = threading.Lock()
 # Statuses of a step: ran or reused (ok), failed, blocked by a failed step it needs, or notebook absent.
 OK, FAILED, BLOCKED, MISSING = "ok", "failed", "blocked", "missing"
 
@@ -137,7 +141,9 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
 
     echo(f"study {out.name}: profile {profile.name}, {total} steps, {workers} worker(s), output {out}")
     out.mkdir(parents=True, exist_ok=True)
-    with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+
+    def schedule(pool: futures.ThreadPoolExecutor) -> None:
+        """Start every step whose needs are met (or reuse it), wait for one to finish, until all are done."""
         while pending or running:
             progressed = True
             while progressed:
@@ -182,6 +188,14 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
                     echo(f"[{done_count()}/{total}] FAILED {step.name} after {record.wall_time:.1f} s: {record.error}; "
                          f"{remaining} remaining")
                 save()
+
+    with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            schedule(pool)
+        except BaseException:  # interrupted: stop the notebooks now, keep what finished, re-raise
+            _stop_children()
+            save()
+            raise
     state["finished"] = _now()
     save()
     from medgan_lib.study.report import write_index
@@ -256,9 +270,16 @@ def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, thr
     with open(out / record.log, "w") as log:
         log.write("$ " + " ".join(command) + "\n")
         log.flush()
-        proc = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=notebooks_dir)
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=notebooks_dir)
+        with _LOCK:
+            _CHILDREN.add(proc)
+        try:
+            returncode = proc.wait()
+        finally:
+            with _LOCK:
+                _CHILDREN.discard(proc)
     record.wall_time = round(time.monotonic() - t0, 2)
-    if proc.returncode == 0:
+    if returncode == 0:
         record.status = OK
     else:
         record.status = FAILED
@@ -266,6 +287,19 @@ def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, thr
     if not output.exists():
         record.notebook = None
     return record
+
+
+def _stop_children(grace: float = 20.0) -> None:
+    """Interrupt running papermill processes (SIGINT: papermill shuts its kernel down), kill stragglers."""
+    with _LOCK:
+        children = list(_CHILDREN)
+    for proc in children:
+        proc.send_signal(signal.SIGINT)
+    for proc in children:
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _error_of(notebook: Path, log: Path) -> str:
