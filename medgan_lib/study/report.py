@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +66,11 @@ def write_index(study_dir: Path) -> Path:
 
 def reference_table2() -> pd.DataFrame:
     """skandarani2023 Table 2 as published (package data under ``medgan_lib/reference/``); empty if absent."""
+    from medgan_lib.reference import reference_file
+
     try:
-        source = resources.files("medgan_lib").joinpath("reference", REFERENCE_TABLE2)
-        with resources.as_file(source) as path:
-            return pd.read_csv(path) if Path(path).exists() else pd.DataFrame()
-    except (FileNotFoundError, ModuleNotFoundError):
+        return pd.read_csv(reference_file(REFERENCE_TABLE2))
+    except FileNotFoundError:
         return pd.DataFrame()
 
 
