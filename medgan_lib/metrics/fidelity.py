@@ -20,7 +20,7 @@ from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, k
 from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
 
 KID_MAX_SUBSET = 1000  # torch-fidelity's default subset size
-KID_RELIABLE_SUBSET = 100  # below this KID's estimate is noisy: warn
+KID_RELIABLE_SUBSET = 50  # below this KID's estimate is noisy: warn
 
 
 def _check(real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +81,9 @@ def bootstrap_fid(real: np.ndarray, fake: np.ndarray, reps: int = 100, level: fl
 
 
 def kid_subset_size(n_real: int, n_fake: int) -> int:
-    """KID subset size adapted to the sample counts (torch-fidelity's 1000 when there are enough samples)."""
-    size = min(KID_MAX_SUBSET, n_real, n_fake)
+    """KID subset size adapted to the sample counts: torch-fidelity's 1000 when both sets have at least 2000
+    samples, else half the smaller set (so the subsets differ and KID's std measures something)."""
+    size = min(KID_MAX_SUBSET, max(2, min(n_real, n_fake) // 2))
     if size < KID_RELIABLE_SUBSET:
         warnings.warn(f"KID subset size is {size} (n_real={n_real}, n_fake={n_fake}); below {KID_RELIABLE_SUBSET} "
                       "samples KID is a noisy estimate: read its std and compare runs with care", stacklevel=3)
