@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # Budgets of the quick profile on this 2-core CPU (seconds per step; training is per GAN), 30 min in all.
 BUDGETS = {"01_data_preparation": 30, "02_gan_training": 90, "03_fid_evaluation": 300, "04_unet_dice": 360,
-           "05_memory_analysis": 60, "06_hyperparameter_search": 180}
+           "05_memory_analysis": 60, "06_hyperparameter_search": 180, "07_visual_turing_test": 60}
 TOTAL_BUDGET = 30 * 60
 
 
