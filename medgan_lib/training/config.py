@@ -158,9 +158,10 @@ SCALE_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(iterations=4, batch_size=8, filters_g=8, filters_d=8, count=64, checkpoint_every=2,
                   grid_every=2, grid_size=4, progress=False),
     # quick: ~90 s per GAN on 2 CPU cores at 64x64 (DCGAN, 16 filters, batch 32: ~200-250 img/s). 840 phantom
-    # slices are a small dataset: without DiffAugment D memorises them within ~100 iterations and G collapses.
+    # slices are a small dataset: without DiffAugment (and, for BCE/LSGAN, label smoothing) D wins within ~50
+    # iterations and G collapses (measured: diversity ratio 0.03-0.14 without, 0.40-0.45 with).
     "quick": dict(iterations=500, batch_size=32, filters_g=16, filters_d=16, count=None, diff_augment=True,
-                  checkpoint_every=100, grid_every=100, grid_size=16),
+                  label_smoothing=True, checkpoint_every=100, grid_every=100, grid_size=16),
     "paper": dict(iterations=20000, batch_size=64, filters_g=64, filters_d=64, count=None,
                   checkpoint_every=1000, grid_every=1000, grid_size=64),
 }
