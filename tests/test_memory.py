@@ -94,6 +94,18 @@ def test_sweep_records_results_and_bn_removal_saves(tmp_path):
     assert savings.saved_mb_per_image_saving_pct.iloc[0] > 0
 
 
+def test_sweep_keeps_out_of_memory_configurations_as_rows(monkeypatch):
+    from medgan_lib.memory import gan_memory
+
+    def too_big(config, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(gan_memory, "analyse_gan", too_big)
+    sweep = feature_map_sweep(["dcgan"], [32], [8], batchnorm=[True], base="smoke", progress=False)
+    assert sweep.error.iloc[0].startswith("out of memory: CUDA out of memory")
+    assert max_batch(sweep).empty
+
+
 def test_max_batch_and_bn_savings_known_values():
     sweep = pd.DataFrame([{"config": "x", "resolution": 64, "filters_g": 64, "batchnorm": True, "param_mb": 100.0,
                            "summary_mb_per_image": 9.0, "input_mb_per_image": 1.0, "static_mb": 200.0,

@@ -1,4 +1,4 @@
-"""Memory and time of one GAN training iteration (belmekki §III.E), estimated and measured side by side.
+"""Memory and time of one GAN training step (belmekki §III.E), estimated and measured side by side.
 
 For one configuration (a registered GAN or a named preset such as ``belmekki_table2``, at a resolution,
 a feature-map size and with or without BatchNorm) ``analyse_gan`` reports:
@@ -11,8 +11,10 @@ a feature-map size and with or without BatchNorm) ``analyse_gan`` reports:
   of the largest layer output (the gradient flowing out of a layer and the one flowing in), and an
   optimiser allowance of two copies of the largest parameter tensor (the per-tensor Adam update computes
   ``sqrt(v)`` and its quotient as temporaries);
-- the measured peak of one iteration (``n_critic`` D steps and one G step, optimiser steps included),
-  taken from the allocator (CUDA peak counter, or the profiler's CPU allocation events), and the time.
+- the measured peak of one training step (a D update then a G update, optimiser steps included: further
+  critic steps repeat the same pattern), taken from the allocator (CUDA peak counter, or the profiler's
+  CPU allocation events), and the time of an iteration as ``train_gan`` runs it (``n_critic`` D updates,
+  one G update), from the timed D and G updates.
 """
 
 from __future__ import annotations
@@ -45,19 +47,23 @@ def memory_config(name: str, resolution: int, filters: int, batchnorm: bool = Tr
                   base: str = "quick") -> Any:
     """The ``TrainConfig`` of GAN ``name`` (or experiment preset ``name``, e.g. ``belmekki_table2``) on the
     ``base`` scale profile, with ``filters`` feature maps in G and D (the channels of G's last and D's first
-    layer); ``batchnorm=False`` switches every BatchNorm of the configuration off (belmekki Figure 8)."""
+    layer; GAN-specific widths follow them, see below); ``batchnorm=False`` switches every BatchNorm of the
+    configuration off (belmekki Figure 8)."""
     from medgan_lib.training.config import EXPERIMENT_PRESETS, preset
 
     overrides = dict(resolution=resolution, filters_g=filters, filters_d=filters, batch_size=batch_size)
     config = preset(f"{base}+{name}", **overrides) if name in EXPERIMENT_PRESETS else preset(base, gan=name,
                                                                                                  **overrides)
     options = GANS[config.gan].Options
-    if dataclasses.is_dataclass(options) and {"channel_base", "channel_max"} <= {f.name for f in
-                                                                                  dataclasses.fields(options)}:
+    fields = {f.name for f in dataclasses.fields(options)} if dataclasses.is_dataclass(options) else set()
+    if {"channel_base", "channel_max"} <= fields:
         # StyleGAN2-style width (channels = min(base // r, max)) shaped like the conv pair: ``filters`` at
         # full resolution, doubling per halving, capped at 8 x filters.
         config = replace(config, gan_options={**config.gan_options, "channel_base": filters * resolution,
                                               "channel_max": 8 * filters})
+    if "spade_hidden" in fields:
+        # SPADE's modulation networks follow the feature maps too (128 hidden for 64 filters in the paper).
+        config = replace(config, gan_options={**config.gan_options, "spade_hidden": 2 * filters})
     if not batchnorm:
         config = replace(config, norm_g="none" if config.norm_g == "batch" else config.norm_g,
                          norm_d="none" if config.norm_d == "batch" else config.norm_d)
@@ -84,17 +90,22 @@ def _batch(gan: GAN, shape: DataShape, n: int, device: torch.device, seed: int
     return (torch.rand(n, shape.joint_channels, res, res, generator=rng) * 2 - 1).to(device), None
 
 
-def _iteration(gan: GAN, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer], real: torch.Tensor,
-               cond: torch.Tensor | None, n_critic: int, step: int) -> None:
-    """One training iteration as ``train_gan`` runs it: ``n_critic`` D steps, then one G step with D's
-    weights frozen (gradients flow through D, none are kept for it)."""
-    opt_g, opt_d = optimizers
-    for _ in range(n_critic):
-        opt_d.zero_grad(set_to_none=True)
-        loss, _ = gan.discriminator_loss(real, cond, step)
-        loss.backward()
-        opt_d.step()
-        gan.after_discriminator_step(step)
+def _discriminator_step(gan: GAN, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+                        real: torch.Tensor, cond: torch.Tensor | None, step: int) -> None:
+    """One discriminator update as ``train_gan`` runs it."""
+    opt_d = optimizers[1]
+    opt_d.zero_grad(set_to_none=True)
+    loss, _ = gan.discriminator_loss(real, cond, step)
+    loss.backward()
+    opt_d.step()
+    gan.after_discriminator_step(step)
+
+
+def _generator_step(gan: GAN, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+                    real: torch.Tensor, cond: torch.Tensor | None, step: int) -> None:
+    """One generator update as ``train_gan`` runs it: D's weights frozen (gradients flow through D, none
+    are kept for it)."""
+    opt_g = optimizers[0]
     gan.discriminator.requires_grad_(False)
     try:
         opt_g.zero_grad(set_to_none=True)
@@ -133,8 +144,8 @@ def _saved_per_phase(gan: GAN, real: torch.Tensor, cond: torch.Tensor | None, ex
 
 def analyse_gan(config: Any, shape: DataShape, device: str = "auto", measure: bool = True, repeats: int = 1,
                 seed: int = 0) -> dict[str, Any]:
-    """Estimated and (if ``measure``) measured memory and time of one training iteration of ``config``
-    on data of ``shape``, at ``config.batch_size``; one flat row of numbers (MB = MiB)."""
+    """Estimated and (if ``measure``) measured memory of one training step, and time of one iteration, of
+    ``config`` on data of ``shape`` at ``config.batch_size``; one flat row of numbers (MB = MiB)."""
     dev = select_device(device)
     batch = config.batch_size
     seed_everything(seed)
@@ -162,9 +173,11 @@ def analyse_gan(config: Any, shape: DataShape, device: str = "auto", measure: bo
     fixed = saved_full[phase] - per_image * batch
 
     optimizers = _optimizers(gan, config)
-    iteration = lambda: _iteration(gan, optimizers, real, cond, config.n_critic, 0)  # noqa: E731
+    d_step = lambda: _discriminator_step(gan, optimizers, real, cond, 0)  # noqa: E731
+    g_step = lambda: _generator_step(gan, optimizers, real, cond, 0)  # noqa: E731
+    step = lambda: (d_step(), g_step())  # noqa: E731
     if measure:
-        iteration()  # warm-up: creates gradients and optimiser state
+        step()  # warm-up: creates gradients and optimiser state
     else:
         _prime_optimizers(gan, optimizers)
     grads = [p.grad for p in gan.parameters() if p.grad is not None]
@@ -201,12 +214,14 @@ def analyse_gan(config: Any, shape: DataShape, device: str = "auto", measure: bo
         "estimate_mb": estimate / MB,
     }
     if measure:
-        measured = static + input_bytes + peak_memory_delta(iteration, dev)
-        seconds = seconds_per_call(iteration, dev, repeats)
+        measured = static + input_bytes + peak_memory_delta(step, dev)
+        seconds_d, seconds_g = seconds_per_call(d_step, dev, repeats), seconds_per_call(g_step, dev, repeats)
+        seconds = config.n_critic * seconds_d + seconds_g
         row.update({
             "measured_mb": measured / MB,
             "measured_over_estimate": measured / estimate,
             "measured_over_summary_estimate": measured / summary_estimate,
+            "seconds_d_step": seconds_d, "seconds_g_step": seconds_g,
             "seconds_per_iteration": seconds,
             "images_per_second": batch / seconds,
         })
@@ -229,7 +244,8 @@ def feature_map_sweep(names: Sequence[str], resolutions: Sequence[int], feature_
                       progress: bool = True) -> pd.DataFrame:
     """belmekki Figures 7-8 for every name (GAN or preset) x resolution x feature-map size x BatchNorm
     on/off, on data shaped like ``dataset``: one ``analyse_gan`` row each. Configurations without any
-    BatchNorm get no "off" row (it would be the same network). Rows are appended as ``memory`` results
+    BatchNorm get no "off" row (it would be the same network); one that runs out of device memory gets a
+    row with an ``error`` and no numbers. Rows are appended as ``memory`` results
     when ``study_dir`` is not None ("" is the default study)."""
     if not names or not resolutions or not feature_maps or not batchnorm:
         raise ValueError("feature_map_sweep: names, resolutions, feature_maps and batchnorm must be non-empty")
@@ -240,8 +256,14 @@ def feature_map_sweep(names: Sequence[str], resolutions: Sequence[int], feature_
         if not bn and (name, res, filters) in without_bn:
             continue
         config = memory_config(name, res, filters, bn, batch_size, base)
-        row = {"config": name, "batchnorm": bn, "dataset": dataset, "n": batch_size,
-               **analyse_gan(config, dataset_shape(dataset, res), device, measure, repeats, seed)}
+        row = {"config": name, "batchnorm": bn, "dataset": dataset, "n": batch_size}
+        try:
+            row.update(analyse_gan(config, dataset_shape(dataset, res), device, measure, repeats, seed))
+        except torch.OutOfMemoryError as err:  # a configuration too large for the device is a result too
+            row.update(gan=config.gan, resolution=res, filters_g=filters, filters_d=filters, batch_size=batch_size,
+                       error=f"out of memory: {str(err).splitlines()[0]}")
+            rows.append(row)
+            continue
         if bn and row["batchnorm_layers"] == 0:
             without_bn.add((name, res, filters))
         if study_dir is not None:
@@ -271,6 +293,8 @@ def max_batch(sweep: pd.DataFrame, capacities_gb: Sequence[float] = ACCELERATORS
     (resident tensors + saved-tensor fixed part + per image: saved tensors, backward allowance, input)."""
     rows = []
     for _, r in sweep.iterrows():
+        if pd.isna(r.get("saved_mb_per_image")):
+            continue  # the configuration did not run (out of memory)
         models = {
             "summary": (r.param_mb, r.summary_mb_per_image + r.input_mb_per_image),
             "saved": (r.static_mb + r.saved_fixed_mb,

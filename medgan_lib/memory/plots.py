@@ -9,8 +9,8 @@ LABELS = {
     "summary_mb_per_image": "torchsummary fwd/bwd MB per image",
     "summary_total_mb_per_image": "torchsummary total MB per image",
     "saved_mb_per_image": "saved-tensor MB per image",
-    "measured_mb": "measured peak MB per iteration",
-    "estimate_mb": "estimated peak MB per iteration",
+    "measured_mb": "measured peak MB of one training step",
+    "estimate_mb": "estimated peak MB of one training step",
     "seconds_per_iteration": "seconds per iteration",
 }
 
@@ -63,8 +63,8 @@ def plot_estimate_vs_measured(sweep: pd.DataFrame) -> plt.Figure:
     ax.plot([0, top], [0, top], color="grey", linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("estimated peak MB of one iteration")
-    ax.set_ylabel("measured peak MB of one iteration")
+    ax.set_xlabel("estimated peak MB of one training step")
+    ax.set_ylabel("measured peak MB of one training step")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return fig
