@@ -74,6 +74,7 @@ def random_data(n: int = 512) -> PreparedDataset:
 def framework(gan: str, batch: int, filters: int, iterations: int, warmup: int) -> float:
     """images/s of ``train_gan`` from the wall times it logs (warm-up iterations excluded)."""
     config = preset("quick", gan=gan, dataset="bench", batch_size=batch, filters_g=filters, filters_d=filters,
+                    diff_augment=False, label_smoothing=False,
                     iterations=warmup + iterations, grid_every=10**6, checkpoint_every=10**6, progress=False)
     with tempfile.TemporaryDirectory() as study:
         run = train_gan(config, study, data=random_data())
