@@ -31,7 +31,7 @@ body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left;vertical-align:top}
 th{background:#f3f3f3} .ok{color:#17703a} .failed,.blocked,.missing{color:#b3261e;font-weight:bold}
-.na{color:#888;font-style:italic} .paper{background:#f7f4e8} figure{display:inline-block;margin:0.5em;max-width:360px}
+.na{color:#888;font-style:italic} figure{display:inline-block;margin:0.5em;max-width:360px}
 figure img{max-width:100%;border:1px solid #ddd} figcaption{font-size:0.8em;color:#555}
 .note{background:#eef4fb;border-left:4px solid #4a7ab5;padding:0.5em 1em}
 """
@@ -45,7 +45,8 @@ def write_index(study_dir: Path) -> Path:
     plan = state.get("plan", sorted(records))
     common = state.get("common", {})
     dataset = common.get("dataset", "?")
-    results = {kind: _latest(read_results(study_dir, kind)) for kind in RESULT_KINDS}
+    others = sorted(p.stem for p in (study_dir / "results").glob("*.jsonl") if p.stem not in RESULT_KINDS)
+    results = {kind: _latest(read_results(study_dir, kind)) for kind in (*RESULT_KINDS, *others)}
     parts = [
         f"<h1>GANs for medical image synthesis: study <code>{_e(study_dir.name)}</code></h1>",
         f"<p>Profile <b>{_e(state.get('profile', '?'))}</b>, dataset <b>{_e(dataset)}</b>, "
@@ -53,7 +54,8 @@ def write_index(study_dir: Path) -> Path:
         f"Index written {_e(time.strftime('%Y-%m-%d %H:%M:%S'))}.</p>",
         _phantom_note(dataset),
         "<h2>Sections</h2>", _steps_table(plan, records),
-        "<h2>Table 2: image quality and downstream segmentation</h2>", _table2(results, dataset),
+        "<h2>Table 2: image quality and downstream segmentation</h2>",
+        _table2(results, dataset, state.get("study", {}).get("gans")),
         "<h2>Key figures</h2>", _figures(study_dir, plan, records),
         "<h2>Memorisation</h2>", _memorization(results["memorization"]),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
@@ -74,14 +76,15 @@ def reference_table2() -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def table2(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
-    """One row per GAN: FID, KID, U-Net FID, synthetic-only Dice (value with CI where the rows have one),
-    then the paper's FID and Dice for the matching dataset."""
+def table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | None = None) -> pd.DataFrame:
+    """One row per GAN (``gans``, else every GAN in the results): FID, KID, U-Net FID, synthetic-only Dice
+    (value with CI where the rows have one), then the paper's FID and Dice for the matching dataset."""
     fid, dice = (_of_dataset(results.get(k, pd.DataFrame()), dataset) for k in ("fid", "dice"))
-    gans = []
-    for frame in (fid, dice, results.get("gan_runs", pd.DataFrame())):
-        if "gan" in frame:
-            gans += [g for g in frame["gan"].dropna().unique() if g not in gans]
+    if not gans:
+        gans = []
+        for frame in (fid, dice):
+            if "gan" in frame:
+                gans += [g for g in frame["gan"].dropna().unique() if g not in gans]
     paper = reference_table2()
     paper_name = PAPER_DATASETS.get(dataset)
     rows = []
@@ -142,9 +145,9 @@ def _steps_table(plan: list[str], records: dict) -> str:
             + "".join(rows) + "</table>")
 
 
-def _table2(results: dict[str, pd.DataFrame], dataset: str) -> str:
-    table = table2(results, dataset)
-    if table.empty:
+def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | None) -> str:
+    table = table2(results, dataset, gans)
+    if _no_fid_or_dice(results):
         return f"<p class='na'>{NOT_AVAILABLE}: no FID or Dice results yet.</p>"
     body = table.to_html(index=False, escape=True, na_rep=NOT_AVAILABLE)
     paper_name = PAPER_DATASETS.get(dataset)
@@ -160,6 +163,10 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str) -> str:
     dice = results.get("dice", pd.DataFrame())
     ours = ("<p>This study's Dice for every training condition:</p>" + _table_or_na(dice)) if not dice.empty else ""
     return note + body + ours + extra
+
+
+def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
+    return results.get("fid", pd.DataFrame()).empty and results.get("dice", pd.DataFrame()).empty
 
 
 def _figures(study_dir: Path, plan: list[str], records: dict) -> str:
