@@ -74,11 +74,13 @@ class StudyResult:
 
 
 def code_hash(library_dir: Path = LIBRARY_DIR) -> str:
-    """Hash of the library's source and package data (not the study runner's own code, which only
-    decides how notebooks are run, not what they compute)."""
+    """Hash of the library's source and package data and of the dataset manifests beside it (not the study
+    runner's own code, which decides how notebooks are run, not what they compute)."""
+    manifests = library_dir.parent / "data_manifest"
     files = sorted(p for p in library_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
                    and "study" not in p.relative_to(library_dir).parts[:1] and p.suffix != ".pyc")
-    return hash_inputs([(str(p.relative_to(library_dir)), sha256_file(p)) for p in files])
+    files += sorted(manifests.glob("*.yaml")) if manifests.is_dir() else []
+    return hash_inputs([(str(p.relative_to(library_dir.parent)), sha256_file(p)) for p in files])
 
 
 def load_state(out: Path) -> dict[str, Any]:
