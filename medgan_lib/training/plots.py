@@ -22,7 +22,7 @@ def _smooth(values: pd.Series, window: int) -> pd.Series:
 
 
 def plot_losses(runs: dict[str, Path], smooth: int | None = None) -> plt.Figure:
-    """D and G loss per iteration for each run (moving average over ``smooth`` iterations)."""
+    """D and G loss per iteration for each run (moving average over ``smooth`` iterations; symlog axes)."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     for name, run in runs.items():
         stats = read_stats(run)
@@ -31,6 +31,7 @@ def plot_losses(runs: dict[str, Path], smooth: int | None = None) -> plt.Figure:
             ax.plot(stats["step"], _smooth(stats[key], window), label=name)
     for ax, title in zip(axes, ("discriminator loss", "generator loss")):
         ax.set(title=title, xlabel="iteration")
+        ax.set_yscale("symlog", linthresh=1.0)  # WGAN critics' early losses are 100x the BCE ones
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
     fig.tight_layout()
