@@ -196,7 +196,7 @@ class SynthesisNetwork(nn.Module):
 
 
 class Generator(nn.Module):
-    """Mapping + synthesis. ``forward(z)`` maps, broadcasts w to every layer, optionally mixes styles."""
+    """Mapping + synthesis. ``forward(z)`` maps z and gives the same w to every layer (mixing is in training)."""
 
     def __init__(self, z_dim: int, out_channels: int, resolution: int, options: StyleGAN2Options) -> None:
         super().__init__()
@@ -344,7 +344,7 @@ class StyleGAN2(GAN):
         lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
         with torch.no_grad():
             self.pl_mean.copy_(self.pl_mean.lerp(lengths.mean(), self.options.pl_decay))
-        return (lengths - self.pl_mean).square().mean(), float(lengths.mean())
+        return (lengths - self.pl_mean).square().mean(), float(lengths.detach().mean())
 
     @torch.no_grad()
     def after_generator_step(self, step: int) -> None:
@@ -360,12 +360,12 @@ class StyleGAN2(GAN):
     @torch.no_grad()
     def generate(self, n: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None
                  ) -> torch.Tensor:
-        device = self.const_device()
+        device = self._device()
         z = torch.randn(n, self.z_dim, generator=generator,
                         device=generator.device if generator is not None else device).to(device)
         return self.generator_ema(z, noise_gen=generator)
 
-    def const_device(self) -> torch.device:
+    def _device(self) -> torch.device:
         return self.generator_ema.synthesis.const.device
 
 
@@ -377,7 +377,7 @@ def style_mixing_grid(gan: StyleGAN2, rows: int = 4, cols: int = 4, cutoff: int 
     Top row: column sources B; left column: row sources A; cell (i, j): A_i's coarse styles (layers below
     ``cutoff``, default: up to 8x8) with B_j's fine styles, all from the EMA generator with fixed noise."""
     g = gan.generator_ema
-    device = gan.const_device()
+    device = gan._device()
     gen = torch.Generator().manual_seed(seed)
     za, zb = torch.randn(rows, gan.z_dim, generator=gen), torch.randn(cols, gan.z_dim, generator=gen)
     wa, wb = g.styles(za.to(device)), g.styles(zb.to(device))
