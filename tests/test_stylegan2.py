@@ -110,8 +110,8 @@ def test_r1_penalty_matches_independent_gradients():
     torch.set_rng_state(state)
     without, _ = gan.discriminator_loss(real, None, step=1)
     expected = TINY["r1_gamma"] / 2 * TINY["r1_interval"] * reference.square().sum(dim=(1, 2, 3)).mean()
-    assert float((with_r1 - without).detach()) == pytest.approx(float(expected), rel=1e-4)
-    assert stats["r1"] == pytest.approx(float(reference.square().sum(dim=(1, 2, 3)).mean()), rel=1e-4)
+    assert float((with_r1 - without).detach()) == pytest.approx(float(expected.detach()), rel=1e-4)
+    assert stats["r1"] == pytest.approx(float(reference.detach().square().sum(dim=(1, 2, 3)).mean()), rel=1e-4)
 
 
 def test_one_training_step_updates_networks_and_ema():
