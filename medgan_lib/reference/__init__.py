@@ -17,3 +17,18 @@ def reference_file(name: str) -> Path:
         names = sorted(p.name for p in Path(str(folder)).iterdir() if p.suffix in (".csv", ".yaml"))
         raise FileNotFoundError(f"no reference file '{name}'; there are: {', '.join(names)}")
     return path
+
+
+# Our dataset and GAN names -> the names skandarani2023 Table 2 uses.
+PAPER_DATASETS = {"cardiac_phantom": "ACDC", "acdc": "ACDC", "liver_phantom": "SLiver07", "sliver07": "SLiver07",
+                  "retina_phantom": "IDRiD", "idrid": "IDRiD"}
+PAPER_GANS = {"dcgan": "DCGAN", "lsgan": "LSGAN", "wgan": "WGAN", "hinge": "HingeGAN", "spade": "SPADE GAN",
+              "stylegan2": "StyleGAN"}
+TABLE2 = "skandarani2023_table2_fid_dice.csv"
+
+
+def reference_table2():
+    """skandarani2023 Table 2 as published: dataset, training_data, fid, unet_dice (their data)."""
+    import pandas as pd
+
+    return pd.read_csv(reference_file(TABLE2))
