@@ -75,3 +75,37 @@ def show_grids(runs: dict[str, Path], per_run: int = 4) -> plt.Figure:
             ax.set_title(f"{name}, iteration {int(path.stem.split('_')[1])}", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def show_architecture_grids(runs: dict[str, Path], masks: int = 5) -> plt.Figure | None:
+    """The grids only some GANs have: StyleGAN2's style mixing (coarse styles of the left column, fine styles
+    of the top row) and SPADE's mask -> image rows (held-out masks, several latents). None if neither ran."""
+    from medgan_lib.gans.spade import mask_to_image_grid
+    from medgan_lib.gans.stylegan2 import style_mixing_grid
+    from medgan_lib.training.sampling import load_run
+
+    panels = []
+    for gan_name, run in runs.items():
+        if gan_name == "stylegan2":
+            gan, _ = load_run(run, device="cpu")
+            panels.append(("StyleGAN2 style mixing: rows take coarse styles from the left column,\n"
+                           "columns take fine styles from the top row", style_mixing_grid(gan)))
+        elif gan_name == "spade":
+            from medgan_lib.data import prepare
+
+            gan, config = load_run(run, device="cpu")
+            held_out = prepare(config.dataset, "val", config.resolution, root=config.root, count=config.count,
+                               seed=config.data_seed).masks
+            pick = np.linspace(0, len(held_out) - 1, masks).astype(int)
+            panels.append(("SPADE: held-out mask (left), then images generated for it with different latents",
+                           mask_to_image_grid(gan, held_out[pick])))
+    if not panels:
+        print("no StyleGAN2 or SPADE run among these GANs")
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
+    for ax, (title, grid) in zip(axes[0], panels):
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
