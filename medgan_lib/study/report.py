@@ -13,17 +13,12 @@ import pandas as pd
 
 from medgan_lib.atomic import write_text
 from medgan_lib.provenance import library_versions
+from medgan_lib.reference import PAPER_DATASETS, PAPER_GANS, reference_table2
 from medgan_lib.results import read_results
 from medgan_lib.study.runner import OK, load_state, records_of
 
 RESULT_KINDS = ("gan_runs", "fid", "dice", "memorization", "memory", "tune")
 NOT_AVAILABLE = "not available"
-# Our dataset and GAN names -> the names skandarani2023 Table 2 uses.
-PAPER_DATASETS = {"cardiac_phantom": "ACDC", "acdc": "ACDC", "liver_phantom": "SLiver07", "sliver07": "SLiver07",
-                  "retina_phantom": "IDRiD", "idrid": "IDRiD"}
-PAPER_GANS = {"dcgan": "DCGAN", "lsgan": "LSGAN", "wgan": "WGAN", "hinge": "HingeGAN", "spade": "SPADE GAN",
-              "stylegan2": "StyleGAN"}
-REFERENCE_TABLE2 = "skandarani2023_table2_fid_dice.csv"
 _HIDDEN_COLUMNS = {"provenance", "time", "config", "libraries", "device"}
 
 _CSS = """
@@ -64,16 +59,6 @@ def write_index(study_dir: Path) -> Path:
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>study {_e(study_dir.name)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
     return write_text(study_dir / "index.html", page)
-
-
-def reference_table2() -> pd.DataFrame:
-    """skandarani2023 Table 2 as published (package data under ``medgan_lib/reference/``); empty if absent."""
-    from medgan_lib.reference import reference_file
-
-    try:
-        return pd.read_csv(reference_file(REFERENCE_TABLE2))
-    except FileNotFoundError:
-        return pd.DataFrame()
 
 
 def table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | None = None) -> pd.DataFrame:
