@@ -1,0 +1,83 @@
+"""Table 2 (Dice beside FID, the paper's numbers labelled as such), bar plots and prediction overlays."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.segmentation.unet import load_unet, predict
+
+PAPER_DATASETS = {"cardiac_phantom": "ACDC", "acdc": "ACDC", "liver_phantom": "SLiver07", "sliver07": "SLiver07",
+                  "retina_phantom": "IDRiD", "idrid": "IDRiD"}
+
+
+def table2(summary: pd.DataFrame, fid: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Our Dice (mean ± std, p-values) beside our FID (latest ``fid`` row per GAN, if any) and the paper's
+    FID/Dice (package reference data, if present)."""
+    table = summary.set_index("condition")
+    out = pd.DataFrame(index=table.index)
+    out["Dice (ours)"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
+                          for m, s in zip(table["dice_mean"], table["dice_std"])]
+    out["p vs real (Wilcoxon)"] = table["p_wilcoxon"]
+    out["p vs real (Welch)"] = table["p_welch"]
+    out["FID (ours)"] = np.nan
+    if not fid.empty and {"gan", "fid"} <= set(fid.columns):
+        rows = fid[fid["dataset"] == dataset] if "dataset" in fid else fid
+        latest = rows.groupby("gan")["fid"].last()
+        out["FID (ours)"] = [latest.get(g, np.nan) if k == "synthetic" else np.nan
+                             for g, k in zip(table["gan"], table["kind"])]
+    paper = _paper(dataset)
+    out["FID (paper)"] = [paper.get(c, {}).get("fid", np.nan) for c in out.index]
+    out["Dice (paper)"] = [paper.get(c, {}).get("unet_dice", np.nan) for c in out.index]
+    return out
+
+
+def _paper(dataset: str) -> dict:
+    name = PAPER_DATASETS.get(dataset)
+    try:
+        from medgan_lib.reference import reference_file
+
+        ref = pd.read_csv(reference_file("skandarani2023_table2_fid_dice.csv"))
+    except (ImportError, FileNotFoundError):
+        return {}
+    return {r["training_data"]: r for r in ref[ref["dataset"] == name].to_dict("records")}
+
+
+def bar_plot(summary: pd.DataFrame, structures: list[str]):
+    """Mean Dice per condition and structure, error bars = std over seeds."""
+    cols = ["dice", *[f"dice_{s}" for s in structures]]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(summary) * len(cols) / 2), 4))
+    width = 0.8 / len(cols)
+    x = np.arange(len(summary))
+    for i, col in enumerate(cols):
+        ax.bar(x + i * width, summary[f"{col}_mean"], width, yerr=summary[f"{col}_std"].fillna(0),
+               label=col.replace("dice_", "") if col != "dice" else "mean", capsize=2)
+    ax.set_xticks(x + 0.4 - width / 2, summary["condition"], rotation=40, ha="right")
+    ax.set_ylabel("Dice on the real test split")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, ncol=len(cols))
+    fig.tight_layout()
+    return fig
+
+
+def overlays(rows: pd.DataFrame, test: PreparedDataset, n: int = 4):
+    """First ``n`` real test images: ground truth, then each condition's (first seed) prediction."""
+    first = rows.drop_duplicates("label")
+    fig, axes = plt.subplots(n, len(first) + 1, figsize=(1.6 * (len(first) + 1), 1.6 * n), squeeze=False)
+    index = np.linspace(0, len(test) - 1, n).astype(int)
+    k = test.num_classes
+    columns = [("ground truth", test.masks[index])]
+    for _, row in first.iterrows():
+        model, _ = load_unet(row["checkpoint"])
+        columns.append((row["label"], predict(model, test.images[index]).numpy()))
+    for j, (title, masks) in enumerate(columns):
+        for i in range(n):
+            ax = axes[i, j]
+            ax.imshow(test.images[index[i], 0], cmap="gray")
+            ax.imshow(np.ma.masked_equal(masks[i], 0), cmap="jet", vmin=0, vmax=k - 1, alpha=0.45)
+            ax.axis("off")
+        axes[0, j].set_title(title, fontsize=7)
+    fig.tight_layout()
+    return fig
