@@ -7,10 +7,8 @@ import numpy as np
 import pandas as pd
 
 from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.reference import PAPER_DATASETS
 from medgan_lib.segmentation.unet import load_unet, predict
-
-PAPER_DATASETS = {"cardiac_phantom": "ACDC", "acdc": "ACDC", "liver_phantom": "SLiver07", "sliver07": "SLiver07",
-                  "retina_phantom": "IDRiD", "idrid": "IDRiD"}
 
 
 def table2(summary: pd.DataFrame, fid: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -36,12 +34,9 @@ def table2(summary: pd.DataFrame, fid: pd.DataFrame, dataset: str) -> pd.DataFra
 
 def _paper(dataset: str) -> dict:
     name = PAPER_DATASETS.get(dataset)
-    try:
-        from medgan_lib.reference import reference_file
+    from medgan_lib.reference import TABLE2, reference_file
 
-        ref = pd.read_csv(reference_file("skandarani2023_table2_fid_dice.csv"))
-    except (ImportError, FileNotFoundError):
-        return {}
+    ref = pd.read_csv(reference_file(TABLE2))
     return {r["training_data"]: r for r in ref[ref["dataset"] == name].to_dict("records")}
 
 
