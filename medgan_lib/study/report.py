@@ -84,7 +84,7 @@ def table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | Non
         row["U-Net FID"] = _metric(_by_extractor(rows_of_gan, "unet"), "fid")
         for name in _other_extractors(fid):
             row["MedFID" if name == "medfid" else f"FID ({name})"] = _metric(_by_extractor(rows_of_gan, name), "fid")
-        row["Dice (synthetic only)"] = _metric(_synthetic_dice(dice, gan), "dice")
+        row["Dice (synthetic only)"] = _dice_over_seeds(_synthetic_dice(dice, gan))
         ref = _paper_row(paper, paper_name, PAPER_GANS.get(gan))
         row[f"paper FID ({paper_name or 'n/a'})"] = _paper_value(ref, "fid")
         row[f"paper Dice ({paper_name or 'n/a'})"] = _paper_value(ref, "unet_dice")
@@ -286,6 +286,14 @@ def _synthetic_dice(dice: pd.DataFrame, gan: str) -> pd.DataFrame:
                          & ~rows["condition"].astype(str).str.contains("real", case=False)]
         rows = synthetic if not synthetic.empty else rows[rows["condition"].astype(str) == gan]
     return rows
+
+
+def _dice_over_seeds(rows: pd.DataFrame) -> str:
+    """Mean ± std of the Dice over U-Net seeds (rows of one condition), or the single row's value."""
+    if "seed" in rows and "dice" in rows and rows["seed"].nunique() > 1:
+        per_seed = rows.drop_duplicates("seed", keep="last")["dice"].astype(float)
+        return f"{per_seed.mean():.3g} ± {per_seed.std():.2g} ({len(per_seed)} seeds)"
+    return _metric(rows, "dice")
 
 
 def _metric(rows: pd.DataFrame, name: str) -> str:
