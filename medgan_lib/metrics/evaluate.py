@@ -134,7 +134,7 @@ def fid_table(study_dir: str | os.PathLike = "", dataset: str | None = None,
     import pandas as pd
 
     from medgan_lib.results import read_results
-    from medgan_lib.study.report import PAPER_DATASETS, PAPER_GANS, reference_table2
+    from medgan_lib.reference import PAPER_DATASETS, PAPER_GANS, reference_table2
 
     fid = read_results(study_dir, "fid")
     if fid.empty:
