@@ -10,9 +10,9 @@ import segmentation_models_pytorch as smp
 import torch
 
 from medgan_lib.data.dataset import PreparedDataset
-from medgan_lib.metrics import (MedFIDConfig, ReferenceUNetConfig, correlation_table, distortion_sweep,
-                                dloss_vs_fid, evaluate_run, extract_features, fit_medfid, frechet_distance,
-                                get_extractor, memorization_audit, reference_unet)
+from medgan_lib.metrics import (MedFIDConfig, correlation_table, distortion_sweep, dloss_vs_fid, evaluate_run,
+                                extract_features, fit_medfid, frechet_distance, get_extractor, memorization_audit)
+from medgan_lib.segmentation import build_unet, save_unet, unet_features
 from medgan_lib.metrics import medfid as medfid_module
 from medgan_lib.metrics.medfid import MedFIDHead
 from medgan_lib.results import append_result, read_results
@@ -56,13 +56,16 @@ def test_unet_bottleneck_features_and_identity():
     assert get_extractor("unet", unet=unet).weights_sha256 != ext.weights_sha256
 
 
-def test_reference_unet_is_trained_once_and_loads_as_extractor():
+def test_segmentation_checkpoint_loads_as_unet_extractor(tmp_path):
     real = dataset(12, 0)
-    config = ReferenceUNetConfig(steps=2, batch_size=4, encoder_depth=3)
-    path = reference_unet(real, config, progress=False)
-    mtime = path.stat().st_mtime_ns
-    assert reference_unet(real, config, progress=False) == path and path.stat().st_mtime_ns == mtime
-    assert extract_features(real.images[:3], get_extractor("unet", unet=path)).shape == (3, 128)
+    torch.manual_seed(0)
+    model = build_unet(real.image_channels, real.num_classes, "quick").eval()
+    path = save_unet(tmp_path / "unet.pt", model)
+    features = extract_features(real.images[:3], get_extractor("unet", unet=path))
+    expected = unet_features(model, real.images[:3]).numpy()
+    # the extractor sees uint8-quantised images, so features agree up to that rounding
+    assert features.shape == expected.shape and len(features) == 3
+    np.testing.assert_allclose(features, expected, atol=0.05 * np.abs(expected).max())
 
 
 def test_medfid_head_matches_chetty_table4():

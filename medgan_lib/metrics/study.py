@@ -21,19 +21,22 @@ from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, 
 from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, train_medfid
-from medgan_lib.metrics.unet_features import ReferenceUNetConfig, reference_unet
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.results import read_results
 
 
-def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: str = "",
-                      unet_config: ReferenceUNetConfig | None = None, medfid_config: MedFIDConfig | None = None,
+def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: str = "", study_dir: str = "",
+                      unet_config: "SegConfig | None" = None, medfid_config: MedFIDConfig | None = None,
                       device: str = "auto") -> dict[str, dict[str, Any]]:
     """Options for the domain extractors named in ``extractors``: ``unet`` uses the given U-Net checkpoint,
-    else a small U-Net trained here on ``real``; ``medfid`` trains (or reuses) the MedFID head."""
+    else the study's U-Net trained on the real data (``segmentation.real_unet``: trained now, or the one
+    notebook 04 reuses as its "Original Data" row); ``medfid`` trains (or reuses) the MedFID head."""
+    from medgan_lib.segmentation import real_unet
+
     options: dict[str, dict[str, Any]] = {}
     if "unet" in extractors:
-        options["unet"] = {"unet": Path(unet) if unet else reference_unet(real, unet_config)}
+        options["unet"] = {"unet": Path(unet) if unet else real_unet(study_dir, real.name, real.resolution,
+                                                                        config=unet_config)}
     if "medfid" in extractors:
         path = train_medfid(medfid_config, device=device)
         record = torch.load(path, map_location="cpu", weights_only=False)

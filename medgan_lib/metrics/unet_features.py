@@ -2,7 +2,7 @@
 
 Features are the deepest encoder stage of a segmentation-models-pytorch ``Unet`` (``model.encoder(x)[-1]``),
 global-average-pooled to one vector per image. The U-Net is given as an ``nn.Module`` or as the path of
-a file saved with ``torch.save(model)`` (or a dict holding it under ``"model"``). Inputs are the study's
+a checkpoint of ``medgan_lib.segmentation`` (the U-Net notebook 04 trains on the real data). Inputs are the study's
 uint8 images mapped back to [-1, 1], keeping the U-Net's own input channel count (grayscale images
 replicated to RGB for the other extractors are reduced to one channel again).
 """
@@ -10,41 +10,26 @@ replicated to RGB for the other extractors are reduced to one channel again).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import os
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
-from tqdm.auto import tqdm
 
-from medgan_lib.atomic import torch_save
-from medgan_lib.data.dataset import PreparedDataset
-from medgan_lib.hashing import hash_inputs, sha256_file
+from medgan_lib.hashing import sha256_file
 from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, register_with_torch_fidelity
-from medgan_lib.metrics.features import images_hash, to_uint8_rgb
-from medgan_lib.paths import cache_dir
 
 TF_NAME = "medgan-unet-bottleneck"
 
 
 def load_unet(source: torch.nn.Module | str | os.PathLike) -> torch.nn.Module:
-    """A U-Net module from a module or a ``torch.save`` file (the module itself, or a dict with ``"model"``)."""
+    """A U-Net module, or one rebuilt from a checkpoint written by ``medgan_lib.segmentation.save_unet``."""
     if isinstance(source, torch.nn.Module):
         return source
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"U-Net checkpoint {path} does not exist")
-    obj = torch.load(path, map_location="cpu", weights_only=False)
-    if isinstance(obj, dict) and isinstance(obj.get("model"), torch.nn.Module):
-        obj = obj["model"]
-    if not isinstance(obj, torch.nn.Module) or not hasattr(obj, "encoder"):
-        raise ValueError(f"{path} does not hold a segmentation-models-pytorch U-Net (an nn.Module with .encoder); "
-                         f"found {type(obj).__name__}")
-    return obj
+    from medgan_lib.segmentation import load_unet as load_checkpoint
+
+    return load_checkpoint(source)[0]
 
 
 def module_sha256(module: torch.nn.Module) -> str:
@@ -113,42 +98,3 @@ def unet_extractor(unet: torch.nn.Module | str | os.PathLike | None = None, reso
     module = load_unet(unet)
     digest = module_sha256(module) if isinstance(unet, torch.nn.Module) else sha256_file(unet)
     return Extractor("unet", TF_NAME, "bottleneck", digest, {"unet_module": module, "unet_resolution": resolution})
-
-
-@dataclasses.dataclass
-class ReferenceUNetConfig:
-    """A small U-Net trained on the real data for U-Net FID when no U-Net checkpoint is given."""
-
-    encoder: str = "resnet18"  # segmentation-models-pytorch encoder (encoder_weights=None: nothing downloaded)
-    encoder_depth: int = 3  # stages; the deepest one (128 channels for resnet18) gives the bottleneck features
-    steps: int = 100  # optimiser steps
-    batch_size: int = 16
-    lr: float = 1e-3  # Adam
-    seed: int = 0
-
-
-def reference_unet(real: PreparedDataset, config: ReferenceUNetConfig | None = None, progress: bool = True) -> Path:
-    """Train (or reuse from ``cache_dir()/unet_fid/``) a U-Net segmenting ``real``; returns its checkpoint path,
-    a ``torch.save``d module that ``unet_extractor`` reads."""
-    import segmentation_models_pytorch as smp
-
-    config = config or ReferenceUNetConfig()
-    path = cache_dir() / "unet_fid" / f"{hash_inputs(real.meta.get('hash'), images_hash(to_uint8_rgb(real.images)), dataclasses.asdict(config))}.pt"
-    if path.is_file():
-        return path
-    torch.manual_seed(config.seed)
-    decoder = tuple(16 * 2 ** i for i in reversed(range(config.encoder_depth)))
-    model = smp.Unet(config.encoder, encoder_weights=None, encoder_depth=config.encoder_depth,
-                     decoder_channels=decoder, in_channels=real.image_channels, classes=real.num_classes)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    images, masks = torch.from_numpy(real.images), torch.from_numpy(real.masks.astype(np.int64))
-    gen = torch.Generator().manual_seed(config.seed)
-    model.train()
-    for _ in tqdm(range(config.steps), desc="reference U-Net", disable=not progress, leave=False):
-        batch = torch.randint(0, len(images), (config.batch_size,), generator=gen)
-        loss = F.cross_entropy(model(images[batch]), masks[batch])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    torch_save(path, model.eval())
-    return path

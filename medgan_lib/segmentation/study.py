@@ -55,7 +55,8 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
     check_disjoint(train, val, test)
     samples = SampleSet(condition.samples) if condition.samples else None
     key = hash_inputs(dataclasses.asdict(condition), samples.meta if samples else None, train.meta.get("hash"),
-                      val.meta.get("hash"), test.meta.get("hash"), len(train), {**dataclasses.asdict(config), "device": None},
+                      val.meta.get("hash"), test.meta.get("hash"), len(train), {**dataclasses.asdict(config), "device": None,
+                                                       "n_synthetic": config.n_synthetic if samples else None},
                       seed)
     done = read_results(study_dir, "dice")
     if not done.empty and "config_hash" in done and (done["config_hash"] == key).any():
