@@ -43,6 +43,8 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
             assert (out / record.html).exists() and (out / record.reader_html).exists()
             assert record.html in index
     present = {result.records[n].section for n in result.plan if result.records[n].status == OK}
+    folders = {s.notebook: out / s.folder if s.folder else out for s in SECTIONS}
     for kind, section in PRODUCERS.items():
         if section in present:
-            assert (out / "results" / f"{kind}.jsonl").exists(), f"{section} wrote no {kind} results"
+            assert (folders[section] / "results" / f"{kind}.jsonl").exists(), f"{section} wrote no {kind} results"
+    assert "tune: " in index and "tune: not available" not in index  # the index reads the search's own folder

@@ -14,12 +14,13 @@ class Section:
     """One section notebook: ``after`` lists the sections whose artefacts it reads; ``waits_for`` those that
     must have finished first (whatever their outcome) because this one adds artefacts they would pick up;
     a ``per_gan`` section runs once per (GAN, seed) with ``gans: [name]`` so one GAN's failure never hides
-    the others."""
+    the others; ``folder`` gives it a study folder of its own inside the study's (its GAN runs stay apart)."""
 
     notebook: str
     after: tuple[str, ...] = ()
     per_gan: bool = False
     waits_for: tuple[str, ...] = ()
+    folder: str = ""
 
 
 # In the order a reader follows them. Memory analysis reads no GAN run, so it can run beside training;
@@ -34,7 +35,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("04_unet_dice", after=("01_data_preparation", "02_gan_training", "03_fid_evaluation")),
     Section("05_memory_analysis"),
     Section("06_hyperparameter_search", after=("01_data_preparation",),
-            waits_for=("02_gan_training", "03_fid_evaluation", "04_unet_dice", "07_visual_turing_test")),
+            waits_for=("02_gan_training", "03_fid_evaluation", "04_unet_dice", "07_visual_turing_test"),
+            folder="hyperparameter_search"),
     Section("07_visual_turing_test", after=("01_data_preparation", "02_gan_training")),
 )
 
@@ -64,7 +66,7 @@ def build_plan(profile: Profile, declared: dict[str, dict[str, Any]], study_dir:
     for section in sections:
         params_decl = declared.get(section.notebook, {})
         base = parameters_for(profile, section.notebook, params_decl)
-        base["study_dir"] = str(study_dir)
+        base["study_dir"] = str(study_dir / section.folder if section.folder else study_dir)
         needs = tuple(step.name for name in section.after for step in by_section.get(name, []))
         gan_needs = tuple(step.name for name in section.after if name in per_gan_sections
                           for step in by_section.get(name, []))

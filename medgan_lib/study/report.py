@@ -15,6 +15,7 @@ from medgan_lib.atomic import write_text
 from medgan_lib.provenance import library_versions
 from medgan_lib.reference import PAPER_DATASETS, PAPER_GANS, reference_table2
 from medgan_lib.results import read_results
+from medgan_lib.study.plan import SECTIONS
 from medgan_lib.study.runner import OK, load_state, records_of
 
 RESULT_KINDS = ("gan_runs", "fid", "dice", "memorization", "memory", "tune")
@@ -40,8 +41,10 @@ def write_index(study_dir: Path) -> Path:
     plan = state.get("plan", sorted(records))
     common = state.get("common", {})
     dataset = common.get("dataset", "?")
-    others = sorted(p.stem for p in (study_dir / "results").glob("*.jsonl") if p.stem not in RESULT_KINDS)
-    results = {kind: _latest(read_results(study_dir, kind)) for kind in (*RESULT_KINDS, *others)}
+    folders = [study_dir] + [study_dir / s.folder for s in SECTIONS if s.folder and (study_dir / s.folder).is_dir()]
+    found = {p.stem for folder in folders for p in (folder / "results").glob("*.jsonl")}
+    kinds = (*RESULT_KINDS, *sorted(found - set(RESULT_KINDS)))
+    results = {kind: _latest(pd.concat([read_results(f, kind) for f in folders], ignore_index=True)) for kind in kinds}
     parts = [
         f"<h1>GANs for medical image synthesis: study <code>{_e(study_dir.name)}</code></h1>",
         f"<p>Profile <b>{_e(state.get('profile', '?'))}</b>, dataset <b>{_e(dataset)}</b>, "
@@ -157,13 +160,12 @@ def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
 def _figures(study_dir: Path, plan: list[str], records: dict) -> str:
     """Files in ``figures/`` (see :mod:`medgan_lib.study.figures`), grouped by section; a section that saved
     none shows the last figure of its executed notebook instead."""
-    folder = study_dir / "figures"
-    files = sorted(folder.rglob("*.png")) if folder.exists() else []
+    files = sorted(p for p in study_dir.glob("**/figures/*.png") if "runs" not in p.relative_to(study_dir).parts)
     parts = []
     for p in files:
         rel = _e(p.relative_to(study_dir))
         parts.append(f"<figure><a href='{rel}'><img src='{rel}'></a>"
-                     f"<figcaption>{_e(p.relative_to(folder))}</figcaption></figure>")
+                     f"<figcaption>{_e(p.name)}</figcaption></figure>")
     for name in plan:
         rec = records.get(name)
         prefix = name.split("_", 1)[0] + "_"
