@@ -12,14 +12,6 @@ from medgan_lib.optim import Adas
 TARGET = torch.tensor([3.0, -2.0])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and immune to a CPU shared with other processes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def quadratic(x):
     return (((x - TARGET) ** 2) * torch.tensor([1.0, 10.0])).sum()

@@ -13,14 +13,6 @@ R = torch.tensor([1.0, -1.0])  # discriminator outputs on real samples
 F_ = torch.tensor([0.5, -2.0])  # discriminator outputs on fake samples
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and immune to a CPU shared with other processes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def softplus(x: float) -> float:
     return math.log1p(math.exp(x))

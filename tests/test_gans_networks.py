@@ -17,14 +17,6 @@ from medgan_lib.training import TrainConfig, preset
 CONV_GANS = ["vanilla", "dcgan", "lsgan", "wgan", "wgan_gp", "hinge"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and immune to a CPU shared with other processes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.mark.parametrize("resolution,channels", [(32, 1), (64, 5), (128, 4), (256, 3)])
 def test_conv_pair_shapes(resolution, channels):

@@ -20,13 +20,6 @@ from medgan_lib.training import load_run, preset, train_gan
 TINY = {"spade_hidden": 8, "channel_max": 32}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def config(**changes):
     values = dict(gan="spade", dataset="toy", resolution=32, latent_dim=16, filters_g=4, filters_d=8,

@@ -20,13 +20,6 @@ TINY = {"channel_base": 256, "channel_max": 16, "mapping_layers": 2, "pl_weight"
         "r1_interval": 2, "r1_gamma": 1.0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def config(**changes) -> TrainConfig:
     values = dict(gan="stylegan2", dataset="toy", resolution=32, latent_dim=16, gan_options=dict(TINY),

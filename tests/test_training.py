@@ -18,14 +18,6 @@ from medgan_lib.training import TrainingDiverged, find_runs, load_run, preset, s
 from medgan_lib.training.stats import diversity, dloss_statistics
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and immune to a CPU shared with other processes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny_data(n: int = 12) -> PreparedDataset:
     rng = np.random.default_rng(0)
