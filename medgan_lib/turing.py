@@ -45,7 +45,7 @@ class TuringScore:
 
 
 def load_turing_sets(study_dir: str | Path | None, gan: str = "", dataset: str = "cardiac_phantom",
-                     n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+                     n: int = 100, seed: int = 0, root: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """Real test-split images and ``n`` samples of the GAN's latest finished run in the study
     (``gan=""``: the most recently trained run). Returns (real, synthetic, run name)."""
     from medgan_lib.data import prepare
@@ -59,7 +59,7 @@ def load_turing_sets(study_dir: str | Path | None, gan: str = "", dataset: str =
     run = max(runs, key=lambda r: (r / "summary.json").stat().st_mtime)
     samples = sample(run, n, seed=seed)
     meta = samples.meta
-    real = prepare(dataset, "test", resolution=meta["resolution"]).images
+    real = prepare(dataset, "test", resolution=meta["resolution"], root=root).images
     fake, _ = samples.load()
     return real, fake, run.name
 
