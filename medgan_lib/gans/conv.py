@@ -57,8 +57,11 @@ class AdversarialGAN(GAN):
 
     def discriminator_loss(self, real, cond, step):
         z = torch.randn(real.shape[0], self.latent_dim, device=real.device)
-        with torch.no_grad():
-            fake = self.generator(z)
+        # Generated with its graph and shown to D detached; the following generator step reuses it, so an
+        # iteration costs one generator forward, as in the reference DCGAN loop.
+        fake = self.generator(z)
+        self._fake_for_generator = fake
+        fake = fake.detach()
         real_in, fake_in = self._augment(real), self._augment(fake)
         d_real, d_fake = self.discriminator(real_in), self.discriminator(fake_in)
         loss = self.loss.discriminator(d_real, d_fake, self.config.label_smoothing)
@@ -70,8 +73,9 @@ class AdversarialGAN(GAN):
         return loss, stats
 
     def generator_loss(self, real, cond, step):
-        z = torch.randn(real.shape[0], self.latent_dim, device=real.device)
-        fake = self.generator(z)
+        fake, self._fake_for_generator = getattr(self, "_fake_for_generator", None), None
+        if fake is None or fake.shape[0] != real.shape[0]:
+            fake = self.generator(torch.randn(real.shape[0], self.latent_dim, device=real.device))
         need_features = self.config.feature_matching_weight > 0
         out = self.discriminator(self._augment(fake), features=need_features)
         d_fake, fake_features = out if need_features else (out, None)
