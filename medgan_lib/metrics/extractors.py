@@ -9,10 +9,12 @@ torch-fidelity's own extraction loop, preprocessing and ``calculate_metrics`` wo
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
+import torch
 import torch_fidelity
+from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from medgan_lib.registry import Registry
@@ -34,6 +36,29 @@ class Extractor:
 
 
 FEATURE_EXTRACTORS: Registry[Callable[..., Extractor]] = Registry("feature extractor")
+
+
+class OneLayerExtractor(FeatureExtractorBase):
+    """torch-fidelity extractor base for our networks, which each provide one feature layer, ``LAYER``
+    (used for every metric); none of them is compiled by torch-fidelity."""
+
+    LAYER: ClassVar[str]
+
+    @classmethod
+    def get_provided_features_list(cls):
+        return (cls.LAYER,)
+
+    @classmethod
+    def get_default_feature_layer_for_metric(cls, metric):
+        return cls.LAYER
+
+    @staticmethod
+    def can_be_compiled():
+        return False
+
+    @staticmethod
+    def get_dummy_input_for_compile():
+        return torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
 
 
 def register_with_torch_fidelity(tf_name: str, cls: type) -> None:

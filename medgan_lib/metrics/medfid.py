@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from tqdm.auto import tqdm
 
 from medgan_lib.atomic import torch_save
 from medgan_lib.hashing import hash_inputs, sha256_file
-from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, get_extractor, register_with_torch_fidelity
+from medgan_lib.metrics.extractors import (Extractor, FEATURE_EXTRACTORS, OneLayerExtractor,
+                                           get_extractor, register_with_torch_fidelity)
 from medgan_lib.metrics.features import extract_features, images_hash, to_uint8_rgb
 from medgan_lib.metrics.inception import load_inception, preprocess_like_torch_fidelity
 from medgan_lib.paths import cache_dir
@@ -142,8 +142,10 @@ def load_medfid(path: str | os.PathLike) -> tuple[MedFIDHead, dict[str, Any]]:
     return head.eval().requires_grad_(False), record
 
 
-class MedFIDFeatures(FeatureExtractorBase):
+class MedFIDFeatures(OneLayerExtractor):
     """torch-fidelity extractor: standard Inception-v3 pool3 -> trained MedFID dense layers ('medfid')."""
+
+    LAYER = "medfid"
 
     def __init__(self, name, features_list, medfid_checkpoint=None, **kwargs):
         super().__init__(name, features_list)
@@ -152,22 +154,6 @@ class MedFIDFeatures(FeatureExtractorBase):
 
     def forward(self, x):
         return (self.head.features(self.net(preprocess_like_torch_fidelity(x))),)
-
-    @staticmethod
-    def get_provided_features_list():
-        return ("medfid",)
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric):
-        return "medfid"
-
-    @staticmethod
-    def can_be_compiled():
-        return False
-
-    @staticmethod
-    def get_dummy_input_for_compile():
-        return torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
 
 
 register_with_torch_fidelity(TF_NAME, MedFIDFeatures)

@@ -11,15 +11,17 @@ import hashlib
 
 import torch
 import torch.nn.functional as F
-from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
-from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, register_with_torch_fidelity
+from medgan_lib.metrics.extractors import (Extractor, FEATURE_EXTRACTORS, OneLayerExtractor,
+                                           register_with_torch_fidelity)
 
 TF_NAME = "medgan-pixels"
 
 
-class PixelFeatures(FeatureExtractorBase):
+class PixelFeatures(OneLayerExtractor):
     """uint8 N x 3 x H x W -> the 3 x side x side area-averaged image in [-1, 1], flattened."""
+
+    LAYER = "pixels"
 
     def __init__(self, name, features_list, pixels_side=8, **kwargs):
         super().__init__(name, features_list)
@@ -28,22 +30,6 @@ class PixelFeatures(FeatureExtractorBase):
     def forward(self, x):
         x = x.to(torch.float32) / 127.5 - 1.0
         return (F.adaptive_avg_pool2d(x, self.side).flatten(1),)
-
-    @staticmethod
-    def get_provided_features_list():
-        return ("pixels",)
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric):
-        return "pixels"
-
-    @staticmethod
-    def can_be_compiled():
-        return False
-
-    @staticmethod
-    def get_dummy_input_for_compile():
-        return torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
 
 
 register_with_torch_fidelity(TF_NAME, PixelFeatures)

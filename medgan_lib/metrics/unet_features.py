@@ -15,10 +15,10 @@ import os
 
 import torch
 import torch.nn.functional as F
-from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
 from medgan_lib.hashing import sha256_file
-from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, register_with_torch_fidelity
+from medgan_lib.metrics.extractors import (Extractor, FEATURE_EXTRACTORS, OneLayerExtractor,
+                                           register_with_torch_fidelity)
 
 TF_NAME = "medgan-unet-bottleneck"
 
@@ -49,8 +49,10 @@ def input_channels(module: torch.nn.Module) -> int:
     return first.in_channels
 
 
-class UNetBottleneckFeatures(FeatureExtractorBase):
+class UNetBottleneckFeatures(OneLayerExtractor):
     """torch-fidelity extractor: global-average-pooled deepest encoder features of a U-Net ('bottleneck')."""
+
+    LAYER = "bottleneck"
 
     def __init__(self, name, features_list, unet_module=None, unet_resolution=None, **kwargs):
         super().__init__(name, features_list)
@@ -68,22 +70,6 @@ class UNetBottleneckFeatures(FeatureExtractorBase):
                               antialias=True)
         deepest = self.unet.encoder(x)[-1]
         return (F.adaptive_avg_pool2d(deepest, 1).flatten(1),)
-
-    @staticmethod
-    def get_provided_features_list():
-        return ("bottleneck",)
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric):
-        return "bottleneck"
-
-    @staticmethod
-    def can_be_compiled():
-        return False
-
-    @staticmethod
-    def get_dummy_input_for_compile():
-        return torch.zeros(1, 3, 64, 64, dtype=torch.uint8)
 
 
 register_with_torch_fidelity(TF_NAME, UNetBottleneckFeatures)
