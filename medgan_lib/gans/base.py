@@ -60,6 +60,12 @@ class GAN(nn.Module):
     def after_generator_step(self, step: int) -> None:
         """Hook after G's optimiser step (EMA of generator weights for StyleGAN2)."""
 
+    def optimizer_settings(self, network: str, lr: float, betas: tuple[float, float]
+                           ) -> tuple[float, tuple[float, float]]:
+        """(lr, betas) the optimiser of ``network`` ("generator" or "discriminator") is built with; GANs with
+        lazy regularisation override this to rescale them (StyleGAN2). Default: the configured values."""
+        return lr, betas
+
     @torch.no_grad()
     def generate(self, n: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None
                  ) -> torch.Tensor:

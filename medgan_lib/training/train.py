@@ -151,8 +151,10 @@ class _Trainer:
         else:
             self.real = torch.from_numpy(data.joint()).to(self.device)
             self.cond = None
-        self.opt_g = make_optimizer(config.optimizer, self.gan.generator.parameters(), config.lr_g, config.betas_g)
-        self.opt_d = make_optimizer(config.optimizer, self.gan.discriminator.parameters(), config.lr_d, config.betas_d)
+        self.opt_g = make_optimizer(config.optimizer, self.gan.generator.parameters(),
+                                    *self.gan.optimizer_settings("generator", config.lr_g, config.betas_g))
+        self.opt_d = make_optimizer(config.optimizer, self.gan.discriminator.parameters(),
+                                    *self.gan.optimizer_settings("discriminator", config.lr_d, config.betas_d))
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.data_gen = torch.Generator().manual_seed(config.seed)
