@@ -1,9 +1,12 @@
-"""StyleGAN2: shapes, demodulation keeps the output scale, R1 against an independent gradient, one training
-step, EMA, style mixing grid, determinism and exact resume through train_gan. Tiny networks, CPU."""
+"""StyleGAN2: FIR resampling (known responses, the fast up/down convs against their definitions), shapes,
+demodulation keeps the output scale, R1 against an independent gradient, one warning-free training step,
+EMA, average w and truncation, lazy-regularisation optimiser settings, style mixing grid, determinism and
+exact resume through train_gan. Tiny networks, CPU."""
 
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -12,9 +15,11 @@ import torch
 from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans import GANS, DataShape
-from medgan_lib.gans.stylegan2 import (ModulatedConv2d, StyleGAN2, minibatch_stddev, r1_penalty,
-                                       style_mixing_grid)
+from medgan_lib.gans.resample import downsample2d, fir_filter, upsample2d
+from medgan_lib.gans.stylegan2 import (EqualConv2d, ModulatedConv2d, StyleGAN2, minibatch_stddev, r1_penalty,
+                                       style_mixing_grid, truncation_grid)
 from medgan_lib.training import TrainConfig, load_run, preset, train_gan
+from medgan_lib.training.train import CHECKPOINT
 
 TINY = {"channel_base": 256, "channel_max": 16, "mapping_layers": 2, "pl_weight": 2.0, "pl_interval": 2,
         "r1_interval": 2, "r1_gamma": 1.0}
@@ -36,6 +41,53 @@ def tiny_data(n: int = 8) -> PreparedDataset:
     images = np.clip(masks[:, None] - 1.0 + rng.normal(0, 0.1, (n, 1, 32, 32)), -1, 1).astype(np.float32)
     return PreparedDataset("toy", "train", images, masks, np.array([f"p{i}" for i in range(n)]),
                            ("background", "outer", "inner"), {"hash": "toy"})
+
+
+def test_fir_resampling_known_responses():
+    taps = torch.tensor([1.0, 3.0, 3.0, 1.0])
+    impulse = torch.zeros(1, 1, 4, 4)
+    impulse[0, 0, 1, 1] = 1.0
+    up = upsample2d(impulse)[0, 0]  # pixel 1 becomes pixels 2-3; the filter spreads it over 1-4, total 4
+    expected = torch.zeros(8, 8)
+    expected[1:5, 1:5] = torch.outer(taps, taps) / 16
+    assert torch.allclose(up, expected) and float(up.sum()) == pytest.approx(4.0)
+    impulse = torch.zeros(1, 1, 8, 8)
+    impulse[0, 0, 4, 4] = 1.0  # output i averages inputs 2i-1 .. 2i+2 with weights 1, 3, 3, 1 (/ 8)
+    down = downsample2d(impulse)[0, 0]
+    expected = torch.zeros(4, 4)
+    expected[1:3, 1:3] = torch.outer(taps[[3, 2]], taps[[3, 2]]) / 64
+    assert torch.allclose(down, expected)
+    ones = torch.ones(2, 3, 8, 8)  # a constant keeps its value away from the zero-padded border
+    assert torch.allclose(upsample2d(ones)[..., 2:-2, 2:-2], torch.ones(1)) and upsample2d(ones).shape == (2, 3, 16, 16)
+    assert torch.allclose(downsample2d(ones)[..., 1:-1, 1:-1], torch.ones(1)) and downsample2d(ones).shape == (2, 3, 4, 4)
+    # the transposed-conv upsampling equals its definition: insert zeros, then filter with gain 4
+    x = torch.randn(2, 3, 5, 6)
+    zeros = torch.zeros(2, 3, 10, 12)
+    zeros[:, :, ::2, ::2] = x
+    assert torch.allclose(upsample2d(x), fir_filter(zeros, pad=(2, 1), gain=4.0), atol=1e-6)
+    # up then down of a smooth image is close to the identity (a low-pass filter twice)
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    smooth = (torch.sin(xx / 5) + torch.cos(yy / 7))[None, None]
+    assert (downsample2d(upsample2d(smooth)) - smooth)[..., 4:-4, 4:-4].abs().max() < 0.02
+
+
+def test_resampling_convs_match_their_unfused_definitions():
+    torch.manual_seed(0)
+    x, w = torch.randn(2, 4, 8, 8), torch.randn(2, 6)
+    conv = ModulatedConv2d(4, 5, 3, w_dim=6, up=True)
+    styles, weight = conv.affine(w), conv.weight * conv.scale
+    dcoef = torch.rsqrt(styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8)
+    reference = torch.nn.functional.conv2d(upsample2d(x * styles[:, :, None, None]), weight, padding=1)
+    reference = reference * dcoef[:, :, None, None]
+    assert conv(x, w).shape == (2, 5, 16, 16)
+    assert torch.allclose(conv(x, w)[..., 2:-2, 2:-2], reference[..., 2:-2, 2:-2], atol=1e-5)  # borders pad differently
+    for kernel in (1, 3):  # FIR-filtered strided conv == full-resolution conv, then FIR downsampling
+        down = EqualConv2d(4, 5, kernel, down=True)
+        full = EqualConv2d(4, 5, kernel)
+        full.load_state_dict(down.state_dict())
+        reference = downsample2d(full(x) - full.bias[None, :, None, None]) + full.bias[None, :, None, None]
+        assert down(x).shape == (2, 5, 4, 4)
+        assert torch.allclose(down(x)[..., 1:-1, 1:-1], reference[..., 1:-1, 1:-1], atol=1e-5)
 
 
 @pytest.mark.parametrize("resolution,image_channels,num_classes", [(32, 1, 4), (64, 3, 2), (128, 1, 1)])
@@ -61,6 +113,8 @@ def test_bad_options_are_rejected_by_name():
         config(gan_options={"style_mixing_prob": 1.5})
     with pytest.raises(ConfigError, match="mapping_depth"):
         config(gan_options={"mapping_depth": 3})
+    with pytest.raises(ConfigError, match="truncation_psi"):
+        config(gan_options={"truncation_psi": -0.5})
 
 
 @pytest.mark.parametrize("style_scale", [0.01, 1.0, 100.0])
@@ -115,13 +169,22 @@ def test_one_training_step_updates_networks_and_ema():
     opt_g = torch.optim.Adam(gan.generator.parameters(), lr=0.01, betas=(0.0, 0.99))
     d_before = [p.clone() for p in gan.discriminator.parameters()]
     ema_before = [p.clone() for p in gan.generator_ema.parameters()]
-    loss, stats = gan.discriminator_loss(real, None, 0)
-    opt_d.zero_grad(), loss.backward(), opt_d.step()
-    assert {"d_real", "d_fake", "r1"} <= set(stats) and torch.isfinite(loss)
-    gan.discriminator.requires_grad_(False)
-    loss, stats = gan.generator_loss(real, None, 0)
-    opt_g.zero_grad(), loss.backward(), opt_g.step()
-    gan.after_generator_step(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. float() of a tensor that requires grad
+        loss, stats = gan.discriminator_loss(real, None, 0)
+        opt_d.zero_grad(), loss.backward(), opt_d.step()
+        assert {"d_real", "d_fake", "r1"} <= set(stats) and torch.isfinite(loss)
+        gan.discriminator.requires_grad_(False)
+        state = torch.get_rng_state()
+        with torch.no_grad():  # the first w the generator step draws (no style mixing in TINY)
+            first_w = gan.generator.mapping(torch.randn(4, 16))
+        torch.set_rng_state(state)
+        loss, stats = gan.generator_loss(real, None, 0)
+        opt_g.zero_grad(), loss.backward(), opt_g.step()
+        gan.after_generator_step(0)
+    # average w: one EMA update from zero with beta 0.995, copied to the EMA generator
+    assert torch.allclose(gan.generator.mapping.w_avg, 0.005 * first_w.mean(dim=0), atol=1e-6)
+    assert torch.equal(gan.generator_ema.mapping.w_avg, gan.generator.mapping.w_avg)
     assert "pl_length" in stats and float(gan.pl_mean) > 0 and torch.isfinite(loss)
     assert all(not torch.equal(a, b) for a, b in zip(d_before, gan.discriminator.parameters()) if a.numel() > 1)
     # half-life of 4 images and a batch of 4: the EMA moves exactly half way to the new weights
@@ -139,6 +202,49 @@ def test_generate_uses_ema_weights_and_is_seeded():
             p.add_(1.0)  # the trained copy changes; the EMA copy (used for sampling) does not
     assert torch.equal(a, gan.generate(3, generator=torch.Generator().manual_seed(5)))
     assert not torch.equal(a, gan.generate(3, generator=torch.Generator().manual_seed(6)))
+
+
+def test_truncation_pulls_styles_to_the_average_w():
+    torch.manual_seed(0)
+    gan = StyleGAN2(config(), DataShape(1, 2, 32))
+    g = gan.generator_ema
+    with torch.no_grad():
+        g.mapping.w_avg.normal_()
+        for layer in g.synthesis.layers:
+            layer.noise_strength.fill_(0.3)  # noise visible in the images, so fixing it matters
+    z = torch.randn(3, 16)
+    w = g.mapping(z)
+    assert torch.allclose(g.styles(z, 0.5)[:, 0], (w + g.mapping.w_avg) / 2, atol=1e-6)
+    assert torch.equal(g.styles(z, 1.0)[:, 0], w)
+    grid = truncation_grid(gan, psis=(1.0, 0.5, 0.0), rows=3, seed=0)
+    assert grid.shape == (3 * 32, 3 * 32) and np.array_equal(grid, truncation_grid(gan, (1.0, 0.5, 0.0), 3, 0))
+    psi0 = [grid[r * 32:(r + 1) * 32, 64:] for r in range(3)]  # psi = 0: every latent gives the average image
+    assert all(np.allclose(psi0[0], cell, atol=1e-5) for cell in psi0[1:])
+    assert not np.allclose(grid[:32, :32], grid[32:64, :32])  # psi = 1: the latents differ
+    # generate(): psi = 1 (default) is untruncated; the option truncates
+    seeded = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    gen = seeded()  # generate() draws z, then the noise, from one generator
+    assert torch.equal(gan.generate(2, generator=seeded()), g(torch.randn(2, 16, generator=gen), gen))
+    gan.options.truncation_psi = 0.0
+    with torch.no_grad():
+        for layer in g.synthesis.layers:
+            layer.noise_strength.zero_()
+    out = gan.generate(3, generator=seeded())
+    assert torch.allclose(out[0], out[1], atol=1e-5) and torch.allclose(out[0], out[2], atol=1e-5)
+
+
+def test_lazy_regularisation_optimizer_correction():
+    gan = StyleGAN2(config(gan_options={"channel_base": 64, "channel_max": 8, "mapping_layers": 1}),
+                    DataShape(1, 2, 32))  # official intervals: R1 every 16 D steps, path length every 4 G steps
+    lr, (b1, b2) = gan.optimizer_settings("discriminator", 0.0025, (0.0, 0.99))
+    assert lr == pytest.approx(0.0025 * 16 / 17) and b1 == 0.0 and b2 == pytest.approx(0.99 ** (16 / 17))
+    assert b2 == pytest.approx(0.990585, abs=1e-6)  # exp(16 / 17 * ln 0.99)
+    lr, (b1, b2) = gan.optimizer_settings("generator", 0.0025, (0.5, 0.99))
+    assert lr == pytest.approx(0.002) and (b1, b2) == pytest.approx((0.5 ** 0.8, 0.99 ** 0.8))
+    off = StyleGAN2(config(gan_options={"channel_base": 64, "channel_max": 8, "pl_weight": 0.0, "r1_gamma": 0.0}),
+                    DataShape(1, 2, 32))  # no regulariser: nothing to correct
+    assert off.optimizer_settings("generator", 0.0025, (0.0, 0.99)) == (0.0025, (0.0, 0.99))
+    assert off.optimizer_settings("discriminator", 0.0025, (0.0, 0.99)) == (0.0025, (0.0, 0.99))
 
 
 def test_style_mixing_grid():
@@ -179,3 +285,8 @@ def test_train_gan_determinism_and_exact_resume(tmp_path):
         assert torch.equal(x, y), name
     assert torch.equal(gan_a.generate(2, generator=torch.Generator().manual_seed(0)),
                        gan_r.generate(2, generator=torch.Generator().manual_seed(0)))
+    assert float(gan_r.generator_ema.mapping.w_avg.abs().sum()) > 0  # the average w is checkpointed
+    # train_gan builds the optimisers through optimizer_settings: TINY regularises every 2nd step, c = 2/3
+    groups = {k: torch.load(a / CHECKPOINT, weights_only=False)[k]["param_groups"][0] for k in ("opt_g", "opt_d")}
+    for group in groups.values():
+        assert group["lr"] == pytest.approx(cfg.lr_g * 2 / 3) and group["betas"][1] == pytest.approx(0.99 ** (2 / 3))

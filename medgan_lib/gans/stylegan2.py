@@ -4,9 +4,12 @@ Mapping MLP (lr multiplier) -> per-layer styles -> modulated/demodulated 3x3 con
 injection, a skip-architecture generator (tRGB outputs summed across resolutions) and a residual
 discriminator with minibatch standard deviation. Non-saturating logistic loss, lazy R1 on reals,
 optional lazy path-length regularisation, style mixing, and an EMA copy of the generator that
-``generate`` uses. Learns the joint image+mask tensor like every unconditional GAN of the study.
-Upsampling is bilinear and downsampling average pooling (instead of the official FIR filters),
-and demodulation uses the non-fused form (scale activations, shared weights), which runs fast on CPU.
+``generate`` uses, with the truncation trick around the tracked average w. Learns the joint image+mask
+tensor like every unconditional GAN of the study. Resampling uses the official [1, 3, 3, 1] FIR filter
+(``medgan_lib.gans.resample``): transposed conv then filter in the generator's up-convs, filter then
+strided conv in the discriminator. Demodulation uses the non-fused form (scale activations, shared
+weights), which runs fast on CPU. With lazy regularisation the optimisers' lr and betas get the paper's
+correction (Appendix B), through ``optimizer_settings``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch import nn
 from medgan_lib.config import ConfigError
 from medgan_lib.gans.augment import diff_augment
 from medgan_lib.gans.base import GAN, GANS, DataShape
+from medgan_lib.gans.resample import downsample2d, fir_filter, upsample2d
 
 SQRT2 = math.sqrt(2.0)
 
@@ -46,6 +50,8 @@ class StyleGAN2Options:
     mbstd_group: int = 4  # minibatch-stddev group size in the discriminator
     ema_kimg: float = 10.0  # half-life of the generator EMA, in thousands of images
     ema_rampup: float = 0.05  # EMA half-life is at most this fraction of the images seen so far (0: off)
+    w_avg_beta: float = 0.995  # decay of the tracked average w (one update per generator step)
+    truncation_psi: float = 1.0  # generate() uses w_avg + psi * (w - w_avg); 1 = off (what FID measures)
 
     def __post_init__(self) -> None:
         for name in ("mapping_layers", "channel_base", "channel_max", "r1_interval", "pl_interval",
@@ -54,9 +60,11 @@ class StyleGAN2Options:
                 raise ConfigError(f"stylegan2 option {name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.style_mixing_prob <= 1.0:
             raise ConfigError(f"stylegan2 option style_mixing_prob must be in [0, 1], got {self.style_mixing_prob}")
-        for name in ("r1_gamma", "pl_weight", "ema_kimg", "ema_rampup", "mapping_lr_mul"):
-            if getattr(self, name) < 0:
+        for name in ("r1_gamma", "pl_weight", "ema_kimg", "ema_rampup", "mapping_lr_mul", "truncation_psi"):
+            if not getattr(self, name) >= 0:
                 raise ConfigError(f"stylegan2 option {name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.w_avg_beta < 1.0:
+            raise ConfigError(f"stylegan2 option w_avg_beta must be in [0, 1), got {self.w_avg_beta}")
 
 
 def channels_at(resolution: int, options: StyleGAN2Options) -> int:
@@ -82,48 +90,72 @@ class EqualLinear(nn.Module):
 
 
 class EqualConv2d(nn.Module):
-    """Convolution with equalised learning rate (discriminator layers)."""
+    """Convolution with equalised learning rate (discriminator layers); ``down``: FIR filter, then stride 2."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, bias: bool = True, activate: bool = False) -> None:
+    def __init__(self, c_in: int, c_out: int, kernel: int, bias: bool = True, activate: bool = False,
+                 down: bool = False) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(c_out, c_in, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(c_out)) if bias else None
         self.scale = 1.0 / math.sqrt(c_in * kernel * kernel)
         self.activate = activate
+        self.down = down
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.conv2d(x, self.weight * self.scale, self.bias, padding=self.weight.shape[-1] // 2)
+        weight, pad = self.weight * self.scale, self.weight.shape[-1] // 2
+        if self.down and pad == 0:  # 1x1: downsample first, then the (4x cheaper) conv
+            x = F.conv2d(downsample2d(x), weight, self.bias)
+        elif self.down:  # official upfirdn padding: the strided conv sees H + 1 filtered pixels -> H / 2
+            x = F.conv2d(fir_filter(x, pad=(pad + 1, pad + 1)), weight, self.bias, stride=2)
+        else:
+            x = F.conv2d(x, weight, self.bias, padding=pad)
         return F.leaky_relu(x, 0.2) * SQRT2 if self.activate else x
 
 
 class MappingNetwork(nn.Module):
-    """z -> w: pixel-normalised latent through an MLP with a reduced learning rate."""
+    """z -> w: pixel-normalised latent through an MLP with a reduced learning rate; ``w_avg`` is the running
+    average of training outputs (the centre of the truncation trick), a buffer so checkpoints keep it."""
 
     def __init__(self, z_dim: int, w_dim: int, layers: int, lr_mul: float) -> None:
         super().__init__()
         dims = [z_dim] + [w_dim] * layers
         self.net = nn.Sequential(*[EqualLinear(a, b, lr_mul=lr_mul, activate=True) for a, b in zip(dims, dims[1:])])
+        self.register_buffer("w_avg", torch.zeros(w_dim))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
         return self.net(z)
 
+    @torch.no_grad()
+    def track(self, w: torch.Tensor, beta: float) -> None:
+        """w_avg <- beta * w_avg + (1 - beta) * mean(w) (StyleGAN2: beta = 0.995, from zero)."""
+        self.w_avg.copy_(w.detach().mean(dim=0).to(self.w_avg.dtype).lerp(self.w_avg, beta))
+
 
 class ModulatedConv2d(nn.Module):
     """Convolution whose input channels are scaled by a per-sample style and whose outputs are demodulated
-    to unit expected variance: y = d * conv(x * s, w) with d_o = 1 / sqrt(sum_{i,k} (w_oik s_i)^2)."""
+    to unit expected variance: y = d * conv(x * s, w) with d_o = 1 / sqrt(sum_{i,k} (w_oik s_i)^2).
+    ``up``: 2x upsampling as the official stride-2 transposed conv followed by the FIR filter (gain 4), which
+    equals conv(upsample2d(x), w) away from the borders at a quarter of the multiply-adds."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, w_dim: int, demodulate: bool = True) -> None:
+    def __init__(self, c_in: int, c_out: int, kernel: int, w_dim: int, demodulate: bool = True,
+                 up: bool = False) -> None:
         super().__init__()
         self.affine = EqualLinear(w_dim, c_in, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(c_out, c_in, kernel, kernel))
         self.scale = 1.0 / math.sqrt(c_in * kernel * kernel)
         self.demodulate = demodulate
+        self.up = up
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w)  # (N, c_in)
         weight = self.weight * self.scale
-        x = F.conv2d(x * styles[:, :, None, None], weight, padding=weight.shape[-1] // 2)
+        x = x * styles[:, :, None, None]
+        if self.up:  # transposed conv with the flipped (in, out) weight = conv of the zero-inserted input
+            x = F.conv_transpose2d(x, weight.transpose(0, 1).flip(2, 3), stride=2)  # 2H + k - 2
+            x = fir_filter(x, pad=(1, 1), gain=4.0)  # -> 2H for k = 3
+        else:
+            x = F.conv2d(x, weight, padding=weight.shape[-1] // 2)
         if self.demodulate:
             # sum_{i,k} (w_oik s_i)^2 = sum_i s_i^2 * sum_k w_oik^2
             dcoef = torch.rsqrt(styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8)  # (N, c_out)
@@ -132,21 +164,19 @@ class ModulatedConv2d(nn.Module):
 
 
 class StyleLayer(nn.Module):
-    """Modulated 3x3 conv (optionally after a 2x upsample), per-pixel noise with a learned strength, bias, lrelu."""
+    """Modulated 3x3 conv (optionally 2x upsampling), per-pixel noise with a learned strength, bias, lrelu."""
 
     def __init__(self, c_in: int, c_out: int, w_dim: int, up: bool) -> None:
         super().__init__()
-        self.conv = ModulatedConv2d(c_in, c_out, 3, w_dim)
-        self.up = up
+        self.conv = ModulatedConv2d(c_in, c_out, 3, w_dim, up=up)
         self.noise_strength = nn.Parameter(torch.zeros(()))
         self.bias = nn.Parameter(torch.zeros(c_out))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_gen: torch.Generator | None) -> torch.Tensor:
-        if self.up:
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_gen: torch.Generator | None,
+                shared_noise: bool = False) -> torch.Tensor:
         x = self.conv(x, w)
         n, _, h, wd = x.shape
-        noise = torch.randn((n, 1, h, wd), generator=noise_gen,
+        noise = torch.randn((1 if shared_noise else n, 1, h, wd), generator=noise_gen,
                             device=noise_gen.device if noise_gen is not None else x.device).to(x.device)
         x = x + noise * self.noise_strength + self.bias[None, :, None, None]
         return F.leaky_relu(x, 0.2) * SQRT2
@@ -183,20 +213,24 @@ class SynthesisNetwork(nn.Module):
             c_prev = c
         self.num_ws = len(self.layers) + 1  # the last tRGB reads one extra w
 
-    def forward(self, ws: torch.Tensor, noise_gen: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_gen: torch.Generator | None = None, shared_noise: bool = False
+                ) -> torch.Tensor:
+        """Images from per-layer styles ``ws``; ``shared_noise``: one noise map for the whole batch (grids
+        that compare styles under the same noise)."""
         x = self.const[None].expand(ws.shape[0], -1, -1, -1)
-        x = self.layers[0](x, ws[:, 0], noise_gen)
+        x = self.layers[0](x, ws[:, 0], noise_gen, shared_noise)
         img = self.torgb[0](x, ws[:, 1])
         for level, rgb in enumerate(self.torgb[1:]):
             i = 1 + 2 * level
-            x = self.layers[i](x, ws[:, i], noise_gen)
-            x = self.layers[i + 1](x, ws[:, i + 1], noise_gen)
-            img = F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False) + rgb(x, ws[:, i + 2])
+            x = self.layers[i](x, ws[:, i], noise_gen, shared_noise)
+            x = self.layers[i + 1](x, ws[:, i + 1], noise_gen, shared_noise)
+            img = upsample2d(img) + rgb(x, ws[:, i + 2])
         return img
 
 
 class Generator(nn.Module):
-    """Mapping + synthesis. ``forward(z)`` maps z and gives the same w to every layer (mixing is in training)."""
+    """Mapping + synthesis. ``forward(z)`` maps z and gives the same w to every layer (mixing is in training);
+    ``psi`` < 1 truncates w towards the tracked average w."""
 
     def __init__(self, z_dim: int, out_channels: int, resolution: int, options: StyleGAN2Options) -> None:
         super().__init__()
@@ -205,12 +239,16 @@ class Generator(nn.Module):
         self.synthesis = SynthesisNetwork(z_dim, out_channels, resolution, options)
         self.num_ws = self.synthesis.num_ws
 
-    def styles(self, z: torch.Tensor) -> torch.Tensor:
-        """(N, num_ws, w_dim): the same w for every layer."""
-        return self.mapping(z)[:, None].expand(-1, self.num_ws, -1)
+    def styles(self, z: torch.Tensor, psi: float = 1.0) -> torch.Tensor:
+        """(N, num_ws, w_dim): the same w for every layer, w_avg + psi * (w - w_avg) (psi = 1: untouched)."""
+        w = self.mapping(z)
+        if psi != 1.0:
+            w = self.mapping.w_avg.lerp(w, psi)
+        return w[:, None].expand(-1, self.num_ws, -1)
 
-    def forward(self, z: torch.Tensor, noise_gen: torch.Generator | None = None) -> torch.Tensor:
-        return self.synthesis(self.styles(z), noise_gen)
+    def forward(self, z: torch.Tensor, noise_gen: torch.Generator | None = None, psi: float = 1.0,
+                shared_noise: bool = False) -> torch.Tensor:
+        return self.synthesis(self.styles(z, psi), noise_gen, shared_noise)
 
 
 def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
@@ -224,18 +262,16 @@ def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
 
 
 class DiscriminatorBlock(nn.Module):
-    """Two 3x3 convs then 2x downsample, plus a 1x1 downsampled skip; sum scaled by 1/sqrt(2)."""
+    """3x3 conv, FIR-filtered stride-2 3x3 conv, plus a FIR-downsampled 1x1 skip; sum scaled by 1/sqrt(2)."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
         self.conv0 = EqualConv2d(c_in, c_in, 3, activate=True)
-        self.conv1 = EqualConv2d(c_in, c_out, 3, activate=True)
-        self.skip = EqualConv2d(c_in, c_out, 1, bias=False)
+        self.conv1 = EqualConv2d(c_in, c_out, 3, activate=True, down=True)
+        self.skip = EqualConv2d(c_in, c_out, 1, bias=False, down=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skip = self.skip(F.avg_pool2d(x, 2))
-        x = self.conv1(F.avg_pool2d(self.conv0(x), 2))
-        return (x + skip) / SQRT2
+        return (self.conv1(self.conv0(x)) + self.skip(x)) / SQRT2
 
 
 class Discriminator(nn.Module):
@@ -296,9 +332,24 @@ class StyleGAN2(GAN):
         """DiffAugment (TrainConfig.diff_augment), the same transforms on reals and fakes."""
         return diff_augment(x, self.policy, self.shape.image_channels) if self.policy else x
 
-    def _ws(self, n: int, device: torch.device) -> torch.Tensor:
-        """Training styles: one w per sample, replaced from a random layer on by a second w (style mixing)."""
+    def optimizer_settings(self, network: str, lr: float, betas: tuple[float, float]
+                           ) -> tuple[float, tuple[float, float]]:
+        """Lazy regularisation (Karras et al. 2020, Appendix B): a regulariser every k steps adds one step's
+        worth of updates per k, so lr *= c and betas **= c with c = k / (k + 1); only when it is enabled."""
+        o = self.options
+        k = {"generator": o.pl_interval if o.pl_weight > 0 else None,
+             "discriminator": o.r1_interval if o.r1_gamma > 0 else None}[network]
+        if k is None:
+            return lr, betas
+        c = k / (k + 1)
+        return lr * c, (betas[0] ** c, betas[1] ** c)
+
+    def _ws(self, n: int, device: torch.device, track: bool = False) -> torch.Tensor:
+        """Training styles: one w per sample, replaced from a random layer on by a second w (style mixing).
+        ``track``: update the average w with the first w (once per generator step)."""
         ws = self.generator.styles(torch.randn(n, self.z_dim, device=device))
+        if track:
+            self.generator.mapping.track(ws[:, 0], self.options.w_avg_beta)
         if self.options.style_mixing_prob > 0 and torch.rand(()).item() < self.options.style_mixing_prob:
             cutoff = int(torch.randint(1, ws.shape[1], ()).item())
             ws2 = self.generator.styles(torch.randn(n, self.z_dim, device=device))
@@ -326,7 +377,7 @@ class StyleGAN2(GAN):
         n = real.shape[0]
         self.images_seen += n
         self._batch = n
-        fake_logits = self.discriminator(self.augment(self.generator.synthesis(self._ws(n, real.device))))
+        fake_logits = self.discriminator(self.augment(self.generator.synthesis(self._ws(n, real.device, track=True))))
         loss = F.softplus(-fake_logits).mean()
         stats = {"d_fake_g": float(fake_logits.detach().mean())}
         if self.options.pl_weight > 0 and step % self.options.pl_interval == 0:
@@ -348,7 +399,8 @@ class StyleGAN2(GAN):
 
     @torch.no_grad()
     def after_generator_step(self, step: int) -> None:
-        """Move the EMA generator towards the trained one (half-life in images, ramped up early on)."""
+        """Move the EMA generator towards the trained one (half-life in images, ramped up early on); buffers
+        (the average w) are copied."""
         batch = self._batch
         half_life = self.options.ema_kimg * 1000
         if self.options.ema_rampup > 0:
@@ -356,6 +408,8 @@ class StyleGAN2(GAN):
         beta = 0.5 ** (batch / max(half_life, 1e-8))
         for p_ema, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
             p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            b_ema.copy_(b)
 
     @torch.no_grad()
     def generate(self, n: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None
@@ -363,7 +417,7 @@ class StyleGAN2(GAN):
         device = self._device()
         z = torch.randn(n, self.z_dim, generator=generator,
                         device=generator.device if generator is not None else device).to(device)
-        return self.generator_ema(z, noise_gen=generator)
+        return self.generator_ema(z, noise_gen=generator, psi=self.options.truncation_psi)
 
     def _device(self) -> torch.device:
         return self.generator_ema.synthesis.const.device
@@ -393,6 +447,22 @@ def style_mixing_grid(gan: StyleGAN2, rows: int = 4, cols: int = 4, cutoff: int 
     blank = torch.full_like(imgs_a[:1], -1.0)
     tiles = torch.cat([blank, imgs_b, *[torch.cat([imgs_a[i:i + 1], imgs_m[i * cols:(i + 1) * cols]]) for i in range(rows)]])
     return tile_images(tiles.cpu().numpy(), cols + 1)
+
+
+@torch.no_grad()
+def truncation_grid(gan: StyleGAN2, psis: tuple[float, ...] = (1.0, 0.7, 0.5, 0.0), rows: int = 4, seed: int = 0
+                    ) -> np.ndarray:
+    """Image grid (H*rows, W*len(psis)) in [0, 1] of the first image channel (RGB if 3 channels).
+
+    Row i: latent z_i; column j: truncation psi_j (w = w_avg + psi_j * (w_i - w_avg)), from the EMA generator
+    with one fixed noise map for every cell, so a psi = 0 column shows the same "average" image in every row."""
+    g = gan.generator_ema
+    device = gan._device()
+    z = torch.randn(rows, gan.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    ws = torch.cat([g.styles(z, psi)[:, None] for psi in psis], dim=1).reshape(rows * len(psis), g.num_ws, -1)
+    imgs = g.synthesis(ws, torch.Generator(device=device).manual_seed(seed), shared_noise=True)
+    ch = 3 if gan.shape.image_channels == 3 else 1
+    return tile_images(imgs[:, :ch].cpu().numpy(), len(psis))
 
 
 def tile_images(images: np.ndarray, cols: int) -> np.ndarray:
