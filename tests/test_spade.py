@@ -15,6 +15,7 @@ from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans import GANS, DataShape
 from medgan_lib.gans.spade import SPADEGAN, mask_batches, mask_source_meta, mask_to_image_grid, onehot_cond
+from medgan_lib.samples import SampleSet
 from medgan_lib.training import load_run, preset, train_gan
 
 TINY = {"spade_hidden": 8, "channel_max": 32}
@@ -146,7 +147,8 @@ def test_mask_batches_from_training_and_heldout_masks(fake_prepare):
     train_set, held_set = {m.tobytes() for m in tiny_data(6).masks}, {m.tobytes() for m in held}
     assert held_set and not held_set & train_set
     assert fake_prepare[-1] == ("toy", "val", 32, 50, 0)  # same count: the same patient split as training
-    assert mask_source_meta("heldout") == {"mask_source": "heldout", "mask_split": "val", "mask_run": None}
+    assert mask_source_meta("heldout") == {"mask_source": "heldout", "mask_split": "val", "mask_run": None,
+                                           "mask_gan": None}
 
 
 def test_mask_batches_rejects_bad_sources(tmp_path):
@@ -163,12 +165,23 @@ def stats_rows(run_dir):
     return [{k: v for k, v in r.items() if k != "wall_time"} for r in rows]
 
 
-def test_mask_batches_from_an_unconditional_gan_run(tmp_path):
-    run = train_gan(preset("smoke", gan="dcgan", dataset="toy", resolution=32, iterations=1, progress=False),
-                    tmp_path, data=tiny_data())
+def test_mask_batches_from_a_masks_only_gan_run(tmp_path):
+    def tiny_run(channels):
+        return train_gan(preset("smoke", gan="dcgan", dataset="toy", resolution=32, iterations=1, progress=False,
+                                channels=channels), tmp_path, data=tiny_data())
+
+    joint = tiny_run("joint")
+    with pytest.raises(ValueError, match=f"mask_run {joint.name} \\(dcgan\\) learnt channels='joint'.*masks-only"):
+        next(mask_batches("gan", 5, dataset="toy", resolution=32, mask_run=joint))
+    with pytest.raises(ValueError, match="masks-only run"):
+        mask_source_meta("gan", joint)
+    run = tiny_run("masks")
     masks = np.concatenate(list(mask_batches("gan", 5, dataset="toy", resolution=32, mask_run=run, batch_size=2)))
     assert masks.shape == (5, 32, 32) and masks.max() <= 2
-    assert mask_source_meta("gan", run)["mask_run"] == run.name
+    # the masks are that run's samples (same seed), written once in the run
+    assert np.array_equal(masks, np.concatenate([m for _, m in SampleSet(run / "samples" / "n5-s0").iter_batches()]))
+    assert mask_source_meta("gan", run) == {"mask_source": "gan", "mask_split": None, "mask_run": run.name,
+                                            "mask_gan": "dcgan"}
     with pytest.raises(ValueError, match="masks for toy at 64 px"):
         next(mask_batches("gan", 5, dataset="toy", resolution=64, mask_run=run))
 

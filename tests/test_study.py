@@ -217,3 +217,36 @@ def test_an_interrupted_study_stops_its_notebook_kernels(tmp_path: Path):
     with pytest.raises(ProcessLookupError):
         os.kill(kernel, 0)  # the notebook's kernel is gone, not left running
     assert json.loads((tmp_path / "study" / "study.json").read_text())["plan"][0] == "01_data_preparation"
+
+
+def test_masks_only_gans_get_their_own_training_steps_which_never_block_or_count_as_gans(tmp_path: Path):
+    from medgan_lib.study.plan import build_plan
+    from medgan_lib.study.profiles import Profile
+    from medgan_lib.study.runner import FAILED, OK, StepRecord, _prepare
+
+    declared = {name: {k: {} for k in ("study_dir", "dataset", "seed", "device", "gans", "channels")}
+                for name in BODIES}
+    profile = Profile("t", {"gans": ["dcgan", "spade"], "mask_gans": ["dcgan"], "seeds": [0]}, {}, {})
+    steps = {s.name: s for s in build_plan(profile, declared, tmp_path)}
+    masks = steps["02_gan_training-masks-dcgan-s0"]
+    assert list(steps).index(masks.name) == 3  # after the section's other steps
+    assert masks.parameters["channels"] == "masks" and masks.parameters["gans"] == ["dcgan"]
+    assert masks.channels == "masks" and set(masks.waits) == {"02_gan_training-dcgan-s0", "02_gan_training-spade-s0"}
+    assert "channels" not in steps["02_gan_training-dcgan-s0"].parameters
+    # only the Dice table reads masks-only runs; there a failure is soft and removes no GAN from 'gans'
+    assert masks.name in steps["04_unet_dice"].needs and masks.name in steps["04_unet_dice"].gan_needs
+    assert all(masks.name not in steps[n].needs for n in ("03_fid_evaluation", "07_visual_turing_test"))
+    assert masks.name in steps["06_hyperparameter_search"].waits
+    write_notebook(tmp_path, "04_unet_dice", "")
+    records = {n: StepRecord(n, s.section, OK, fingerprint=n) for n, s in steps.items()}
+    records["02_gan_training-dcgan-s0"].status = FAILED
+    record = _prepare(steps["04_unet_dice"], records, steps, tmp_path, "env")
+    assert record.status == "pending" and record.parameters["gans"] == ["spade"]
+    records["02_gan_training-dcgan-s0"].status, records[masks.name].status = OK, FAILED
+    record = _prepare(steps["04_unet_dice"], records, steps, tmp_path, "env")
+    assert record.status == "pending" and record.parameters["gans"] == ["dcgan", "spade"]
+    no_channels = {**declared, "02_gan_training": {k: {} for k in ("study_dir", "dataset", "seed", "device", "gans")}}
+    with pytest.raises(ProfileError, match="declares no 'channels' parameter"):
+        build_plan(profile, no_channels, tmp_path)
+    with pytest.raises(ProfileError, match="study.mask_gans must be a list of GAN names"):
+        apply_overrides(profile, [("study.mask_gans", "dcgan")])

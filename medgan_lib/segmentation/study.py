@@ -1,5 +1,6 @@
 """skandarani2023 Table 2 conditions: which training sets, one U-Net per (condition, seed), results as
-``dice`` rows; a condition whose config hash already has a row is skipped on rerun."""
+``dice`` rows; a condition whose config hash already has a row is skipped on rerun. Beside the paper's rows,
+SPADE sampled on masks of a masks-only GAN (issue #4): the variant conditioned on no training patient's mask."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from medgan_lib.segmentation.data import check_disjoint, synthetic_arrays
 from medgan_lib.segmentation.train import SegConfig, evaluate, train_unet
 from medgan_lib.segmentation.unet import save_unet
 
-KINDS = ("real", "augmented", "synthetic", "real+synthetic")
+# "synthetic_gan_masks": SPADE's images generated for the masks of the study's masks-only GAN run (the sample
+# set's meta names it), instead of the training masks of skandarani's "synthetic" SPADE row.
+KINDS = ("real", "augmented", "synthetic", "synthetic_gan_masks", "real+synthetic")
+SYNTHETIC_ONLY = ("synthetic", "synthetic_gan_masks")
 GAN_NAMES = {"vanilla": "Vanilla GAN", "dcgan": "DCGAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP",
              "hinge": "HingeGAN", "spade": "SPADE GAN", "stylegan2": "StyleGAN"}
 
@@ -46,7 +50,7 @@ class Condition:
         """The paper's row name."""
         gan = GAN_NAMES.get(self.gan or "", self.gan)
         return {"real": "Original Data", "augmented": "Augmented Original Data", "synthetic": gan,
-                "real+synthetic": f"Orig. Data + {gan}"}[self.kind]
+                "synthetic_gan_masks": f"{gan} on GAN-generated masks", "real+synthetic": f"Orig. Data + {gan}"}[self.kind]
 
 
 def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDataset, test: PreparedDataset,
@@ -64,7 +68,7 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
     images, masks = train.images, train.masks
     if samples is not None:
         syn_images, syn_masks = synthetic_arrays(samples, train, config.n_synthetic)
-        if condition.kind == "synthetic":
+        if condition.kind in SYNTHETIC_ONLY:
             images, masks = syn_images, syn_masks
         else:
             images, masks = np.concatenate([images, syn_images]), np.concatenate([masks, syn_masks])
@@ -76,7 +80,8 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
                            condition=dataclasses.asdict(condition), config=dataclasses.asdict(config), seed=seed,
                            dataset=train.name, config_hash=key)
     row = {"dataset": train.name, "condition": condition.kind, "label": condition.label, "gan": condition.gan,
-           "run": condition.run, "seed": seed, "iterations": config.iterations, "batch_size": config.batch_size,
+           "run": condition.run, "mask_run": samples.meta.get("mask_run") if samples else None,
+           "mask_gan": samples.meta.get("mask_gan") if samples else None, "seed": seed, "iterations": config.iterations, "batch_size": config.batch_size,
            "n_train": len(images), "n_test": len(test), **{k: v for k, v in scores.items()},
            "best_iteration": history["best_iteration"], "val_dice": history["best_val_dice"],
            "train_seconds": round(history["train_seconds"], 2), "checkpoint": str(checkpoint),
@@ -86,8 +91,11 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
 
 def table2_conditions(study_dir: str | Path | None, dataset: str, gans: list[str], mix_gans: list[str],
                       runs: list[str], n_synthetic: int, sample_seed: int = 0) -> list[Condition]:
-    """Real, augmented, each GAN's synthetic set (latest finished run per GAN, or the named ``runs``) and
-    real + each of ``mix_gans``; sets are drawn with ``training.sample`` (cached in the run)."""
+    """Real, augmented, each GAN's synthetic set (latest finished run per GAN, or the named ``runs``), for a
+    mask-conditioned GAN (SPADE) also its set drawn on the masks of the latest masks-only GAN run of the same
+    data (if the study has one; ``runs`` may name it), and real + each of ``mix_gans``; sets are drawn with
+    ``training.sample`` (cached in the run)."""
+    from medgan_lib.gans import GANS
     from medgan_lib.training import find_runs, sample
 
     conditions = [Condition("real"), Condition("augmented")]
@@ -96,17 +104,29 @@ def table2_conditions(study_dir: str | Path | None, dataset: str, gans: list[str
         config = json.loads((run_dir / "config.json").read_text())
         if (not runs or run_dir.name in runs) and (not gans or config["gan"] in gans):
             found[config["gan"]] = run_dir  # oldest first, so the latest run of a GAN wins
-    missing = sorted(set(runs) - {p.name for p in found.values()})
+    mask_runs = [r for r in find_runs(study_dir, dataset=dataset, channels="masks") if not runs or r.name in runs]
+    missing = sorted(set(runs) - {p.name for p in [*found.values(), *mask_runs]})
     if missing:
         raise FileNotFoundError(f"GAN run(s) {missing} not found (finished) in study {study_path(study_dir)}")
     for gan, run_dir in found.items():
         path = str(sample(run_dir, n_synthetic, seed=sample_seed).path)
         conditions.append(Condition("synthetic", gan, run_dir.name, path))
+        mask_run = _latest_mask_run(mask_runs, run_dir) if GANS[gan].conditional else None
+        if mask_run is not None:
+            path = str(sample(run_dir, n_synthetic, seed=sample_seed, mask_source="gan", mask_run=mask_run).path)
+            conditions.append(Condition("synthetic_gan_masks", gan, run_dir.name, path))
     for gan in mix_gans:
         if gan in found:
             conditions.append(Condition("real+synthetic", gan, found[gan].name,
                                         str(sample(found[gan], n_synthetic, seed=sample_seed).path)))
     return conditions
+
+
+def _latest_mask_run(mask_runs: list[Path], run_dir: Path) -> Path | None:
+    """The latest masks-only run trained at the resolution of ``run_dir`` (None if there is none)."""
+    resolution = json.loads((run_dir / "config.json").read_text())["resolution"]
+    same = [r for r in mask_runs if json.loads((r / "config.json").read_text())["resolution"] == resolution]
+    return same[-1] if same else None
 
 
 def run_dice_study(study_dir: str | Path | None = None, dataset: str = "cardiac_phantom", resolution: int = 64,

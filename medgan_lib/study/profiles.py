@@ -6,6 +6,7 @@ Layout of a profile::
 
     study:                 # runner settings, not notebook parameters
       gans: [dcgan, ...]   # GANs of the study; the training notebook runs once per GAN and seed
+      mask_gans: [dcgan]   # masks-only GANs (mask generators for SPADE): one more training step per GAN and seed
       seeds: [0]           # GAN training seeds
       workers: 1           # steps run in parallel
     common:                # given to every notebook whose parameters cell declares the key
@@ -33,7 +34,7 @@ NOTEBOOKS_DIR = REPO / "notebooks"
 PROFILES_DIR = NOTEBOOKS_DIR / "params"
 # Keys every notebook must declare (COMMON.md); the runner sets ``study_dir`` itself.
 REQUIRED_KEYS = ("study_dir", "dataset", "seed", "device")
-RUNNER_KEYS = ("gans", "seeds", "workers")
+RUNNER_KEYS = ("gans", "mask_gans", "seeds", "workers")
 
 
 class ProfileError(ValueError):
@@ -52,6 +53,10 @@ class Profile:
     @property
     def gans(self) -> list[str]:
         return list(self.study.get("gans", []))
+
+    @property
+    def mask_gans(self) -> list[str]:
+        return list(self.study.get("mask_gans", []))
 
     @property
     def seeds(self) -> list[int]:
@@ -201,8 +206,9 @@ def _check_type(value: Any, info: dict[str, Any], where: str) -> None:
 
 
 def _check_runner_values(study: dict[str, Any], where: str) -> None:
-    if "gans" in study and not (isinstance(study["gans"], list) and all(isinstance(g, str) for g in study["gans"])):
-        raise ProfileError(f"{where}: study.gans must be a list of GAN names, got {study['gans']!r}")
+    for key in ("gans", "mask_gans"):
+        if key in study and not (isinstance(study[key], list) and all(isinstance(g, str) for g in study[key])):
+            raise ProfileError(f"{where}: study.{key} must be a list of GAN names, got {study[key]!r}")
     if "seeds" in study and not (isinstance(study["seeds"], list) and study["seeds"]
                                  and all(isinstance(s, int) and not isinstance(s, bool) for s in study["seeds"])):
         raise ProfileError(f"{where}: study.seeds must be a non-empty list of integers, got {study['seeds']!r}")

@@ -279,13 +279,15 @@ def _by_extractor(rows: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def _synthetic_dice(dice: pd.DataFrame, gan: str) -> pd.DataFrame:
-    """Dice rows of the U-Net trained on ``gan``'s synthetic set alone."""
+    """Dice rows of the U-Net trained on ``gan``'s synthetic set alone (SPADE: on the training masks, as the
+    paper; its rows on GAN-generated masks are in the table of every condition)."""
     if dice.empty or "gan" not in dice:
         return pd.DataFrame()
     rows = dice[dice["gan"] == gan]
     if "condition" in rows:
-        synthetic = rows[rows["condition"].astype(str).str.contains("synth", case=False)
-                         & ~rows["condition"].astype(str).str.contains("real", case=False)]
+        condition = rows["condition"].astype(str)
+        synthetic = rows[condition.str.contains("synth", case=False) & ~condition.str.contains("real", case=False)
+                         & ~condition.str.contains("gan_masks", case=False)]
         rows = synthetic if not synthetic.empty else rows[rows["condition"].astype(str) == gan]
     return rows
 

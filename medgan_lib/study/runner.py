@@ -235,7 +235,7 @@ def _prepare(step: Step, records: dict[str, StepRecord], by_name: dict[str, Step
         record.status, record.error = BLOCKED, f"needs {', '.join(hard)}, which did not succeed"
         return record
     if step.gan_needs:
-        good = {by_name[n].gan for n in step.gan_needs if records[n].status == OK}
+        good = {by_name[n].gan for n in step.gan_needs if records[n].status == OK and by_name[n].channels == "joint"}
         gans = [g for g in step.parameters.get("gans", []) if g in good]
         if not gans:
             record.status, record.error = BLOCKED, "no GAN of the study trained successfully"

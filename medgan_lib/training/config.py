@@ -34,6 +34,9 @@ class TrainConfig:
     count: int | None = None  # number of training images to prepare (None: the dataset's default)
     seed: int = 0  # seeds data order, weights, latents and augmentations
     data_seed: int = 0  # seed of the patient split in prepare(); keep 0 so every step sees the same split
+    # what an unconditional GAN learns: "joint" image + one-hot mask channels (every sample comes with its mask);
+    # "masks": the one-hot mask channels alone, a mask generator SPADE can sample from (skandarani §2.1.5)
+    channels: Literal["joint", "masks"] = "joint"
     # --- schedule ---
     iterations: int = 1000  # generator steps; each runs n_critic discriminator steps first
     batch_size: int = 64  # images per discriminator/generator step
@@ -114,6 +117,9 @@ class TrainConfig:
         bad = [p for p in self.policy() if p not in POLICIES]
         if bad:
             raise ConfigError(f"TrainConfig.diff_augment_policy: unknown transform(s) {bad}; valid: {sorted(POLICIES)}")
+        if self.channels == "masks" and gan_cls.conditional:
+            raise ConfigError(f"TrainConfig.channels: 'masks' trains an unconditional mask generator; GAN '{self.gan}' "
+                              "is conditioned on masks and generates images, so it needs channels='joint'")
         if dataclasses.is_dataclass(gan_cls.Options):
             cfg.from_dict(gan_cls.Options, dict(self.gan_options), where=f"TrainConfig.gan_options ({self.gan})")
         elif self.gan_options:
@@ -144,7 +150,10 @@ def _check_literals(config: TrainConfig) -> None:
 
 def config_differences(old: dict[str, Any], new: dict[str, Any], ignore: tuple[str, ...] = RESUMABLE_FIELDS
                        ) -> list[str]:
-    """Human-readable ``key: old -> new`` lines for the hyperparameters that differ."""
+    """Human-readable ``key: old -> new`` lines for the hyperparameters that differ; a field missing from
+    one side (a run written before the field existed) counts as the field's default."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    old, new = {**defaults, **old}, {**defaults, **new}
     keys = sorted((set(old) | set(new)) - set(ignore))
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if _norm(old.get(k)) != _norm(new.get(k))]
 

@@ -1,4 +1,5 @@
-"""Sample grids as PNG: each tile shows the image and, beside it, its mask in colour."""
+"""Sample grids as PNG: each tile shows the image and, beside it, its mask in colour (a masks-only run's
+samples have no image channels: their tiles are the coloured masks alone)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,19 @@ PALETTE = np.array([[0, 0, 0], [230, 60, 60], [60, 200, 60], [70, 110, 240], [24
 
 
 def grid_array(images: np.ndarray, masks: np.ndarray | None, columns: int | None = None) -> np.ndarray:
-    """(H', W', 3) uint8 grid of ``images`` (N, C, H, W) in [-1, 1], each tile followed by its coloured mask."""
+    """(H', W', 3) uint8 grid of ``images`` (N, C, H, W) in [-1, 1], each tile followed by its coloured mask
+    (C = 0: the coloured masks alone)."""
     n, c, h, w = images.shape
+    if c == 0 and masks is None:
+        raise ValueError("grid_array: images without channels need their masks to show")
     columns = columns or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))
     rgb = np.clip(np.rint((images + 1) * 127.5), 0, 255).astype(np.uint8)
     rgb = np.repeat(rgb, 3, axis=1) if c == 1 else rgb[:, :3]
-    tiles = rgb.transpose(0, 2, 3, 1)
+    tiles = [rgb.transpose(0, 2, 3, 1)] if c else []
     if masks is not None:
-        coloured = PALETTE[masks % len(PALETTE)]
-        tiles = np.concatenate([tiles, coloured], axis=2)
+        tiles.append(PALETTE[masks % len(PALETTE)])
+    tiles = np.concatenate(tiles, axis=2)
     tile_w = tiles.shape[2]
     pad = 2
     out = np.full((rows * (h + pad) + pad, columns * (tile_w + pad) + pad, 3), 255, dtype=np.uint8)

@@ -1,6 +1,7 @@
 """``train_gan``: one function drives every registered GAN, config in, run directory out.
 
-Run directory ``<study>/runs/NNNNN-<gan>-<dataset>-s<seed>/``:
+Run directory ``<study>/runs/NNNNN-<gan>-<dataset>-s<seed>/`` (``...-<dataset>-masks-s<seed>/`` for a masks-only
+run, ``TrainConfig.channels="masks"``: a mask generator for SPADE):
 ``config.json`` (the TrainConfig), ``run.json`` (data shape, dataset hash, provenance), ``stats.jsonl``
 (one row per log interval: losses, D(x), D(G(z)), gradient norms, wall time), ``checkpoints/last.pt``
 (models, optimisers, step, every RNG, data order; written atomically), ``grids/step_NNNNNN.png`` and,
@@ -67,6 +68,9 @@ def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: 
                        seed=config.data_seed)
     if data.resolution != config.resolution:
         raise ConfigError(f"dataset '{data.name}' has resolution {data.resolution}, config asks {config.resolution}")
+    if config.channels == "masks" and data.num_classes < 2:
+        raise ConfigError(f"TrainConfig.channels: 'masks' needs segmentation masks, but dataset '{data.name}' has "
+                          f"none (labels {list(data.label_names)})")
     run_dir = _run_dir(config, runs, resume)
     return _Trainer(config, run_dir, data, study_dir).run()
 
@@ -92,7 +96,7 @@ def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Path
             raise ConfigError(f"refusing to resume {run_dir} with changed hyperparameters (only "
                               f"{', '.join(RESUMABLE_FIELDS)} may change):\n  " + "\n  ".join(diffs))
         return run_dir
-    suffix = f"-{config.gan}-{config.dataset}-s{config.seed}"
+    suffix = f"-{config.gan}-{config.dataset}{'-masks' if config.channels == 'masks' else ''}-s{config.seed}"
     if resume == "auto":
         for run_dir in sorted(runs.glob(f"[0-9][0-9][0-9][0-9][0-9]{suffix}"), reverse=True):
             config_file = run_dir / "config.json"
@@ -138,7 +142,9 @@ class _Trainer:
         self.config, self.run_dir, self.study_dir = config, run_dir, study_dir
         self.device = select_device(config.device)
         self.amp = bool(config.amp and self.device.type == "cuda")
-        self.shape = DataShape(data.image_channels, data.num_classes, data.resolution)
+        # A masks-only run's GAN sees no image channels: it learns the one-hot mask channels alone.
+        masks_only = config.channels == "masks"
+        self.shape = DataShape(0 if masks_only else data.image_channels, data.num_classes, data.resolution)
         self.data_info = {"name": data.name, "split": data.split, "count": len(data),
                           "hash": data.meta.get("hash"), "label_names": list(data.label_names)}
         seed_everything(config.seed)
@@ -149,7 +155,9 @@ class _Trainer:
             onehot = data.masks[:, None] == np.arange(data.num_classes, dtype=np.uint8)[None, :, None, None]
             self.cond = torch.from_numpy(onehot.astype(np.float32)).to(self.device)
         else:
-            self.real = torch.from_numpy(data.joint()).to(self.device)
+            joint = data.joint()
+            self.real = torch.from_numpy(np.ascontiguousarray(joint[:, data.image_channels:] if masks_only else joint)
+                                         ).to(self.device)
             self.cond = None
         self.opt_g = make_optimizer(config.optimizer, self.gan.generator.parameters(),
                                     *self.gan.optimizer_settings("generator", config.lr_g, config.betas_g))
@@ -282,8 +290,13 @@ class _Trainer:
         images, masks = self._decode(fake, cond)
         n = self.config.grid_size
         save_grid(self.run_dir / "grids" / f"step_{self.step:06d}.png", images[:n], masks[:n])
-        reference = self.real[self.grid_index.to(self.device)][:, :self.shape.image_channels]
-        return diversity(fake[:, :self.shape.image_channels]) / max(diversity(reference), 1e-12)
+        reference = self.real[self.grid_index.to(self.device)][:, self._content]
+        return diversity(fake[:, self._content]) / max(diversity(reference), 1e-12)
+
+    @property
+    def _content(self) -> slice:
+        """Channels whose diversity flags mode collapse: the image channels, or a masks-only run's masks."""
+        return slice(0, self.shape.image_channels) if self.shape.image_channels else slice(None)
 
     def _decode(self, fake: torch.Tensor, cond: torch.Tensor | None) -> tuple[np.ndarray, np.ndarray]:
         fake_np = fake.cpu().numpy()
@@ -300,7 +313,8 @@ class _Trainer:
             write_json(self.run_dir / "run.json", {"shape": {"image_channels": self.shape.image_channels,
                                                              "num_classes": self.shape.num_classes,
                                                              "resolution": self.shape.resolution},
-                                                   "data": self.data_info, "gan_options": self.gan.options_dict(),
+                                                   "channels": config.channels, "data": self.data_info,
+                                                   "gan_options": self.gan.options_dict(),
                                                    "provenance": provenance(device=str(self.device))})
         start = self.step
         if start >= config.iterations and (self.run_dir / "summary.json").is_file():
@@ -341,6 +355,7 @@ class _Trainer:
                   f"real images (threshold {config.collapse_ratio})")
         images_done = config.iterations * config.batch_size
         summary = {"run": self.run_dir.name, "gan": config.gan, "dataset": config.dataset, "seed": config.seed,
+                   "channels": config.channels,
                    "iterations": self.step, "n": self.data_info["count"], "config_hash": hash_inputs(config.to_dict()),
                    **dloss_statistics(d_losses), "diversity_ratio": ratio, "mode_collapse": collapsed,
                    "final_d_loss": self.rows[-1]["d_loss"] if self.rows else None,
