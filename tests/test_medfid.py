@@ -163,3 +163,17 @@ def test_train_medfid_on_mura_body_parts(mura, monkeypatch):
     assert config.mura_parts == ("ELBOW", "WRIST")
     _, record = load_medfid(train_medfid(config, progress=False))
     assert record["classes"] == ["XR_ELBOW", "XR_WRIST"] and record["n"] == 8
+
+
+def test_notebook_parameters_reach_medfid_through_domain_extractors(mura, monkeypatch):
+    from medgan_lib.metrics import study
+
+    real_get = medfid_module.get_extractor
+    monkeypatch.setattr(medfid_module, "get_extractor", lambda name, **kw: real_get("pixels"))
+    assert study.medfid_config("", per_class=4).data == "phantoms"
+    config = study.medfid_config(str(mura), per_class=2, epochs=1, width=16, resolution=16, finetune_blocks=0,
+                                 mura_parts=["hand", "wrist"])
+    assert (config.data, config.mura_root, config.mura_parts) == ("mura", str(mura), ("HAND", "WRIST"))
+    options = study.domain_extractors(None, ["medfid"], medfid_config=config, device="cpu")
+    _, record = load_medfid(options["medfid"]["checkpoint"])
+    assert record["classes"] == ["XR_HAND", "XR_WRIST"] and options["medfid"]["device"] == "cpu"

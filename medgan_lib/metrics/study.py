@@ -30,7 +30,8 @@ def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: st
                       device: str = "auto") -> dict[str, dict[str, Any]]:
     """Options for the domain extractors named in ``extractors``: ``unet`` uses the given U-Net checkpoint,
     else the study's U-Net trained on the real data (``segmentation.real_unet``: trained now, or the one
-    notebook 04 reuses as its "Original Data" row); ``medfid`` trains (or reuses) the MedFID head."""
+    notebook 04 reuses as its "Original Data" row); ``medfid`` trains (or reuses) the MedFID extractor of
+    ``medfid_config`` (see ``medfid_config``)."""
     from medgan_lib.segmentation import real_unet
 
     options: dict[str, dict[str, Any]] = {}
@@ -40,9 +41,18 @@ def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: st
     if "medfid" in extractors:
         path = train_medfid(medfid_config, device=device)
         record = torch.load(path, map_location="cpu", weights_only=False)
-        print(f"MedFID head: classes {record['classes']}, accuracy {record['accuracy']} on {record['n']} images")
-        options["medfid"] = {"checkpoint": path}
+        finetune = record.get("finetune")
+        stage = (f"head and fine-tuned {finetune['blocks']} ({finetune['epochs']} epochs, lr {finetune['lr']}; "
+                 f"head-only accuracy {finetune['accuracy_head_only']})" if finetune else "head on frozen Inception")
+        print(f"MedFID {stage}: classes {record['classes']}, accuracy {record['accuracy']} on {record['n']} images")
+        options["medfid"] = {"checkpoint": path, "device": device}
     return options
+
+
+def medfid_config(mura_root: str = "", **values: Any) -> MedFIDConfig:
+    """MedFID training settings from notebook parameters: trained on the MURA-v1.1 body parts under
+    ``mura_root``, or ("") on the phantom kinds; other fields as in ``config_from``."""
+    return config_from(MedFIDConfig, **values, data="mura" if mura_root else "phantoms", mura_root=mura_root)
 
 
 def evaluate_runs(runs: Iterable[str | os.PathLike], real: PreparedDataset, heldout: PreparedDataset, n: int,
