@@ -118,8 +118,8 @@ def mura(tmp_path):
     for part, n_train in (("ELBOW", 4), ("HAND", 3), ("WRIST", 5)):
         for subset, n in (("train", n_train), ("valid", 2)):
             for i in range(n):
-                write_png(tmp_path / subset / f"XR_{part}" / f"patient{i:05d}" / "study1_positive" / f"image{i + 1}.png",
-                          rng, (40 + 4 * i, 30 + 2 * i), rgb=(part == "HAND" and i == 0))
+                folder = tmp_path / subset / f"XR_{part}" / f"patient{i:05d}" / "study1_positive"
+                write_png(folder / f"image{i + 1}.png", rng, (40 + 4 * i, 30 + 2 * i), rgb=(part == "HAND" and i == 0))
     return tmp_path
 
 

@@ -64,7 +64,8 @@ def read_mura_image(path: Path, resolution: int) -> np.ndarray:
 
 
 def mura_training_set(root: str | os.PathLike, parts: Iterable[str] | None = None, per_class: int = 40,
-                      resolution: int = 64, seed: int = 0, progress: bool = True) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+                      resolution: int = 64, seed: int = 0, progress: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """(uint8 RGB images (N, 3, R, R), labels (N,), class names 'XR_<PART>'): up to ``per_class`` images of
     each body part, drawn with the seed ``[seed, part index]`` from train/ and valid/ together."""
     from medgan_lib.metrics.features import to_uint8_rgb

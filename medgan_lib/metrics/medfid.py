@@ -75,7 +75,8 @@ class MedFIDConfig:
         if self.data not in ("phantoms", "mura"):
             raise ValueError(f"MedFIDConfig.data must be 'phantoms' or 'mura', got {self.data!r}")
         if self.data == "mura" and not self.mura_root:
-            raise ValueError("MedFIDConfig.data='mura' needs mura_root= (the MURA-v1.1 folder holding train/ and valid/)")
+            raise ValueError("MedFIDConfig.data='mura' needs mura_root= (the MURA-v1.1 folder holding train/ "
+                             "and valid/)")
         if not 0 <= self.finetune_blocks <= 11:
             raise ValueError(f"MedFIDConfig.finetune_blocks must be in 0..11 (Inception-v3 has 11 blocks), "
                              f"got {self.finetune_blocks}")
@@ -121,9 +122,11 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
         trunk = inception_trunk_extractor(config.finetune_blocks, config.inception_weights,
                                           None if config.inception_weights is None else inception.weights_sha256)
         acts = torch.from_numpy(extract_features(images_u8, trunk, device=device, progress=progress))
-        _, top, block_names = split_inception(load_inception(config.inception_weights, inception.weights_sha256,
-                                                             optimize=False)[0], config.finetune_blocks)
-        pool = _batched(top, acts, torch.device("cpu"))  # = pool3 of the standard network (same blocks)
+        net, _ = load_inception(config.inception_weights, inception.weights_sha256, optimize=False)
+        _, top, block_names = split_inception(net, config.finetune_blocks)
+        dev = select_device(device)
+        top.to(dev).requires_grad_(False)
+        pool = _batched(top, acts, dev)  # = pool3 of the standard network (the same blocks, unchanged yet)
     else:
         pool = torch.from_numpy(extract_features(images_u8, inception, device=device, progress=progress))
     torch.manual_seed(config.seed)  # after extraction: torch-fidelity's DataLoader draws from the global RNG
@@ -132,12 +135,11 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
            torch.device("cpu"), "MedFID head", progress)
     accuracy = _accuracy(head, pool, target, train, test, torch.device("cpu"))
     record = {"head": head.state_dict(), "classes": list(class_names), "width": config.width,
-              "in_features": int(pool.shape[1]), "dropout": config.dropout, "inception_sha256": inception.weights_sha256,
+              "in_features": int(pool.shape[1]), "dropout": config.dropout,
+              "inception_sha256": inception.weights_sha256,
               "inception_weights": config.inception_weights, "config": dataclasses.asdict(config),
               "accuracy": accuracy, "n": len(pool), "finetune": None}
     if config.finetune_blocks:
-        dev = select_device(device)
-        top.to(dev).requires_grad_(False)
         trainable = [p for name, p in top.named_parameters() if name.endswith((".weight", ".beta"))]
         for param in trainable:
             param.requires_grad_(True)
@@ -147,18 +149,19 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
                config.finetune_lr, config.batch_size, gen, dev, "MedFID fine-tuning", progress)
         model.requires_grad_(False)
         top.cpu()
-        record.update(head={k: v.cpu() for k, v in head.cpu().state_dict().items()},
+        record.update(head=head.cpu().state_dict(), top_blocks=top.state_dict(),
                       accuracy=_accuracy(model, acts, target, train, test, torch.device("cpu")),
-                      top_blocks=top.state_dict(),
-                      finetune={"blocks": list(block_names), "epochs": config.finetune_epochs, "lr": config.finetune_lr,
-                                "weights_sha256": module_sha256(top), "accuracy_head_only": accuracy,
+                      finetune={"blocks": list(block_names), "epochs": config.finetune_epochs,
+                                "lr": config.finetune_lr, "weights_sha256": module_sha256(top),
+                                "accuracy_head_only": accuracy,
                                 "trainable_parameters": sum(p.numel() for p in trainable)})
     torch_save(path, record)
     return path
 
 
-def _train(model: nn.Module, params: Any, inputs: torch.Tensor, target: torch.Tensor, train: torch.Tensor, epochs: int,
-           lr: float, batch_size: int, gen: torch.Generator, device: torch.device, desc: str, progress: bool) -> None:
+def _train(model: nn.Module, params: Any, inputs: torch.Tensor, target: torch.Tensor, train: torch.Tensor,
+           epochs: int, lr: float, batch_size: int, gen: torch.Generator, device: torch.device, desc: str,
+           progress: bool) -> None:
     """RMSprop + cross-entropy over shuffled mini-batches of ``inputs[train]`` (chetty's optimiser)."""
     opt = torch.optim.RMSprop(params, lr=lr)
     for _ in tqdm(range(epochs), desc=desc, disable=not progress, leave=False):

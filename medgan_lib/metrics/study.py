@@ -43,7 +43,8 @@ def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: st
         record = torch.load(path, map_location="cpu", weights_only=False)
         finetune = record.get("finetune")
         stage = (f"head and fine-tuned {finetune['blocks']} ({finetune['epochs']} epochs, lr {finetune['lr']}; "
-                 f"head-only accuracy {finetune['accuracy_head_only']})" if finetune else "head on frozen Inception")
+                 f"head-only accuracy {finetune['accuracy_head_only']})" if finetune
+                 else "head on frozen Inception")
         print(f"MedFID {stage}: classes {record['classes']}, accuracy {record['accuracy']} on {record['n']} images")
         options["medfid"] = {"checkpoint": path, "device": device}
     return options
