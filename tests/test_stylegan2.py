@@ -286,6 +286,9 @@ def test_train_gan_determinism_and_exact_resume(tmp_path):
     assert torch.equal(gan_a.generate(2, generator=torch.Generator().manual_seed(0)),
                        gan_r.generate(2, generator=torch.Generator().manual_seed(0)))
     assert float(gan_r.generator_ema.mapping.w_avg.abs().sum()) > 0  # the average w is checkpointed
+    old = {k: v for k, v in gan_a.state_dict().items() if not k.endswith("w_avg")}  # before FIR + average w
+    with pytest.raises(ValueError, match="predates FIR"):
+        gan_r.load_state_dict(old)
     # train_gan builds the optimisers through optimizer_settings: TINY regularises every 2nd step, c = 2/3
     groups = {k: torch.load(a / CHECKPOINT, weights_only=False)[k]["param_groups"][0] for k in ("opt_g", "opt_d")}
     for group in groups.values():

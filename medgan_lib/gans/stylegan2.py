@@ -332,6 +332,15 @@ class StyleGAN2(GAN):
         """DiffAugment (TrainConfig.diff_augment), the same transforms on reals and fakes."""
         return diff_augment(x, self.policy, self.shape.image_channels) if self.policy else x
 
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Refuse checkpoints of the earlier bilinear/avg-pool networks (they have no average w): their
+        weights were trained for different resampling and would give wrong images."""
+        if "generator.mapping.w_avg" not in state_dict:
+            raise ValueError("stylegan2: this checkpoint predates FIR resampling and the tracked average w "
+                             "(it has no generator.mapping.w_avg); its weights do not fit the current networks, "
+                             "train the run again")
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def optimizer_settings(self, network: str, lr: float, betas: tuple[float, float]
                            ) -> tuple[float, tuple[float, float]]:
         """Lazy regularisation (Karras et al. 2020, Appendix B): a regulariser every k steps adds one step's
