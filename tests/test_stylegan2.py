@@ -58,8 +58,9 @@ def test_fir_resampling_known_responses():
     expected[1:3, 1:3] = torch.outer(taps[[3, 2]], taps[[3, 2]]) / 64
     assert torch.allclose(down, expected)
     ones = torch.ones(2, 3, 8, 8)  # a constant keeps its value away from the zero-padded border
-    assert torch.allclose(upsample2d(ones)[..., 2:-2, 2:-2], torch.ones(1)) and upsample2d(ones).shape == (2, 3, 16, 16)
-    assert torch.allclose(downsample2d(ones)[..., 1:-1, 1:-1], torch.ones(1)) and downsample2d(ones).shape == (2, 3, 4, 4)
+    assert upsample2d(ones).shape == (2, 3, 16, 16) and downsample2d(ones).shape == (2, 3, 4, 4)
+    assert torch.allclose(upsample2d(ones)[..., 2:-2, 2:-2], torch.ones(1))
+    assert torch.allclose(downsample2d(ones)[..., 1:-1, 1:-1], torch.ones(1))
     # the transposed-conv upsampling equals its definition: insert zeros, then filter with gain 4
     x = torch.randn(2, 3, 5, 6)
     zeros = torch.zeros(2, 3, 10, 12)
