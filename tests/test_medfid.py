@@ -10,10 +10,11 @@ from PIL import Image
 from medgan_lib.data import prepare
 from medgan_lib.data.dataset import DatasetError
 from medgan_lib.data.mura import mura_training_set
+from medgan_lib.hashing import sha256_file
 from medgan_lib.metrics import MedFIDConfig, extract_features, fit_medfid, get_extractor, to_uint8_rgb, train_medfid
 from medgan_lib.metrics import medfid as medfid_module
 from medgan_lib.metrics.inception import inception_trunk_extractor, load_inception, split_inception
-from medgan_lib.metrics.medfid import MedFIDFeatures, load_finetuned_inception, load_medfid
+from medgan_lib.metrics.medfid import load_finetuned_inception, load_medfid
 from medgan_lib.metrics.unet_features import module_sha256
 
 
@@ -62,30 +63,29 @@ def test_finetuning_changes_top_blocks_and_features_and_round_trips(cache):
     assert record["finetune"]["blocks"] == ["mixed_9", "mixed_10"]
     assert record["finetune"]["trainable_parameters"] == 11_114_880  # conv weights + BN offsets of Mixed_7b/7c
     _, original, _ = split_inception(load_inception(optimize=False)[0], 2)
-    trunk, tuned = load_finetuned_inception(record)
+    _, tuned = load_finetuned_inception(record)
     assert record["finetune"]["weights_sha256"] == module_sha256(tuned) != module_sha256(original)
     assert not torch.equal(tuned.blocks[0].conv.weight, original.blocks[0].conv.weight)
     assert torch.equal(tuned.blocks[0].conv.mean, original.blocks[0].conv.mean)  # BN statistics stay standard
 
     extractor = get_extractor("medfid", checkpoint=path)
-    assert extractor.derive[0].name == "inception_trunk2"
+    assert extractor.derive is None  # streamed: image -> trunk -> tuned blocks -> head, only the result cached
+    assert extractor.weights_sha256 == sha256_file(path)  # the results' weights hash covers the tuned blocks
     features = extract_features(images, extractor)
     assert features.shape == (8, 32)
-    with torch.no_grad():  # the same head on the *unchanged* blocks gives other features
-        frozen_blocks = head.features(original(torch.from_numpy(extract_features(images, extractor.derive[0]))))
-    assert np.abs(features - frozen_blocks.numpy()).max() > 1e-3
-
-    # reloaded checkpoint == the model at the end of training (its recorded accuracy), and the full
-    # torch-fidelity path (image -> trunk -> tuned blocks -> head) == cached-trunk derivation
-    gen = torch.Generator().manual_seed(FINETUNE.seed)
-    order = torch.randperm(8, generator=gen)
-    logits = head(tuned(torch.from_numpy(extract_features(images, extractor.derive[0]))))
-    assert float((logits.argmax(1)[order[:2]] == torch.from_numpy(labels)[order[:2]]).float().mean()) \
-        == record["accuracy"]["test"]
-    module = MedFIDFeatures("medgan-medfid", ["medfid"], medfid_checkpoint=str(path))
+    acts = torch.from_numpy(extract_features(images, inception_trunk_extractor(2)))  # fit_medfid's cached trunk
     with torch.no_grad():
-        direct = module(torch.from_numpy(images))[0].numpy()
-    np.testing.assert_allclose(direct, features, atol=1e-4)
+        on_cached_trunk = head.features(tuned(acts)).numpy()
+        unchanged_blocks = head.features(original(acts)).numpy()
+        logits = head(tuned(acts))
+    np.testing.assert_allclose(features, on_cached_trunk, atol=1e-4)  # extraction == the training-time network
+    assert np.abs(features - unchanged_blocks).max() > 1e-3  # the fine-tuned blocks change the features
+
+    # the reloaded checkpoint is the model at the end of training: it reproduces the recorded test accuracy
+    order = torch.randperm(8, generator=torch.Generator().manual_seed(FINETUNE.seed))
+    test = order[:2]
+    accuracy = float((logits.argmax(1)[test] == torch.from_numpy(labels)[test]).float().mean())
+    assert accuracy == record["accuracy"]["test"]
 
     # same seed -> byte-identical fine-tuned weights
     path.unlink()
@@ -176,4 +176,4 @@ def test_notebook_parameters_reach_medfid_through_domain_extractors(mura, monkey
     assert (config.data, config.mura_root, config.mura_parts) == ("mura", str(mura), ("HAND", "WRIST"))
     options = study.domain_extractors(None, ["medfid"], medfid_config=config, device="cpu")
     _, record = load_medfid(options["medfid"]["checkpoint"])
-    assert record["classes"] == ["XR_HAND", "XR_WRIST"] and options["medfid"]["device"] == "cpu"
+    assert record["classes"] == ["XR_HAND", "XR_WRIST"]

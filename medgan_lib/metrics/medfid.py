@@ -10,11 +10,13 @@ the head applied to its cached pool3 features (no second Inception pass). Second
 ``finetune_blocks`` > 0; chetty: the top two blocks, here mixed_9 and mixed_10 = Keras mixed9/mixed10 =
 torchvision Mixed_7b/Mixed_7c, for 20 epochs): those blocks are unfrozen and trained with the head at a
 low learning rate. The input of the unfrozen blocks does not change, so the activations *below* them are
-cached (the "inception trunk" extractor, same torch-fidelity preprocessing) and both training and feature
-extraction run only the top blocks and the head on them. Batch-norm statistics stay those of the
-standard network (the TorchScript graph applies them in inference mode); the blocks' convolution
-weights and batch-norm offsets are trained. The checkpoint then holds the fine-tuned blocks, their
-SHA-256 and the stage settings, and its own SHA-256 is the extractor's weights hash in every result row.
+cached (the "inception trunk" extractor, same torch-fidelity preprocessing) and all training epochs run
+only the top blocks and the head on them. Feature extraction with a fine-tuned checkpoint streams each
+image set once through trunk, blocks and head (one Inception-depth pass, as for the standard FID) and
+caches the 2048-d MedFID features. Batch-norm statistics stay those of the standard network (the
+TorchScript graph applies them in inference mode); the blocks' convolution weights and batch-norm
+offsets are trained. The checkpoint then holds the fine-tuned blocks, their SHA-256 and the stage
+settings, and its own SHA-256 is the extractor's weights hash in every result row.
 
 Labelled task: on the default data, which phantom an image comes from (cardiac MRI, liver CT, retina
 fundus, chest X-ray, elbow X-ray: modality/anatomy classes); on real data, the MURA-v1.1 body part
@@ -254,36 +256,32 @@ class MedFIDFeatures(OneLayerExtractor):
             self.net, _ = load_inception(record["inception_weights"], record["inception_sha256"])
 
     def forward(self, x):
-        return (self.head.features(self.net(preprocess_like_torch_fidelity(x))),)
+        x = preprocess_like_torch_fidelity(x).contiguous(memory_format=torch.channels_last)
+        return (self.head.features(self.net(x)),)
 
 
 register_with_torch_fidelity(TF_NAME, MedFIDFeatures)
 
 
 @FEATURE_EXTRACTORS.register("medfid")
-def medfid_extractor(checkpoint: str | os.PathLike | None = None, device: str = "auto") -> Extractor:
-    """MedFID extractor from a checkpoint written by ``fit_medfid``/``train_medfid``; its features are derived
-    from cached Inception features: pool3, or with fine-tuned blocks the activations below them (the blocks
-    and the head then run on ``device``)."""
+def medfid_extractor(checkpoint: str | os.PathLike | None = None) -> Extractor:
+    """MedFID extractor from a checkpoint written by ``fit_medfid``/``train_medfid``. With a frozen backbone its
+    features are derived from the cached pool3 features; with fine-tuned blocks each image set streams through
+    trunk, blocks and head in batches and only the 2048-d result is cached (caching the trunk activations,
+    80 kB floats per image, would take ~32 GB at the paper's 8 x 10,000 samples)."""
     if checkpoint is None:
         raise ValueError("extractor 'medfid' needs checkpoint= (from medgan_lib.metrics.medfid.train_medfid()); "
                          "pass extractor_options={'medfid': {'checkpoint': path}}")
     head, record = load_medfid(checkpoint)
-    weights = record["inception_weights"]
-    weights_sha256 = None if weights is None else record["inception_sha256"]
+    identity = ("medfid", TF_NAME, "medfid", sha256_file(checkpoint), {"medfid_checkpoint": str(checkpoint)})
     if record.get("finetune"):
-        base = inception_trunk_extractor(len(record["finetune"]["blocks"]), weights, weights_sha256)
-        dev = select_device(device)
-        model = nn.Sequential(load_finetuned_inception(record)[1], head.features).to(dev)
+        return Extractor(*identity)
+    weights = record["inception_weights"]
+    base = get_extractor("inception", weights_path=weights,
+                         weights_sha256=None if weights is None else record["inception_sha256"])
 
-        def derive(acts: np.ndarray) -> np.ndarray:
-            return _batched(model, torch.from_numpy(acts), dev).numpy()
-    else:
-        base = get_extractor("inception", weights_path=weights, weights_sha256=weights_sha256)
+    def derive(pool: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return head.features(torch.from_numpy(pool)).numpy()
 
-        def derive(pool: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return head.features(torch.from_numpy(pool)).numpy()
-
-    return Extractor("medfid", TF_NAME, "medfid", sha256_file(checkpoint), {"medfid_checkpoint": str(checkpoint)},
-                     derive=(base, derive))
+    return Extractor(*identity, derive=(base, derive))

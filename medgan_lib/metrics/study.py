@@ -46,7 +46,7 @@ def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: st
                  f"head-only accuracy {finetune['accuracy_head_only']})" if finetune
                  else "head on frozen Inception")
         print(f"MedFID {stage}: classes {record['classes']}, accuracy {record['accuracy']} on {record['n']} images")
-        options["medfid"] = {"checkpoint": path, "device": device}
+        options["medfid"] = {"checkpoint": path}
     return options
 
 
