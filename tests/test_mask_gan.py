@@ -50,6 +50,10 @@ def test_config_rejects_masks_for_conditional_gans_and_datasets_without_masks(tm
         config(gan="spade", channels="masks")
     with pytest.raises(ConfigError, match="dataset 'toy' has none"):
         train_gan(config(channels="masks"), tmp_path, data=toy(labels=("background",)))
+    # quick: a mask generator gets more steps than the joint GAN; explicit values still win
+    assert preset("quick", gan="dcgan").iterations == 500
+    assert preset("quick", gan="dcgan", channels="masks").iterations == 1500
+    assert preset("quick", gan="dcgan", channels="masks", iterations=20).iterations == 20
     # a config.json written before the field existed means channels="joint": such runs still resume
     old = {k: v for k, v in config().to_dict().items() if k != "channels"}
     assert config_differences(old, config().to_dict()) == []
