@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
+from PIL import Image
 
 import medgan_lib.data
 from medgan_lib.config import ConfigError
@@ -69,7 +71,6 @@ def test_masks_only_run_learns_mask_channels_and_samples_masks(tmp_path):
     gan, _ = load_run(run, device="cpu")
     assert gan.generate(2).shape == (2, 3, 32, 32)  # the one-hot mask channels, nothing else
     # grids (2x2 at smoke size) show the coloured masks alone: 32 px tiles, not 64 (image + mask)
-    from PIL import Image
     assert Image.open(run / "grids" / "step_000002.png").size == (2 + 2 * 34, 2 + 2 * 34)
 
     samples = sample(run, 5, seed=1, batch_size=2)
@@ -124,7 +125,6 @@ def test_find_runs_spade_on_gan_masks_and_the_table2_condition(tmp_path, monkeyp
     with pytest.raises(ValueError, match="sample set is needed"):
         Condition("synthetic_gan_masks", "spade")
     # the study index's synthetic-only Dice of SPADE stays the paper's row (training masks)
-    import pandas as pd
     dice = pd.DataFrame([{"gan": "spade", "condition": "synthetic", "dice": 0.7},
                          {"gan": "spade", "condition": "synthetic_gan_masks", "dice": 0.5}])
     assert list(_synthetic_dice(dice, "spade")["dice"]) == [0.7]
