@@ -80,10 +80,10 @@ def show_grids(runs: dict[str, Path], per_run: int = 4) -> plt.Figure:
 
 def show_architecture_grids(runs: dict[str, Path], masks: int = 5) -> plt.Figure | None:
     """The grids only some GANs have: StyleGAN2's style mixing (coarse styles of the left column, fine styles
-    of the top row) and SPADE's mask -> image rows (held-out masks, several latents). None if neither ran (masks-only
+    of the top row) and truncation (psi from 1 to 0), and SPADE's mask -> image rows (held-out masks, several latents). None if neither ran (masks-only
     runs are left out)."""
     from medgan_lib.gans.spade import mask_to_image_grid
-    from medgan_lib.gans.stylegan2 import style_mixing_grid
+    from medgan_lib.gans.stylegan2 import style_mixing_grid, truncation_grid
     from medgan_lib.training.sampling import load_run
 
     panels = []
@@ -94,6 +94,8 @@ def show_architecture_grids(runs: dict[str, Path], masks: int = 5) -> plt.Figure
             gan, _ = load_run(run, device="cpu")
             panels.append(("StyleGAN2 style mixing: rows take coarse styles from the left column,\n"
                            "columns take fine styles from the top row", style_mixing_grid(gan)))
+            panels.append(("StyleGAN2 truncation: rows are latents, columns psi = 1, 0.7, 0.5, 0\n"
+                           "(w pulled towards the average w; psi = 0 is the 'average' sample)", truncation_grid(gan)))
         elif gan_name == "spade":
             from medgan_lib.data import prepare
 
