@@ -250,3 +250,26 @@ def test_masks_only_gans_get_their_own_training_steps_which_never_block_or_count
         build_plan(profile, no_channels, tmp_path)
     with pytest.raises(ProfileError, match="study.mask_gans must be a list of GAN names"):
         apply_overrides(profile, [("study.mask_gans", "dcgan")])
+
+
+def test_index_table2_shows_spade_on_gan_masks_and_dice_per_condition(tmp_path: Path):
+    (tmp_path / "study.json").write_text(json.dumps({"profile": "smoke", "plan": [], "steps": {},
+                                                     "common": {"dataset": "cardiac_phantom"}}))
+    rows = [("real", None, "Original Data", 0, 0.86), ("real", None, "Original Data", 1, 0.88),
+            ("synthetic", "spade", "SPADE GAN", 0, 0.6), ("synthetic", "spade", "SPADE GAN", 1, 0.64),
+            ("synthetic_gan_masks", "spade", "SPADE GAN on GAN-generated masks", 0, 0.4),
+            ("synthetic_gan_masks", "spade", "SPADE GAN on GAN-generated masks", 1, 0.5),
+            ("synthetic", "dcgan", "DCGAN", 0, 0.1)]
+    for condition, gan, label, seed, dice in rows:
+        append_result(tmp_path, "dice", {"dataset": "cardiac_phantom", "condition": condition, "gan": gan,
+                                         "label": label, "seed": seed, "dice": dice})
+    from medgan_lib.results import read_results
+    from medgan_lib.study.report import RESULT_KINDS, _latest
+
+    table = table2({k: _latest(read_results(tmp_path, k)) for k in RESULT_KINDS}, "cardiac_phantom").set_index("GAN")
+    assert table.loc["spade", "Dice (synthetic only)"] == "0.62 ± 0.028 (2 seeds)"
+    assert table.loc["spade", "Dice (synthetic, on GAN masks)"] == "0.45 ± 0.071 (2 seeds)"
+    assert table.loc["dcgan", "Dice (synthetic, on GAN masks)"] == "—"
+    index = write_index(tmp_path).read_text()
+    assert "<td>SPADE GAN on GAN-generated masks</td>\n      <td>0.45 ± 0.071 (2 seeds)</td>" in index
+    assert "<td>Original Data</td>\n      <td>0.87 ± 0.014 (2 seeds)</td>" in index

@@ -88,6 +88,9 @@ def table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | Non
         for name in _other_extractors(fid):
             row["MedFID" if name == "medfid" else f"FID ({name})"] = _metric(_by_extractor(rows_of_gan, name), "fid")
         row["Dice (synthetic only)"] = _dice_over_seeds(_synthetic_dice(dice, gan))
+        if {"condition", "gan"} <= set(dice) and (dice["condition"] == "synthetic_gan_masks").any():
+            on_gan_masks = dice[(dice["gan"] == gan) & (dice["condition"] == "synthetic_gan_masks")]
+            row["Dice (synthetic, on GAN masks)"] = _dice_over_seeds(on_gan_masks) if not on_gan_masks.empty else "—"
         ref = _paper_row(paper, paper_name, PAPER_GANS.get(gan))
         row[f"paper FID ({paper_name or 'n/a'})"] = _paper_value(ref, "fid")
         row[f"paper Dice ({paper_name or 'n/a'})"] = _paper_value(ref, "unet_dice")
@@ -141,7 +144,8 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | No
     paper_name = PAPER_DATASETS.get(dataset)
     note = (f"<p>Columns labelled <i>paper</i> are skandarani et al. 2023's published values on {paper_name}, "
             f"real patient data at the paper's scale; the other columns are this study's own numbers on "
-            f"<b>{_e(dataset)}</b>. They show the same protocol, not the same data.</p>"
+            f"<b>{_e(dataset)}</b>. They show the same protocol, not the same data. A SPADE synthetic set is drawn on "
+            f"training masks, as in the paper; <i>on GAN masks</i> on the masks of the study's masks-only GAN.</p>"
             if paper_name else "<p>The paper has no Table 2 values for this dataset.</p>")
     ref = reference_table2()
     baselines = ref[(ref["dataset"] == paper_name) & ~ref["training_data"].isin(PAPER_GANS.values())] \
@@ -149,7 +153,8 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | No
     extra = ("<p>Paper's Dice for the other training conditions on "
              f"{paper_name}:</p>" + baselines.to_html(index=False, na_rep="") if not baselines.empty else "")
     dice = results.get("dice", pd.DataFrame())
-    ours = ("<p>This study's Dice for every training condition:</p>" + _table_or_na(dice)) if not dice.empty else ""
+    ours = ("<p>This study's Dice for every training condition (rows per seed under <i>All result tables</i>):</p>"
+            + _table_or_na(_dice_by_condition(_of_dataset(dice, dataset)))) if not dice.empty else ""
     return note + body + ours + extra
 
 
@@ -290,6 +295,15 @@ def _synthetic_dice(dice: pd.DataFrame, gan: str) -> pd.DataFrame:
                          & ~condition.str.contains("gan_masks", case=False)]
         rows = synthetic if not synthetic.empty else rows[rows["condition"].astype(str) == gan]
     return rows
+
+
+def _dice_by_condition(dice: pd.DataFrame) -> pd.DataFrame:
+    """One row per training condition (in order of first appearance): Dice mean ± std over U-Net seeds."""
+    if dice.empty or "dice" not in dice:
+        return pd.DataFrame()
+    names = dice["label"] if "label" in dice else dice["condition"].astype(str) + " " + dice["gan"].fillna("").astype(str)
+    return pd.DataFrame([{"training data": name, "Dice (U-Net, real test split)": _dice_over_seeds(rows)}
+                         for name, rows in dice.groupby(names.fillna(""), sort=False)])
 
 
 def _dice_over_seeds(rows: pd.DataFrame) -> str:
