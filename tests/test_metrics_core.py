@@ -137,6 +137,15 @@ def test_standard_inception_features_on_two_images():
     assert not torch.allclose(a[0], a[1])
 
 
+def test_inception_features_do_not_depend_on_the_batch_size():
+    ext = get_extractor("inception")
+    assert ext.cpu_batch_size == 8
+    images = smooth_images(10, 3)  # 10 images: batches of 8 + 2 against one batch of 10
+    small = extract_features(images, ext, cache=False, device="cpu")
+    whole = extract_features(images, ext, batch_size=10, cache=False, device="cpu")
+    np.testing.assert_allclose(small, whole, rtol=1e-4, atol=1e-4)
+
+
 def test_preprocessing_is_bit_identical_to_torch_fidelity_inception_v3_compat():
     """Run torch-fidelity's own InceptionV3 forward up to its first convolution and capture its input."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3

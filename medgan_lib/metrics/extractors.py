@@ -30,6 +30,7 @@ class Extractor:
     weights_sha256: str  # SHA-256 of the weights (file bytes, or of the state dict for an in-memory module)
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # passed to the torch-fidelity class
     derive: tuple["Extractor", Callable[[np.ndarray], np.ndarray]] | None = None  # features = f(base features)
+    cpu_batch_size: int = 64  # images per forward pass on a CPU (a GPU gets GPU_BATCH_SIZE); not part of identity
 
     def identity(self) -> dict[str, str]:
         return {"name": self.name, "tf_name": self.tf_name, "layer": self.layer, "weights_sha256": self.weights_sha256}

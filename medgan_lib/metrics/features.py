@@ -61,6 +61,9 @@ class _Uint8Images(torch.utils.data.Dataset):
         return self.images[index]
 
 
+GPU_BATCH_SIZE = 64  # images per forward pass on a GPU (on a CPU: the extractor's cpu_batch_size)
+
+
 def feature_module(extractor: Extractor, device: torch.device) -> torch.nn.Module:
     """The torch-fidelity extractor instance for ``extractor`` (built once per process and device)."""
     key = hash_inputs(extractor.identity(), str(device))
@@ -71,9 +74,10 @@ def feature_module(extractor: Extractor, device: torch.device) -> torch.nn.Modul
     return _MODULES[key]
 
 
-def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int = 32, device: str = "auto",
+def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int | None = None, device: str = "auto",
                      cache: bool = True, progress: bool = False) -> np.ndarray:
-    """(N, D) float32 features of ``images`` with ``extractor``; read from / written to the cache."""
+    """(N, D) float32 features of ``images`` with ``extractor``; read from / written to the cache. ``batch_size``
+    None: the extractor's ``cpu_batch_size`` on a CPU, GPU_BATCH_SIZE otherwise."""
     images_u8 = to_uint8_rgb(images)
     path = cache_dir() / "features" / f"{hash_inputs(CACHE_VERSION, images_hash(images_u8), extractor.identity())}.npz"
     if cache and path.is_file():
@@ -85,6 +89,7 @@ def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int =
     else:
         dev = select_device(device)
         module = feature_module(extractor, dev)
+        batch_size = batch_size or (extractor.cpu_batch_size if dev.type == "cpu" else GPU_BATCH_SIZE)
         with torch.inference_mode():
             out = get_featuresdict_from_dataset(_Uint8Images(images_u8), module, batch_size, dev.type == "cuda",
                                                 save_cpu_ram=True, verbose=progress)

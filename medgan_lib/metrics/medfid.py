@@ -41,7 +41,7 @@ from medgan_lib.hashing import hash_inputs, sha256_file
 from medgan_lib.metrics.extractors import (Extractor, FEATURE_EXTRACTORS, OneLayerExtractor,
                                            get_extractor, register_with_torch_fidelity)
 from medgan_lib.metrics.features import extract_features, images_hash, to_uint8_rgb
-from medgan_lib.metrics.inception import (WeightsError, inception_trunk_extractor, load_inception,
+from medgan_lib.metrics.inception import (INCEPTION_CPU_BATCH, WeightsError, inception_trunk_extractor, load_inception,
                                           preprocess_like_torch_fidelity, split_inception)
 from medgan_lib.metrics.unet_features import module_sha256
 from medgan_lib.paths import cache_dir
@@ -275,7 +275,7 @@ def medfid_extractor(checkpoint: str | os.PathLike | None = None) -> Extractor:
     head, record = load_medfid(checkpoint)
     identity = ("medfid", TF_NAME, "medfid", sha256_file(checkpoint), {"medfid_checkpoint": str(checkpoint)})
     if record.get("finetune"):
-        return Extractor(*identity)
+        return Extractor(*identity, cpu_batch_size=INCEPTION_CPU_BATCH)
     weights = record["inception_weights"]
     base = get_extractor("inception", weights_path=weights,
                          weights_sha256=None if weights is None else record["inception_sha256"])
