@@ -180,6 +180,7 @@ def test_index_shows_not_available_for_missing_results_and_reads_table2_from_res
                                     "weights_sha256": "abc123"})
     append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "inception", "fid": 10.0, "kid": 0.010,
                                     "weights_sha256": "abc123"})  # a rerun replaces the earlier row
+    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "medfid", "fid": 1239.2, "fid_ci": [1209.1, 1267.1]})
     append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "real+synthetic", "dice": 0.9})
     append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "synthetic", "dice": 0.7,
                                      "dice_ci_low": 0.6, "dice_ci_high": 0.8})
@@ -190,7 +191,7 @@ def test_index_shows_not_available_for_missing_results_and_reads_table2_from_res
     row = table.iloc[0].to_dict()
     paper = ("24.7", "0.87")  # skandarani2023 Table 2, StyleGAN on ACDC
     assert row == {"GAN": "stylegan2", "FID": "10", "KID": "0.01", "n": "not available",
-                   "U-Net FID": "not available",
+                   "U-Net FID": "not available", "MedFID": "1239 [1209, 1267]",
                    "Dice (synthetic only)": "0.7 [0.6, 0.8]", "paper FID (ACDC)": paper[0], "paper Dice (ACDC)": paper[1]}
     index = write_index(tmp_path).read_text()
     assert "abc123" in index and "paper FID (ACDC)" in index

@@ -319,19 +319,25 @@ def _metric(rows: pd.DataFrame, name: str) -> str:
     for column in (name, f"{name}_mean", f"mean_{name}"):
         if column in rows and rows[column].notna().any():
             row = rows[rows[column].notna()].iloc[-1]
-            text = f"{float(row[column]):.3g}"
+            text = _number(row[column])
             low = next((row[c] for c in (f"{name}_ci_low", f"{name}_low", "ci_low") if c in row and pd.notna(row[c])), None)
             high = next((row[c] for c in (f"{name}_ci_high", f"{name}_high", "ci_high") if c in row and pd.notna(row[c])), None)
             ci = row.get(f"{name}_ci")
             std = next((row[c] for c in (f"{name}_std", "std") if c in row and pd.notna(row[c])), None)
             if low is not None and high is not None:
-                text += f" [{float(low):.3g}, {float(high):.3g}]"
+                text += f" [{_number(low)}, {_number(high)}]"
             elif isinstance(ci, (list, tuple)) and len(ci) == 2:
-                text += f" [{float(ci[0]):.3g}, {float(ci[1]):.3g}]"
+                text += f" [{_number(ci[0])}, {_number(ci[1])}]"
             elif std is not None:
                 text += f" ± {float(std):.2g}"
             return text
     return NOT_AVAILABLE
+
+
+def _number(value: Any) -> str:
+    """Three significant digits, without an exponent for the FIDs in the thousands of small-sample runs."""
+    value = float(value)
+    return f"{value:.0f}" if 1e3 <= abs(value) < 1e6 else f"{value:.3g}"
 
 
 def _paper_row(paper: pd.DataFrame, dataset: str | None, gan: str | None) -> pd.Series | None:
