@@ -72,6 +72,6 @@ def test_gradient_penalty_matches_per_sample_autograd_reference():
         x = (alpha[i] * real[i] + (1 - alpha[i]) * fake[i]).unsqueeze(0).requires_grad_(True)
         (grad,) = torch.autograd.grad(critic(x).sum(), x)
         expected.append((grad.norm() - 1) ** 2)
-    assert float(penalty) == pytest.approx(float(torch.stack(expected).mean()), rel=1e-5)
+    assert float(penalty.detach()) == pytest.approx(float(torch.stack(expected).mean()), rel=1e-5)
     penalty.backward()  # create_graph: the penalty is differentiable w.r.t. the critic's weights
     assert critic[0].weight.grad is not None and critic[0].weight.grad.abs().sum() > 0

@@ -132,8 +132,9 @@ def test_evaluate_run_writes_fid_and_memorization_rows(tmp_path, monkeypatch):
     import medgan_lib.training as training
 
     monkeypatch.setattr(training, "sample", lambda run, n, seed=0, device="auto": samples)
-    out = evaluate_run(run_dir, dataset(60, 0), n=24, extractors=("pixels",), study_dir=tmp_path, n_real=40,
-                       heldout=dataset(20, 9, "test"), n_heldout=20, bootstrap_reps=10)
+    with pytest.warns(UserWarning, match="KID subset size is 12"):  # small n is reported, not hidden
+        out = evaluate_run(run_dir, dataset(60, 0), n=24, extractors=("pixels",), study_dir=tmp_path, n_real=40,
+                           heldout=dataset(20, 9, "test"), n_heldout=20, bootstrap_reps=10)
     fid = read_results(tmp_path, "fid").iloc[-1]
     assert fid["gan"] == "dcgan" and fid["run"] == run_dir.name and fid["n"] == 24 and fid["n_real"] == 40
     assert fid["extractor"] == "pixels" and len(fid["weights_sha256"]) == 64
