@@ -138,6 +138,21 @@ def test_standard_inception_features_on_two_images():
     assert not torch.allclose(a[0], a[1])
 
 
+def test_frozen_inception_is_built_on_the_device_it_runs_on(monkeypatch):
+    # torch.jit.freeze turns weights into graph constants that .to(device) leaves behind, so the extractor must load
+    # them onto its device; recorded here with the real file loaded on the CPU (no GPU in tests).
+    load, places = torch.jit.load, []
+    monkeypatch.setattr(torch.jit, "load", lambda path, map_location=None: places.append(map_location) or load(path))
+    TFInceptionFeatures("t", ["2048"], feature_extractor_weights_path=str(standard_weights_path()),
+                        feature_device="cuda:1")
+    built = []
+    monkeypatch.setattr(features_module, "_MODULES", {})
+    monkeypatch.setattr(features_module, "create_feature_extractor",
+                        lambda *args, **kwargs: built.append(kwargs["feature_device"]) or torch.nn.Identity())
+    features_module.feature_module(get_extractor("pixels", side=3), torch.device("cpu"))
+    assert places == ["cuda:1"] and built == ["cpu"]
+
+
 def test_inception_features_do_not_depend_on_the_batch_size():
     ext = get_extractor("inception")
     assert ext.cpu_batch_size == 8

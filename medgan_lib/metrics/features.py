@@ -68,8 +68,9 @@ def feature_module(extractor: Extractor, device: torch.device) -> torch.nn.Modul
     """The torch-fidelity extractor instance for ``extractor`` (built once per process and device)."""
     key = hash_inputs(extractor.identity(), str(device))
     if key not in _MODULES:
+        # feature_device: networks frozen to TorchScript constants must be built on the device they run on
         module = create_feature_extractor(extractor.tf_name, [extractor.layer], cuda=False, verbose=False,
-                                          **extractor.kwargs)
+                                          feature_device=str(device), **extractor.kwargs)
         _MODULES[key] = module.to(device)
     return _MODULES[key]
 

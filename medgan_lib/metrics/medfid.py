@@ -246,14 +246,14 @@ class MedFIDFeatures(OneLayerExtractor):
 
     LAYER = "medfid"
 
-    def __init__(self, name, features_list, medfid_checkpoint=None, **kwargs):
+    def __init__(self, name, features_list, medfid_checkpoint=None, feature_device="cpu", **kwargs):
         super().__init__(name, features_list)
         self.head, record = load_medfid(medfid_checkpoint)
         if record.get("finetune"):
             trunk, top = load_finetuned_inception(record)
             self.net = nn.Sequential(trunk, top)
         else:
-            self.net, _ = load_inception(record["inception_weights"], record["inception_sha256"])
+            self.net, _ = load_inception(record["inception_weights"], record["inception_sha256"], device=feature_device)
 
     def forward(self, x):
         x = preprocess_like_torch_fidelity(x).contiguous(memory_format=torch.channels_last)
