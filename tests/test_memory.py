@@ -1,6 +1,8 @@
 """Memory accounting (belmekki §III.E): known parameter counts, known activation sizes, saved tensors,
 the profiler-measured CPU peak, and estimate vs measurement of a real GAN iteration."""
 
+import os
+
 import pandas as pd
 import pytest
 import torch
@@ -58,6 +60,18 @@ def test_cpu_peak_from_profiler_events():
 
     assert 8_000_000 <= peak_memory_delta(two_live_tensors, CPU) < 8_000_000 + 65_536
     assert 4_000_000 <= peak_memory_delta(lambda: torch.ones(1_000_000).sum(), CPU) < 4_000_000 + 65_536
+
+
+def test_cpu_peak_keeps_native_stderr_but_not_the_profilers_chatter(capfd):
+    def noisy():
+        os.write(2, b"USDT:2026-11-22 08:04:41 1:1 SyncActivityProfilerHandler.cpp:39] profiler_start\n"
+                    b"a native warning from the measured work\n")
+        return torch.ones(1000).sum()
+
+    peak_memory_delta(noisy, CPU)
+    err = capfd.readouterr().err
+    assert "a native warning from the measured work" in err
+    assert "profiler_start" not in err and "USDT" not in err and "gpuGetDeviceCount" not in err
 
 
 def test_table2_counts_and_estimate_within_tolerance_of_cpu_measurement():

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -30,6 +35,31 @@ def _cpu_peak_from_profiler(prof: profile) -> int:
     return peak
 
 
+# Kineto's own lines on every profiler start/stop (no log level silences the USDT ones), and its CUDA probe on a
+# machine without a GPU: chatter that would fill the memory notebook's report.
+_PROFILER_CHATTER = re.compile(r"^(USDT|STAGE):.*(profiler_(start|stop)|Completed Stage)|^ERROR:.*gpuGetDeviceCount")
+
+
+@contextlib.contextmanager
+def _without_profiler_chatter() -> Iterator[None]:
+    """Capture the process's native stderr (fd 2) and write back every line but the profiler's chatter."""
+    sys.stderr.flush()
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if not _PROFILER_CHATTER.search(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+
+
 def peak_memory_delta(work: Callable[[], Any], device: torch.device) -> int:
     """Bytes the allocator holds at the worst moment of ``work()`` beyond what it held before.
 
@@ -45,7 +75,7 @@ def peak_memory_delta(work: Callable[[], Any], device: torch.device) -> int:
         return torch.cuda.max_memory_allocated(device) - start
     if device.type != "cpu":
         raise ValueError(f"peak memory is measured on cpu or cuda devices, got {device}")
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _without_profiler_chatter(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         work()
     return _cpu_peak_from_profiler(prof)
 
