@@ -75,6 +75,7 @@ def table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | Non
                 gans += [g for g in frame["gan"].dropna().unique() if g not in gans]
     paper = reference_table2()
     paper_name = PAPER_DATASETS.get(dataset)
+    gan_masks = dice[dice["condition"] == "synthetic_gan_masks"] if {"condition", "gan"} <= set(dice) else dice.iloc[:0]
     rows = []
     for gan in gans:
         row = {"GAN": gan}
@@ -88,8 +89,8 @@ def table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | Non
         for name in _other_extractors(fid):
             row["MedFID" if name == "medfid" else f"FID ({name})"] = _metric(_by_extractor(rows_of_gan, name), "fid")
         row["Dice (synthetic only)"] = _dice_over_seeds(_synthetic_dice(dice, gan))
-        if {"condition", "gan"} <= set(dice) and (dice["condition"] == "synthetic_gan_masks").any():
-            on_gan_masks = dice[(dice["gan"] == gan) & (dice["condition"] == "synthetic_gan_masks")]
+        if not gan_masks.empty:
+            on_gan_masks = gan_masks[gan_masks["gan"] == gan]
             row["Dice (synthetic, on GAN masks)"] = _dice_over_seeds(on_gan_masks) if not on_gan_masks.empty else "—"
         ref = _paper_row(paper, paper_name, PAPER_GANS.get(gan))
         row[f"paper FID ({paper_name or 'n/a'})"] = _paper_value(ref, "fid")
