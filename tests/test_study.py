@@ -180,7 +180,8 @@ def test_index_shows_not_available_for_missing_results_and_reads_table2_from_res
                                     "weights_sha256": "abc123"})
     append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "inception", "fid": 10.0, "kid": 0.010,
                                     "weights_sha256": "abc123"})  # a rerun replaces the earlier row
-    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "medfid", "fid": 1239.2, "fid_ci": [1209.1, 1267.1]})
+    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "medfid", "fid": 1239.2,
+                                    "fid_ci": [1209.1, 1267.1]})
     append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "real+synthetic", "dice": 0.9})
     append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "synthetic", "dice": 0.7,
                                      "dice_ci_low": 0.6, "dice_ci_high": 0.8})
