@@ -1,6 +1,8 @@
 """Atomic file writes: write to a temporary file in the target folder, then ``os.replace`` it.
 
 A crash or an exception mid-write leaves the previous file (or nothing) in place, never half a file.
+The file gets the mode an ordinary ``open`` would give it (0666 less the umask, e.g. 0644), not
+``mkstemp``'s private 0600, so reports and kits stay readable once copied to a web server or shared folder.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -33,6 +36,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would, racing other threads' writes)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

@@ -65,6 +65,22 @@ def test_atomic_open_leaves_old_file_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
 
 
+def test_atomic_writes_keep_the_umask_mode(tmp_path):
+    """Shared reports must be readable by others: 0666 less the umask, as open() gives, not mkstemp's 0600."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "index.json", {"a": 1})
+        assert stat.S_IMODE((tmp_path / "index.json").stat().st_mode) == 0o644
+        os.umask(0o027)
+        write_json(tmp_path / "group.json", {"a": 1})
+        assert stat.S_IMODE((tmp_path / "group.json").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+
+
 def test_hash_inputs_is_order_free_and_value_sensitive():
     assert hash_inputs({"a": 1, "b": 2}) == hash_inputs({"b": 2, "a": 1})
     assert hash_inputs({"a": 1}) != hash_inputs({"a": 2})
