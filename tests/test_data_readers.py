@@ -1,4 +1,7 @@
-"""Real-format readers: tiny files written by nibabel, SimpleITK, pydicom and Pillow, read back by prepare()."""
+"""Real-format readers: tiny files written by nibabel, SimpleITK, pydicom and Pillow, read back by prepare().
+
+DICOMs are also written compressed (RLE, JPEG 2000, JPEG-LS; see dicom_files.py) and decoded by the pylibjpeg plugins.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from dicom_files import write_dicom
+from pydicom import dcmread
+from pydicom.encaps import encapsulate, generate_frames
+from pydicom.pixels import get_decoder
+from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
-from medgan_lib.data import prepare
+from medgan_lib.data import DatasetError, prepare
 from medgan_lib.data.readers import read_dicom, read_metaimage, read_nifti
-
-DX_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
 
 
 @pytest.fixture(autouse=True)
@@ -74,29 +78,10 @@ def write_sliver(root: Path, numbers=(1, 2, 3, 4, 5)) -> Path:
     return root
 
 
-def write_dicom(path: Path, pixels: np.ndarray, photometric="MONOCHROME2", slope=1.0, intercept=0.0) -> Path:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = DX_STORAGE
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = DX_STORAGE, meta.MediaStorageSOPInstanceUID
-    ds.Modality = "DX"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(str(path), enforce_file_format=True)
-    return path
-
-
 def write_vinbig(root: Path, n=6) -> Path:
     for i in range(n):
         pixels = np.tile(np.linspace(0, 4000, 24), (20, 1)) + 10 * i
-        write_dicom(root / "train" / f"{i:032x}.dicom", pixels, "MONOCHROME1" if i % 2 else "MONOCHROME2")
+        write_dicom(root / "train" / f"{i:032x}.dicom", pixels, monochrome1=bool(i % 2))
     (root / "train.csv").write_text("image_id,class_name,class_id,rad_id,x_min,y_min,x_max,y_max\n")
     return root
 
@@ -163,7 +148,7 @@ def test_dicom_rescale_and_monochrome1(tmp_path):
     pixels = np.arange(12, dtype=np.uint16).reshape(3, 4) * 100
     plain = read_dicom(write_dicom(tmp_path / "a.dcm", pixels, slope=2.0, intercept=-10.0))
     np.testing.assert_allclose(plain[0], pixels * 2.0 - 10.0)
-    inverted = read_dicom(write_dicom(tmp_path / "b.dcm", pixels, "MONOCHROME1"))
+    inverted = read_dicom(write_dicom(tmp_path / "b.dcm", pixels, monochrome1=True))
     np.testing.assert_allclose(inverted[0], 1100 - pixels)  # dense (low raw value) becomes bright
     root = write_vinbig(tmp_path / "vinbig")
     ds = prepare("chest_xray", "train", resolution=16, root=root)
@@ -176,7 +161,7 @@ def test_dicom_rescale_and_monochrome1(tmp_path):
 def test_idrid_rgb_jpeg_with_red_tif_masks(tmp_path):
     root = write_idrid(tmp_path / "A. Segmentation")
     ds = prepare("idrid", "train", resolution=15, root=root)
-    assert ds.images.shape == (3, 3, 15, 15) and ds.label_names == ("background", "optic_disc")
+    assert ds.images.shape == (4, 3, 15, 15) and ds.label_names == ("background", "optic_disc")  # 4 train, 1 val
     assert set(np.unique(ds.masks)) == {0, 1}
     assert ds.images[:, 0][ds.masks == 1].mean() > ds.images[:, 0][ds.masks == 0].mean()
     assert ds.images[0, :, 0, 0].max() == -1.0  # square padding rows are background (image minimum)
@@ -207,3 +192,71 @@ def test_folder_reader_mixes_formats_with_labels_file(tmp_path):
     (root / "labels.txt").write_text("background\nlesion\ncyst\n")
     parts = [prepare("folder", s, resolution=8, root=root) for s in ("train", "val", "test")]
     assert sum(len(p) for p in parts) == 6 and parts[0].label_names == ("background", "lesion", "cyst")
+
+
+def expected_dicom(raw: np.ndarray, monochrome1=False, slope=1.0, intercept=0.0) -> np.ndarray:
+    """What read_dicom must return for stored values ``raw``: rescaled, MONOCHROME1 flipped."""
+    values = raw.astype(np.float32) * slope + intercept
+    return (values.max() + values.min() - values if monochrome1 else values)[None]
+
+
+@pytest.mark.parametrize("syntax, uid, bits, monochrome1", [
+    ("rle", RLELossless, 16, False), ("jpeg2000", JPEG2000Lossless, 12, False),
+    ("jpeg2000", JPEG2000Lossless, 16, True), ("jpegls", JPEGLSLossless, 12, True)])
+def test_compressed_dicom_decodes_to_the_exact_pixels(tmp_path, syntax, uid, bits, monochrome1):
+    raw = np.random.default_rng(bits).integers(0, 2 ** bits, (40, 36))  # JPEG 2000 needs >= 32 px a side
+    raw[0, 0], raw[-1, -1] = 0, 2 ** bits - 1  # the full stored range
+    path = write_dicom(tmp_path / f"{syntax}.dcm", raw, syntax, monochrome1=monochrome1, slope=2.0,
+                       intercept=-1024.0, bits_stored=bits)
+    stored = dcmread(path)
+    assert stored.file_meta.TransferSyntaxUID == uid and stored.PixelData[:4] == b"\xfe\xff\x00\xe0"  # encapsulated
+    np.testing.assert_array_equal(read_dicom(path), expected_dicom(raw, monochrome1, 2.0, -1024.0))
+
+
+@pytest.mark.filterwarnings("ignore:End of file reached before delimiter")
+@pytest.mark.parametrize("syntax", ["rle", "jpeg2000", "jpegls"])
+def test_truncated_compressed_dicom_names_the_file(tmp_path, syntax):
+    path = write_dicom(tmp_path / f"{syntax}.dcm", np.full((40, 36), 700), syntax)
+    data = path.read_bytes()
+    cut = path.with_name("cut.dcm")
+    cut.write_bytes(data[: len(data) - 100])  # a download cut short: the encapsulated Pixel Data is incomplete
+    with pytest.raises(DatasetError) as info:
+        read_dicom(cut)
+    assert str(info.value).startswith(f"{cut}: expected a DICOM image, but the file has no Pixel Data")
+    cut.write_bytes(data[:200])  # cut inside the file meta header
+    with pytest.raises(DatasetError, match="has no Transfer Syntax UID"):
+        read_dicom(cut)
+
+
+@pytest.mark.parametrize("syntax", ["rle", "jpeg2000"])  # libjpeg returns a short JPEG-LS stream padded, no error
+def test_short_codestream_is_a_decode_error(tmp_path, syntax):
+    path = write_dicom(tmp_path / f"{syntax}.dcm", np.random.default_rng(0).integers(0, 4096, (40, 36)), syntax)
+    ds = dcmread(path)
+    frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+    ds.PixelData = encapsulate([frame[: len(frame) // 2]])
+    ds.save_as(path)
+    with pytest.raises(DatasetError) as info:
+        read_dicom(path)
+    assert str(info.value).startswith(f"{path}: expected {ds.file_meta.TransferSyntaxUID.name} pixel data for a "
+                                      f"40x36 image, but it cannot be decoded")
+
+
+def test_missing_decoder_plugin_names_syntax_and_package(tmp_path, monkeypatch):
+    path = write_dicom(tmp_path / "j2k.dcm", np.full((40, 36), 700), "jpeg2000")
+    monkeypatch.setattr(get_decoder(JPEG2000Lossless), "_available", {})  # as if pylibjpeg-openjpeg were absent
+    with pytest.raises(DatasetError) as info:
+        read_dicom(path)
+    assert str(info.value) == (f"{path}: pixel data is compressed as JPEG 2000 Image Compression (Lossless Only) "
+                               f"(1.2.840.10008.1.2.4.90) and no decoder plugin is installed: "
+                               f"pip install pylibjpeg pylibjpeg-openjpeg")
+
+
+@pytest.mark.parametrize("syntax", ["explicit", "rle"])
+def test_colour_and_multiframe_dicoms_are_refused(tmp_path, syntax):
+    rgb = write_dicom(tmp_path / "rgb.dcm", np.zeros((32, 32, 3)), syntax, rgb=True)
+    with pytest.raises(DatasetError, match=f"{rgb.name}: expected a single-frame grayscale DICOM, got 1 frame"
+                                           r"\(s\) of 3 sample\(s\) per pixel \(RGB\)"):
+        read_dicom(rgb)
+    frames = write_dicom(tmp_path / "frames.dcm", np.zeros((3, 32, 32)), syntax)
+    with pytest.raises(DatasetError, match=f"{frames.name}: expected a single-frame grayscale DICOM, got 3 frame"):
+        read_dicom(frames)

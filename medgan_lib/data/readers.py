@@ -1,9 +1,11 @@
 """Readers for the real datasets' on-disk formats, and the pairing of images with masks.
 
 NIfTI (nibabel), MetaImage .mhd/.raw (SimpleITK), DICOM (pydicom: rescale slope/intercept, MONOCHROME1
-inverted), PNG/JPEG/TIFF/BMP (Pillow). Every reader returns channel-first float32 arrays: a 2-D image
-is (C, H, W), a 3-D volume is (Z, H, W) (slices along NIfTI's last / MetaImage's first axis). Any
-failure becomes a ``DatasetError`` naming the file and what was expected.
+inverted; compressed pixel data through pydicom's pylibjpeg plugins: JPEG incl. 12-bit and lossless, and JPEG-LS
+by pylibjpeg-libjpeg, JPEG 2000 by pylibjpeg-openjpeg, RLE by pylibjpeg-rle), PNG/JPEG/TIFF/BMP (Pillow). Every
+reader returns channel-first float32 arrays: a 2-D image is (C, H, W), a 3-D volume is (Z, H, W) (slices along
+NIfTI's last / MetaImage's first axis). Any failure becomes a ``DatasetError`` naming the file and what was
+expected.
 """
 
 from __future__ import annotations
@@ -53,14 +55,34 @@ def read_metaimage(path: Path) -> np.ndarray:
 def read_dicom(path: Path) -> np.ndarray:
     """A single-frame DICOM as (1, H, W) in modality units, MONOCHROME1 inverted so bright = dense."""
     import pydicom
+    from pydicom import uid
+    from pydicom.pixels import get_decoder
 
     try:
         ds = pydicom.dcmread(str(path))
+    except Exception as err:  # pydicom raises InvalidDicomError, EOFError, struct.error, ...
+        raise DatasetError(f"{path}: not a readable DICOM file ({type(err).__name__}: {err})") from err
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    has_pixels = any(name in ds for name in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
+    if syntax is None or not has_pixels:  # pydicom drops the element that a truncated file cuts short
+        missing = "Transfer Syntax UID" if syntax is None else "Pixel Data"
+        raise DatasetError(f"{path}: expected a DICOM image, but the file has no {missing} "
+                           f"(truncated, or not an image)")
+    frames, samples = int(ds.get("NumberOfFrames") or 1), int(ds.get("SamplesPerPixel") or 1)
+    if frames != 1 or samples != 1:
+        raise DatasetError(f"{path}: expected a single-frame grayscale DICOM, got {frames} frame(s) of {samples} "
+                           f"sample(s) per pixel ({ds.get('PhotometricInterpretation', 'no photometric')})")
+    plugin = {**dict.fromkeys(uid.JPEGTransferSyntaxes + uid.JPEGLSTransferSyntaxes, "pylibjpeg-libjpeg"),
+              **dict.fromkeys(uid.JPEG2000TransferSyntaxes, "pylibjpeg-openjpeg"),
+              **dict.fromkeys(uid.RLETransferSyntaxes, "pylibjpeg-rle")}.get(syntax)
+    if plugin and not get_decoder(syntax).is_available:
+        raise DatasetError(f"{path}: pixel data is compressed as {syntax.name} ({syntax}) and no decoder plugin "
+                           f"is installed: pip install pylibjpeg {plugin}")
+    try:
         pixels = ds.pixel_array.astype(np.float32)
-    except Exception as err:  # pydicom raises InvalidDicomError, missing-plugin errors, ...
-        raise DatasetError(f"{path}: not a readable DICOM image ({type(err).__name__}: {err})") from err
-    if pixels.ndim != 2:
-        raise DatasetError(f"{path}: expected a single-frame grayscale DICOM, got pixel array {pixels.shape}")
+    except Exception as err:  # the decoders raise RuntimeError, ValueError, ... for corrupt or short pixel data
+        raise DatasetError(f"{path}: expected {syntax.name} pixel data for a {ds.get('Rows')}x{ds.get('Columns')} "
+                           f"image, but it cannot be decoded ({type(err).__name__}: {err})") from err
     pixels = pixels * float(getattr(ds, "RescaleSlope", 1) or 1) + float(getattr(ds, "RescaleIntercept", 0) or 0)
     if str(getattr(ds, "PhotometricInterpretation", "")).strip() == "MONOCHROME1":
         pixels = pixels.max() + pixels.min() - pixels
