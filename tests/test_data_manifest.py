@@ -14,7 +14,7 @@ PAPER_FACTS = {  # dataset: (labels, channels, {subset: (files, patients, slices
     "acdc": ({0: "background", 1: "rv_cavity", 2: "myocardium", 3: "lv_cavity"}, 1,
              {"training": (200, 100, 1902), "testing": (100, 50, 1078)}),
     "sliver07": ({0: "background", 1: "liver"}, 1, {"training": (20, 20, 4159)}),
-    "idrid": ({0: "background", 1: "optic_disc"}, 3, {"training": (54, 54, None)}),
+    "idrid": ({0: "background", 1: "optic_disc"}, 3, {"training": (54, 54, None), "testing": (27, 27, None)}),
     "chest_xray": ({0: "background"}, 1, {"train": (15000, 15000, None)}),
     "mura_elbow": ({0: "background"}, 1, {"train": (4931, None, None), "valid": (465, None, None)}),
 }

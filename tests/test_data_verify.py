@@ -22,6 +22,7 @@ def small_manifest_counts(monkeypatch):
         for subset in manifest.layout.subsets:
             for key, value in counts.get(subset.name, {}).items():
                 monkeypatch.setattr(subset, key, value)
+        monkeypatch.setattr(manifest, "fixed_patients", {})  # nor the patients our fixed splits name
     return patched
 
 

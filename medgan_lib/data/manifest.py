@@ -3,7 +3,8 @@
 A manifest states where a public dataset comes from (citation, how to obtain it, licence), what it
 is (modality, label map, channels), how it lies on disk (globs and key patterns that pair images
 with masks and name patients), what a complete copy holds (counts per subset) and how the study
-uses it (split by patient, preprocessing).
+uses it (split by patient, preprocessing). Each manifest also says which part of its split comes
+from the paper that used the dataset and which part is this project's assumption (``split_source``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from medgan_lib.data.preprocessing import Preprocessing
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "data_manifest"
 FORMATS = ("nifti", "metaimage", "dicom", "image")
+SPLIT_NAMES = ("train", "val", "test")
 
 
 @dataclasses.dataclass
@@ -39,6 +41,10 @@ class Subset:
     patients: int | None = None
     slices: int | None = None  # 2-D slices (for 3-D volumes: summed depth)
     split: Literal["", "train", "val", "test"] = ""  # "" = split by patient with the fractions
+    # Masks of this subset (relative to root), paired only with this subset's images; None = the layout's.
+    mask_glob: str | None = None
+    # Prepended to the patient ids of this subset: keeps ids unique when two subsets reuse file names.
+    patient_prefix: str = ""
 
 
 @dataclasses.dataclass
@@ -50,10 +56,18 @@ class Layout:
     subsets: list[Subset]
     image_key: str  # regex on the image file name; group 1 is the key that pairs it with its mask
     patient: str  # regex on the image path relative to root; group 1 is the patient id
-    mask_glob: str | None = None
+    mask_glob: str | None = None  # masks of every subset without a mask_glob of its own
     mask_key: str | None = None  # regex on the mask file name; group 1 must equal the image's key
     mask_format: Literal["nifti", "metaimage", "dicom", "image"] | None = None
     mask_binarise: bool = False  # raw mask values > 0 mean label 1 (masks stored as 0/255)
+
+
+@dataclasses.dataclass
+class SplitSource:
+    """Where the split comes from: what the paper that used the dataset prescribes, and what we chose."""
+
+    paper: str  # the part of the split the paper states (or that it states none)
+    ours: str  # the part that is this project's assumption
 
 
 @dataclasses.dataclass
@@ -71,9 +85,14 @@ class Manifest:
     labels: dict[int, str]  # mask value -> name; 0 is background
     layout: Layout
     split: dict[str, float]  # fractions of the patients not fixed by a subset, by patient, never by slice
+    split_source: SplitSource  # which part of the split is the paper's and which is ours
     preprocessing: Preprocessing
     resolution: int  # default working resolution of the study
     phantom: str  # the phantom standing in for it by default
+    # The prepared splits whose union the GANs train on (never "test": the U-Net's Dice is measured there).
+    gan_splits: list[str] = dataclasses.field(default_factory=lambda: ["train"])
+    # Patients (ids as the layout names them) that go to a given split whatever the fractions say.
+    fixed_patients: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -84,15 +103,57 @@ class Manifest:
             raise ConfigError(f"{where}: image_channels must be 1 or 3, got {self.image_channels}")
         if set(self.split) - {"train", "val", "test"} or abs(sum(self.split.values()) - 1.0) > 1e-6:
             raise ConfigError(f"{where}: split must give train/val/test fractions summing to 1, got {self.split}")
+        if not self.split_source.paper.strip() or not self.split_source.ours.strip():
+            raise ConfigError(f"{where}: split_source needs both 'paper' and 'ours' (say 'none' if a side has nothing)")
+        self._check_gan_splits(where)
         layout = self.layout
-        if (layout.mask_glob is None) != (len(self.labels) == 1):
-            raise ConfigError(f"{where}: layout.mask_glob is needed exactly when labels has more than background")
-        if layout.mask_glob is not None and (layout.mask_key is None or layout.mask_format is None):
+        names = [s.name for s in layout.subsets]
+        if not names or len(set(names)) != len(names):
+            raise ConfigError(f"{where}: layout.subsets needs at least one subset and unique names, got {names}")
+        for subset in layout.subsets:
+            if ((subset.mask_glob or layout.mask_glob) is None) != (len(self.labels) == 1):
+                raise ConfigError(f"{where}: subset '{subset.name}' needs a mask glob (its own or layout.mask_glob) "
+                                  "exactly when labels has more than background")
+        if any(s.mask_glob or layout.mask_glob for s in layout.subsets) and (
+                layout.mask_key is None or layout.mask_format is None):
             raise ConfigError(f"{where}: layout.mask_key and layout.mask_format are required with mask_glob")
         for field in ("image_key", "patient", "mask_key"):
             pattern = getattr(layout, field)
             if pattern is not None and re.compile(pattern).groups < 1:
                 raise ConfigError(f"{where}: layout.{field} needs one regex group, got {pattern!r}")
+        self._check_fixed_patients(where)
+
+    def _check_gan_splits(self, where: str) -> None:
+        splits = self.gan_splits
+        if not splits or len(set(splits)) != len(splits) or set(splits) - set(SPLIT_NAMES):
+            raise ConfigError(f"{where}: gan_splits must list distinct splits of {list(SPLIT_NAMES)}, got {splits}")
+        if "test" in splits:
+            raise ConfigError(f"{where}: gan_splits must never include 'test' (the held-out test set), got {splits}")
+
+    def _check_fixed_patients(self, where: str) -> None:
+        seen: dict[str, str] = {}
+        for split, patients in self.fixed_patients.items():
+            if split not in SPLIT_NAMES:
+                raise ConfigError(f"{where}: fixed_patients.{split}: not a split; use {list(SPLIT_NAMES)}")
+            if not isinstance(patients, list) or not all(isinstance(p, str) and p for p in patients):
+                raise ConfigError(f"{where}: fixed_patients.{split}: expected a list of patient ids, got {patients!r}")
+            for pid in patients:
+                if pid in seen:
+                    raise ConfigError(f"{where}: fixed_patients: patient {pid!r} is listed for both "
+                                      f"{seen[pid]} and {split}")
+                seen[pid] = split
+                if not self._is_patient_id(pid):
+                    raise ConfigError(f"{where}: fixed_patients.{split}: {pid!r} is not a patient id of this layout "
+                                      f"(layout.patient {self.layout.patient!r}, group 1, with a subset's prefix)")
+
+    def _is_patient_id(self, pid: str) -> bool:
+        """Whether ``pid`` is what ``layout.patient`` (plus some subset's prefix) would extract."""
+        for subset in self.layout.subsets:
+            rest = pid[len(subset.patient_prefix):] if pid.startswith(subset.patient_prefix) else None
+            found = re.search(self.layout.patient, rest) if rest is not None else None
+            if found and found.group(1) == rest:
+                return True
+        return False
 
     @property
     def label_names(self) -> tuple[str, ...]:

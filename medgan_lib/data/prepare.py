@@ -53,7 +53,8 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
         return PreparedDataset.load(paths[split])
 
     slices = source.load(root, count, resolution, seed, prep, progress=progress)
-    parts = split_by_patient(slices.patient_ids, slices.fixed_split, source.fractions, seed)
+    parts = split_by_patient(slices.patient_ids, slices.fixed_split, source.fractions, seed,
+                             source.fixed_patients)
     sizes = {name: {"patients": int(len(np.unique(slices.patient_ids[idx]))), "slices": int(len(idx))}
              for name, idx in parts.items()}
     built = {}
@@ -73,10 +74,27 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
 
 
 def split_by_patient(patient_ids: np.ndarray, fixed_split: np.ndarray, fractions: dict[str, float],
-                     seed: int) -> dict[str, np.ndarray]:
-    """Slice indices per split; whole patients go to one split (fixed ones where the data impose it)."""
+                     seed: int, fixed_patients: dict[str, list[str]] | None = None) -> dict[str, np.ndarray]:
+    """Slice indices per split; whole patients go to one split.
+
+    A patient goes to the split its data impose (``fixed_split``, e.g. ACDC's testing exams), else to
+    the split ``fixed_patients`` lists it in (e.g. our SLiver07 split); the remaining patients are
+    split by ``fractions`` in a seeded order. Listed patients absent from the data are ignored; a
+    patient whose data and listing disagree is an error.
+    """
     order = list(dict.fromkeys(patient_ids.tolist()))
     fixed = {pid: split for pid, split in zip(patient_ids.tolist(), fixed_split.tolist()) if split}
+    present = set(order)
+    for split, listed in (fixed_patients or {}).items():
+        if split not in SPLITS:
+            raise DatasetError(f"fixed_patients: {split!r} is not a split; use {list(SPLITS)}")
+        for pid in listed:
+            if pid not in present:
+                continue
+            if fixed.get(pid, split) != split:
+                raise DatasetError(f"patient {pid!r} is listed for the {split} split, but its data (or another "
+                                   f"list) put it in the {fixed[pid]} split")
+            fixed[pid] = split
     free = [pid for pid in order if pid not in fixed]
     free = [free[i] for i in np.random.default_rng([seed, 1]).permutation(len(free))]
     n = len(free)

@@ -1,7 +1,10 @@
 """Where a dataset's slices come from: the ``DATASETS`` registry maps every name to its source.
 
 A source knows its label map and channels, fingerprints its inputs (for the cache key) and loads
-normalised slices at a resolution. Phantom sources draw slices; real sources read files (see readers.py).
+normalised slices at a resolution. It also says how its patients are split: ``fractions``,
+``fixed_patients`` (patient id lists per split that override the fractions) and ``gan_splits`` (the
+prepared splits whose union the GANs train on). Phantom sources draw slices; real sources read files
+(see readers.py).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class PhantomSource:
         self.default_count: int | None = phantom.default_count
         self.preprocessing = load_manifest(phantom.mimics).preprocessing  # the real dataset's rule
         self.fractions = dict(DEFAULT_FRACTIONS)
+        self.fixed_patients: dict[str, list[str]] = {}
+        self.gan_splits: tuple[str, ...] = ("train",)
 
     def resolve_root(self, root: str | Path | None) -> None:
         if root not in (None, ""):
@@ -74,6 +79,8 @@ class FileSource:
     default_count: int | None = None
     preprocessing = Preprocessing()
     fractions = dict(DEFAULT_FRACTIONS)
+    fixed_patients: dict[str, list[str]] = {}
+    gan_splits: tuple[str, ...] = ("train",)
 
     def resolve_root(self, root: str | Path | None) -> Path:
         if root in (None, ""):
@@ -164,6 +171,14 @@ class ManifestSource(FileSource):
     def fractions(self) -> dict[str, float]:  # type: ignore[override]
         return dict(self.manifest.split)
 
+    @property
+    def fixed_patients(self) -> dict[str, list[str]]:  # type: ignore[override]
+        return {split: list(ids) for split, ids in self.manifest.fixed_patients.items()}
+
+    @property
+    def gan_splits(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self.manifest.gan_splits)
+
     def where_to_get(self) -> str:
         return f"how to obtain it: {self.manifest.obtain.url}, see data_manifest/{self.name}.yaml"
 
@@ -171,20 +186,29 @@ class ManifestSource(FileSource):
         return dataclasses.asdict(self.manifest)
 
     def scan(self, root: Path) -> tuple[list[Case], list[str]]:
-        """Find and pair the files; problems are collected (for ``verify``) rather than raised."""
-        layout, problems, cases = self.manifest.layout, [], []
-        masks: dict[str, Path] = {}
-        if layout.mask_glob:
-            for path in sorted(root.glob(layout.mask_glob)):
-                found = re.search(layout.mask_key, path.name)
-                if not found:
-                    problems.append(f"{path}: mask name does not match {layout.mask_key!r}")
-                elif found.group(1) in masks:
-                    problems.append(f"{path}: a second mask for key {found.group(1)!r} ({masks[found.group(1)]})")
-                else:
-                    masks[found.group(1)] = path
-        used = set()
+        """Find and pair the files; problems are collected (for ``verify``) rather than raised.
+
+        Each subset's images pair with the masks of its own mask glob (the layout's unless the subset
+        names one), so two subsets may reuse file names. A patient id found in two subsets is a problem
+        (the official splits of these datasets are by patient; reused file names need a subset's
+        ``patient_prefix``).
+        """
+        cases, problems, clashes = self._scan(root)
+        return cases, problems + clashes
+
+    def _scan(self, root: Path) -> tuple[list[Case], list[str], list[str]]:
+        """(cases, problems, patient ids shared by two subsets). Cases of a shared id are kept: they are
+        one patient, which ``split_by_patient`` puts wholly in the subset's fixed split (no leakage)."""
+        layout, problems, cases, clashes = self.manifest.layout, [], [], []
+        pools: dict[str, dict[str, Path]] = {}  # mask glob -> key -> mask file
         for subset in layout.subsets:
+            glob = subset.mask_glob or layout.mask_glob
+            if glob and glob not in pools:
+                pools[glob] = self._masks(root, glob, problems)
+        used: set[Path] = set()
+        owner: dict[str, str] = {}  # patient id -> the subset it was found in
+        for subset in layout.subsets:
+            glob = subset.mask_glob or layout.mask_glob
             for path in sorted(root.glob(subset.image_glob)):
                 key = re.search(layout.image_key, path.name)
                 patient = re.search(layout.patient, path.relative_to(root).as_posix())
@@ -192,18 +216,38 @@ class ManifestSource(FileSource):
                     problems.append(f"{path}: name does not match the layout "
                                     f"({layout.image_key!r}, {layout.patient!r})")
                     continue
-                mask = masks.get(key.group(1)) if layout.mask_glob else None
-                if layout.mask_glob and mask is None:
+                mask = pools[glob].get(key.group(1)) if glob else None
+                if mask is not None:
+                    used.add(mask)
+                elif glob:
                     problems.append(f"{path}: mask file is missing (expected one matching "
-                                    f"{layout.mask_glob!r} with key {key.group(1)!r})")
+                                    f"{glob!r} with key {key.group(1)!r})")
                     continue
-                used.add(key.group(1))
-                cases.append(Case(patient.group(1), path, mask, subset.split, subset.name))
-        problems += [f"{masks[k]}: mask without an image" for k in sorted(set(masks) - used)]
-        return cases, problems
+                pid = subset.patient_prefix + patient.group(1)
+                if owner.setdefault(pid, subset.name) != subset.name:
+                    clashes.append(f"{path}: patient id {pid!r} of subset '{subset.name}' is also a patient of "
+                                   f"subset '{owner[pid]}'; ids must be unique across subsets (give one subset "
+                                   "a patient_prefix in the manifest)")
+                cases.append(Case(pid, path, mask, subset.split, subset.name))
+        unused = {m for pool in pools.values() for m in pool.values()} - used
+        problems += [f"{m}: mask without an image" for m in sorted(unused)]
+        return cases, problems, clashes
+
+    def _masks(self, root: Path, glob: str, problems: list[str]) -> dict[str, Path]:
+        """Mask files matching ``glob`` by their key; bad names and second masks for a key are problems."""
+        key_pattern, masks = self.manifest.layout.mask_key, {}
+        for path in sorted(root.glob(glob)):
+            found = re.search(key_pattern, path.name)
+            if not found:
+                problems.append(f"{path}: mask name does not match {key_pattern!r}")
+            elif found.group(1) in masks:
+                problems.append(f"{path}: a second mask for key {found.group(1)!r} ({masks[found.group(1)]})")
+            else:
+                masks[found.group(1)] = path
+        return masks
 
     def cases(self, root: Path) -> list[Case]:
-        cases, problems = self.scan(root)
+        cases, problems, _ = self._scan(root)  # a patient shared by two subsets is verify's to report
         if problems:
             raise DatasetError(f"dataset '{self.name}' under {root}: " + "; ".join(problems[:5])
                                + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
@@ -310,7 +354,8 @@ def describe(name: str) -> str:
                  f"labels: {dict(enumerate(phantom.label_names))}; channels: {phantom.image_channels}; "
                  f"{phantom.slices_per_patient} slice(s) per patient; default count {phantom.default_count}",
                  f"preprocessing: {dataclasses.asdict(source.preprocessing)} (the rule of {mimics.name}); "
-                 f"split by patient {source.fractions}"]
+                 f"split by patient {source.fractions} (ours: a phantom has no paper split); "
+                 f"GANs train on: {' + '.join(source.gan_splits)}"]
     elif isinstance(source, ManifestSource):
         m = source.manifest
         lines = [f"{name}: {m.title} ({m.modality}).", f"citation: {m.citation} doi:{m.doi}",
@@ -319,8 +364,14 @@ def describe(name: str) -> str:
                  f"preprocessing: {dataclasses.asdict(m.preprocessing)}",
                  f"subsets: " + "; ".join(f"{s.name}: {s.files} files" + (f", {s.slices} slices" if s.slices else "")
                                           + (f" (fixed {s.split} split)" if s.split else "") for s in m.layout.subsets),
-                 f"split by patient: {m.split}"]
+                 f"split by patient: {m.split}"
+                 + (f"; fixed patients {m.fixed_patients}" if m.fixed_patients else ""),
+                 f"GANs train on: {' + '.join(m.gan_splits)}",
+                 f"split from the paper: {m.split_source.paper}",
+                 f"split of our choosing: {m.split_source.ours}"]
     else:
         lines = [f"{name}: your own data: images/ (NIfTI, MetaImage, DICOM, PNG/JPEG/TIFF/BMP), optional masks/ "
-                 "with the same file names and labels.txt; one patient per file; per-image normalisation"]
+                 "with the same file names and labels.txt; one patient per file; per-image normalisation",
+                 f"split by patient {source.fractions} at random with the split seed (ours); "
+                 f"GANs train on: {' + '.join(source.gan_splits)}"]
     return "\n".join(lines)

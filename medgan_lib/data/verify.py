@@ -1,9 +1,12 @@
 """``medgan data verify``: check a downloaded copy against its manifest, then lock its file hashes.
 
-Checks layout (every image has its mask, names match), counts per subset (files, patients, slices),
-that every file reads, that image and mask shapes agree, mask values are in the label map and pixels
-are finite. On success it writes ``medgan-lock.json`` beside the data (sizes and SHA-256 of every
-file, atomically); a later run reports files that changed, appeared or disappeared since.
+Checks layout (every image has its mask within its subset, names match, patient ids unique across
+subsets), counts per subset (files, patients, slices), that the patients the manifest's fixed split
+names are present (in a subset without a split of its own), that every file reads, that image and
+mask shapes agree, mask values are in the label map and pixels are finite. On success it writes
+``medgan-lock.json`` beside the data (sizes and SHA-256 of every file, atomically); a later run
+reports files that changed, appeared or disappeared since. A partial copy fails the count checks
+(one problem per subset and count), so it is never locked as complete.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def verify(name: str, root: str | Path, update_lock: bool = False, progress: boo
             if path is not None:
                 files.append(path)
                 files.extend(p for p in companion_files(path) if p.exists())
+    problems.extend(_check_fixed_patients(manifest, cases, root))
     for subset in manifest.layout.subsets:
         found = counts[subset.name]
         for key in ("files", "patients", "slices"):
@@ -91,6 +95,22 @@ def verify(name: str, root: str | Path, update_lock: bool = False, progress: boo
         written = write_json(lock_path, {"dataset": name, "manifest": hash_inputs(to_dict(manifest)),
                                          "counts": counts, "files": hashes})
     return VerifyReport(name, root, problems, counts, written)
+
+
+def _check_fixed_patients(manifest, cases, root: Path) -> list[str]:
+    """Every patient of ``fixed_patients`` must be in the copy, and not in a subset with a split of its own."""
+    found = {c.patient: c for c in cases}
+    problems = []
+    for split, patients in manifest.fixed_patients.items():
+        for pid in patients:
+            case = found.get(pid)
+            if case is None:
+                problems.append(f"{root}: patient {pid!r}, which the manifest's fixed split puts in {split}, "
+                                "is not in the copy")
+            elif case.fixed_split and case.fixed_split != split:
+                problems.append(f"{case.image}: patient {pid!r} is listed for the {split} split, but subset "
+                                f"'{case.subset}' is the {case.fixed_split} split")
+    return problems
 
 
 def _compare_lock(lock_path: Path, hashes: dict[str, dict], root: Path) -> list[str]:
