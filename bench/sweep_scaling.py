@@ -17,6 +17,7 @@ import time
 
 import ray
 
+from medgan_lib.data import DataSpec
 from medgan_lib.tune import StudyConfig, compare_asha, run_study
 
 
@@ -34,7 +35,7 @@ def main() -> None:
     try:
         config = dict(name="bench", search="grid", gans=["dcgan"], grid_keys=["filters_discriminator", "learning_rate"],
                       restrict={"filters_discriminator": [16, 32], "learning_rate": [0.0002, 0.001]},
-                      iterations=args.iterations, interval=args.interval, scale="quick", resolution=args.resolution,
+                      iterations=args.iterations, interval=args.interval, scale="quick", data=DataSpec(resolution=args.resolution),
                       base={"batch_size": 16, "filters_g": 16, "count": 128}, fid_n=args.fid_n)
         with tempfile.TemporaryDirectory() as warm:  # data preparation and Inception load, not timed
             run_study(StudyConfig(**{**config, "iterations": args.interval, "restrict": {

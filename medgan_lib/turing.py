@@ -45,23 +45,19 @@ class TuringScore:
 
 
 def load_turing_sets(study_dir: str | Path | None, gan: str = "", dataset: str = "cardiac_phantom",
-                     n: int = 100, seed: int = 0, root: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """Real test-split images and ``n`` samples of the GAN's latest finished run in the study
-    (``gan=""``: the most recently trained run). Returns (real, synthetic, run name)."""
-    from medgan_lib.data import prepare
-    from medgan_lib.training import find_runs, sample
+                     n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """Real test-split images of the data the GAN's latest finished run was trained on, and ``n`` of its samples
+    (``gan=""``: the most recently finished run). Returns (real, synthetic, run name)."""
+    from medgan_lib.training import find_runs
 
     runs = find_runs(study_dir, gan=gan or None, dataset=dataset)
     if not runs:
         what = f"GAN '{gan}'" if gan else "any GAN"
         raise FileNotFoundError(f"no finished run of {what} on '{dataset}' in the study; train one first "
                                 f"(notebooks/02_gan_training.ipynb with the same study_dir)")
-    run = max(runs, key=lambda r: (r / "summary.json").stat().st_mtime)
-    samples = sample(run, n, seed=seed)
-    meta = samples.meta
-    real = prepare(dataset, "test", resolution=meta["resolution"], root=root).images
-    fake, _ = samples.load()
-    return real, fake, run.name
+    run = max(runs, key=lambda r: r.summary_file.stat().st_mtime)
+    fake, _ = run.samples(n, seed=seed).load()
+    return run.data_spec.prepare("test").images, fake, run.name
 
 
 def build_turing_test(real: np.ndarray, fake: np.ndarray, n: int = 100, seed: int = 0) -> TuringTest:

@@ -12,3 +12,29 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+class _ToySource:
+    """The dataset name "toy": tests that hand ``train_gan`` their own arrays (``data=``) still need a DataSpec
+    whose name is registered; it holds no files, so ``prepare`` must be patched where a test reads it."""
+
+    kind = "phantom"
+    name = "toy"
+    default_count = None
+    gan_splits = ("train",)
+
+    def resolve_root(self, root):
+        return None
+
+    def load(self, *args, **kwargs):
+        raise RuntimeError("the 'toy' test dataset has no data: pass data= or patch medgan_lib.data.spec.prepare")
+
+
+def _register_toy() -> None:
+    from medgan_lib.data import DATASETS
+
+    if "toy" not in DATASETS:
+        DATASETS.register("toy")(_ToySource())
+
+
+_register_toy()

@@ -82,13 +82,15 @@ def test_prepare_splits_records_a_data_row_and_plots_summarise_it(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from medgan_lib.data import prepare_splits
+    from medgan_lib.data import DataSpec, prepare_splits
     from medgan_lib.data.plots import intensity_histograms, label_fractions, show_samples, split_table
     from medgan_lib.results import read_results
 
-    parts = prepare_splits("cardiac_phantom", 32, count=60, seed=0, study_dir=tmp_path / "study", progress=False)
+    data = DataSpec("cardiac_phantom", resolution=32, count=60)
+    parts = prepare_splits(data, study_dir=tmp_path / "study", progress=False)
     rows = read_results(tmp_path / "study", "data")
     assert len(rows) == 1 and rows.iloc[0]["hashes"]["train"] == parts["train"].meta["hash"]
+    assert DataSpec.from_dict(rows.iloc[0]["data_spec"]) == data and rows.iloc[0]["data_spec_hash"] == data.hash
     sizes = split_table(parts)
     assert sizes["slices"].sum() == 60 and sizes.loc["train", "patients"] == 3
     table, _ = label_fractions(parts)

@@ -15,7 +15,7 @@ from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.segmentation.study import Condition, table2_conditions
 from medgan_lib.study.report import _synthetic_dice
-from medgan_lib.training import find_runs, load_run, preset, sample, train_gan
+from medgan_lib.training import Run, find_runs, preset, sample, train_gan
 from medgan_lib.training.config import config_differences
 from medgan_lib.training.grids import grid_array
 
@@ -68,7 +68,7 @@ def test_masks_only_run_learns_mask_channels_and_samples_masks(tmp_path):
     info = json.loads((run / "run.json").read_text())
     assert info["channels"] == "masks" and info["shape"] == {"image_channels": 0, "num_classes": 3, "resolution": 32}
     assert json.loads((run / "summary.json").read_text())["channels"] == "masks"
-    gan, _ = load_run(run, device="cpu")
+    gan = Run(run).load(device="cpu")
     assert gan.generate(2).shape == (2, 3, 32, 32)  # the one-hot mask channels, nothing else
     # grids (2x2 at smoke size) show the coloured masks alone: 32 px tiles, not 64 (image + mask)
     assert Image.open(run / "grids" / "step_000002.png").size == (2 + 2 * 34, 2 + 2 * 34)
@@ -93,13 +93,13 @@ def test_grid_of_masks_only_samples():
 
 
 def test_find_runs_spade_on_gan_masks_and_the_table2_condition(tmp_path, monkeypatch):
-    monkeypatch.setattr(medgan_lib.data, "prepare", lambda *args, **kwargs: toy())  # SPADE's training masks
+    monkeypatch.setattr(medgan_lib.data.spec, "prepare", lambda *args, **kwargs: toy())  # SPADE's training masks
     joint = train_gan(config(), tmp_path, data=toy())
     masks_run = train_gan(config(channels="masks"), tmp_path, data=toy())
     spade = train_gan(config(gan="spade", **SPADE_TINY), tmp_path, data=toy())
-    assert find_runs(tmp_path) == [joint, spade]  # image generators only, by default
-    assert find_runs(tmp_path, channels="masks") == [masks_run]
-    assert find_runs(tmp_path, channels=None) == [joint, masks_run, spade]
+    assert [r.path for r in find_runs(tmp_path)] == [joint, spade]  # image generators only, by default
+    assert [r.path for r in find_runs(tmp_path, channels="masks")] == [masks_run]
+    assert [r.path for r in find_runs(tmp_path, channels=None)] == [joint, masks_run, spade]
     with pytest.raises(ValueError, match="channels must be"):
         find_runs(tmp_path, channels="image")
 
@@ -114,13 +114,14 @@ def test_find_runs_spade_on_gan_masks_and_the_table2_condition(tmp_path, monkeyp
     assert images.shape == (4, 1, 32, 32) and np.unique(images).size > 1  # SPADE's images, not the -1 channel
     assert np.array_equal(masks, sample(masks_run, 4, seed=3).load()[1])  # conditioned on the generated masks
 
-    conditions = table2_conditions(tmp_path, "toy", [], [], [], n_synthetic=4)
+    conditions, used = table2_conditions(tmp_path, "toy", [], [], [], n_synthetic=4)
+    assert [r.path for r in used] == [joint, spade, masks_run]  # the runs whose data and patients 04 checks
     assert [(c.kind, c.gan) for c in conditions] == [("real", None), ("augmented", None), ("synthetic", "dcgan"),
                                                      ("synthetic", "spade"), ("synthetic_gan_masks", "spade")]
     gan_masks = conditions[-1]
     assert gan_masks.label == "SPADE GAN on GAN-generated masks" and gan_masks.run == spade.name
     assert f"-gan-{masks_run.name}" in gan_masks.samples
-    assert [c.kind for c in table2_conditions(tmp_path, "toy", [], [], [joint.name], 4)] == \
+    assert [c.kind for c in table2_conditions(tmp_path, "toy", [], [], [joint.name], 4)[0]] == \
         ["real", "augmented", "synthetic"]  # named runs: no masks-only run named, no such condition
     with pytest.raises(ValueError, match="sample set is needed"):
         Condition("synthetic_gan_masks", "spade")

@@ -124,19 +124,20 @@ def test_dloss_correlation_matrix(tmp_path):
 
 
 def test_evaluate_run_writes_fid_and_memorization_rows(tmp_path, monkeypatch):
-    run_dir = tmp_path / "runs" / "00000-dcgan-blobs-s0"
+    run_dir = tmp_path / "runs" / "00000-dcgan-toy-s0"
     run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps({"gan": "dcgan", "dataset": "blobs", "seed": 0}))
+    (run_dir / "config.json").write_text(json.dumps({"gan": "dcgan", "dataset": "toy", "seed": 0}))
     fake = blobs(24, 5)
     samples = write_samples(run_dir / "samples" / "n24-s0", [(fake, (fake[:, 0] > 0).astype(np.uint8))], {"n": 24})
-    import medgan_lib.training as training
+    from medgan_lib.training import Run
 
-    monkeypatch.setattr(training, "sample", lambda run, n, seed=0, device="auto": samples)
+    monkeypatch.setattr(Run, "samples", lambda self, n, seed=0, device="auto": samples)
     with pytest.warns(UserWarning, match="KID subset size is 12"):  # small n is reported, not hidden
         out = evaluate_run(run_dir, dataset(60, 0), n=24, extractors=("pixels",), study_dir=tmp_path, n_real=40,
                            heldout=dataset(20, 9, "test"), n_heldout=20, bootstrap_reps=10)
     fid = read_results(tmp_path, "fid").iloc[-1]
     assert fid["gan"] == "dcgan" and fid["run"] == run_dir.name and fid["n"] == 24 and fid["n_real"] == 40
+    assert fid["dataset"] == "toy" and fid["data_spec_hash"] == Run(run_dir).data_spec.hash
     assert fid["extractor"] == "pixels" and len(fid["weights_sha256"]) == 64
     assert fid["fid_ci"][0] <= fid["fid"] <= fid["fid_ci"][1]
     memo = read_results(tmp_path, "memorization").iloc[-1]

@@ -14,9 +14,12 @@ import medgan_lib.data
 from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans import GANS, DataShape
-from medgan_lib.gans.spade import SPADEGAN, mask_batches, mask_source_meta, mask_to_image_grid, onehot_cond
+from medgan_lib.data import DataSpec
+from medgan_lib.gans.spade import SPADEGAN, onehot_cond
+from medgan_lib.training.grids import mask_to_image_grid
+from medgan_lib.training.sampling import mask_batches, mask_source_meta
 from medgan_lib.samples import SampleSet
-from medgan_lib.training import load_run, preset, train_gan
+from medgan_lib.training import Run, preset, train_gan
 
 TINY = {"spade_hidden": 8, "channel_max": 32}
 
@@ -121,29 +124,33 @@ def test_vgg_loss_without_weights_fails_clearly():
         gan.generator_loss(torch.from_numpy(data.images), onehot(data.masks), 0)
 
 
+TOY = DataSpec("toy", resolution=32)
+TOY50 = DataSpec("toy", resolution=32, count=50)
+
+
 @pytest.fixture
 def fake_prepare(monkeypatch):
     """``prepare`` returning tiny train/val splits; records the calls."""
     calls = []
 
-    def prepare(dataset, split, resolution, root=None, count=None, seed=0):
+    def prepare(dataset, split, resolution, root=None, count=None, seed=0, empty_slices=None, progress=False):
         calls.append((dataset, split, resolution, count, seed))
         return tiny_data(6, split, offset=0 if split == "train" else 100)
 
-    monkeypatch.setattr(medgan_lib.data, "prepare", prepare)
+    monkeypatch.setattr(medgan_lib.data.spec, "prepare", prepare)
     return calls
 
 
 def test_mask_batches_from_training_and_heldout_masks(fake_prepare):
-    train = list(mask_batches("train", 10, dataset="toy", resolution=32, count=50, seed=3, batch_size=4))
+    train = list(mask_batches("train", 10, TOY50, seed=3, batch_size=4))
     assert [len(b) for b in train] == [4, 4, 2]
     masks = np.concatenate(train)
     assert masks.dtype == np.uint8 and masks.shape == (10, 32, 32)
     # every training mask used before any repeats; same seed, same masks
     assert len({m.tobytes() for m in masks[:6]}) == 6 and np.array_equal(masks[6:], masks[:4])
-    again = np.concatenate(list(mask_batches("train", 10, dataset="toy", resolution=32, count=50, seed=3, batch_size=4)))
+    again = np.concatenate(list(mask_batches("train", 10, TOY50, seed=3, batch_size=4)))
     assert np.array_equal(masks, again)
-    held = np.concatenate(list(mask_batches("heldout", 5, dataset="toy", resolution=32, count=50)))
+    held = np.concatenate(list(mask_batches("heldout", 5, TOY50)))
     train_set, held_set = {m.tobytes() for m in tiny_data(6).masks}, {m.tobytes() for m in held}
     assert held_set and not held_set & train_set
     assert fake_prepare[-1] == ("toy", "val", 32, 50, 0)  # same count: the same patient split as training
@@ -153,11 +160,11 @@ def test_mask_batches_from_training_and_heldout_masks(fake_prepare):
 
 def test_mask_batches_rejects_bad_sources(tmp_path):
     with pytest.raises(ValueError, match="valid: train, heldout, gan"):
-        next(mask_batches("test", 4, dataset="toy", resolution=32))
+        next(mask_batches("test", 4, TOY))
     with pytest.raises(ValueError, match="needs mask_run"):
-        next(mask_batches("gan", 4, dataset="toy", resolution=32))
-    with pytest.raises(FileNotFoundError, match="no config.json"):
-        next(mask_batches("gan", 4, dataset="toy", resolution=32, mask_run=tmp_path))
+        next(mask_batches("gan", 4, TOY))
+    with pytest.raises(FileNotFoundError, match="config.json is missing"):
+        next(mask_batches("gan", 4, TOY, mask_run=tmp_path))
 
 
 def stats_rows(run_dir):
@@ -172,18 +179,18 @@ def test_mask_batches_from_a_masks_only_gan_run(tmp_path):
 
     joint = tiny_run("joint")
     with pytest.raises(ValueError, match=f"mask_run {joint.name} \\(dcgan\\) learnt channels='joint'.*masks-only"):
-        next(mask_batches("gan", 5, dataset="toy", resolution=32, mask_run=joint))
+        next(mask_batches("gan", 5, TOY, mask_run=joint))
     with pytest.raises(ValueError, match="masks-only run"):
         mask_source_meta("gan", joint)
     run = tiny_run("masks")
-    masks = np.concatenate(list(mask_batches("gan", 5, dataset="toy", resolution=32, mask_run=run, batch_size=2)))
+    masks = np.concatenate(list(mask_batches("gan", 5, TOY, mask_run=run, batch_size=2)))
     assert masks.shape == (5, 32, 32) and masks.max() <= 2
     # the masks are that run's samples (same seed), written once in the run
     assert np.array_equal(masks, np.concatenate([m for _, m in SampleSet(run / "samples" / "n5-s0").iter_batches()]))
     assert mask_source_meta("gan", run) == {"mask_source": "gan", "mask_split": None, "mask_run": run.name,
                                             "mask_gan": "dcgan"}
     with pytest.raises(ValueError, match="masks for toy at 64 px"):
-        next(mask_batches("gan", 5, dataset="toy", resolution=64, mask_run=run))
+        next(mask_batches("gan", 5, DataSpec("toy", resolution=64), mask_run=run))
 
 
 def test_train_gan_determinism_resume_and_grid(tmp_path):
@@ -193,8 +200,8 @@ def test_train_gan_determinism_resume_and_grid(tmp_path):
     half = train_gan(config(iterations=2), tmp_path / "c", data=tiny_data())
     resumed = train_gan(config(), tmp_path / "c", resume=half, data=tiny_data())
     assert stats_rows(resumed) == stats_rows(a)
-    gan_a, _ = load_run(a, device="cpu")
-    gan_r, _ = load_run(resumed, device="cpu")
+    gan_a = Run(a).load(device="cpu")
+    gan_r = Run(resumed).load(device="cpu")
     for (name, x), (_, y) in zip(gan_a.state_dict().items(), gan_r.state_dict().items()):
         assert torch.equal(x, y), name
     grid = mask_to_image_grid(gan_a, tiny_data(3).masks, styles=2, seed=0)

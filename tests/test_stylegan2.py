@@ -18,8 +18,7 @@ from medgan_lib.gans import GANS, DataShape
 from medgan_lib.gans.resample import downsample2d, fir_filter, upsample2d
 from medgan_lib.gans.stylegan2 import (EqualConv2d, ModulatedConv2d, StyleGAN2, minibatch_stddev, r1_penalty,
                                        style_mixing_grid, truncation_grid)
-from medgan_lib.training import TrainConfig, load_run, preset, train_gan
-from medgan_lib.training.train import CHECKPOINT
+from medgan_lib.training import Run, TrainConfig, preset, train_gan
 
 TINY = {"channel_base": 256, "channel_max": 16, "mapping_layers": 2, "pl_weight": 2.0, "pl_interval": 2,
         "r1_interval": 2, "r1_gamma": 1.0}
@@ -280,8 +279,8 @@ def test_train_gan_determinism_and_exact_resume(tmp_path):
                      tmp_path / "c", data=tiny_data())
     resumed = train_gan(cfg, tmp_path / "c", resume=half, data=tiny_data())
     assert stats_rows(resumed) == stats_rows(a)
-    gan_a, _ = load_run(a, device="cpu")
-    gan_r, _ = load_run(resumed, device="cpu")
+    gan_a = Run(a).load(device="cpu")
+    gan_r = Run(resumed).load(device="cpu")
     for (name, x), (_, y) in zip(gan_a.state_dict().items(), gan_r.state_dict().items()):
         assert torch.equal(x, y), name
     assert torch.equal(gan_a.generate(2, generator=torch.Generator().manual_seed(0)),
@@ -291,6 +290,6 @@ def test_train_gan_determinism_and_exact_resume(tmp_path):
     with pytest.raises(ValueError, match="predates FIR"):
         gan_r.load_state_dict(old)
     # train_gan builds the optimisers through optimizer_settings: TINY regularises every 2nd step, c = 2/3
-    groups = {k: torch.load(a / CHECKPOINT, weights_only=False)[k]["param_groups"][0] for k in ("opt_g", "opt_d")}
+    groups = {k: torch.load(Run(a).checkpoint_file, weights_only=False)[k]["param_groups"][0] for k in ("opt_g", "opt_d")}
     for group in groups.values():
         assert group["lr"] == pytest.approx(cfg.lr_g * 2 / 3) and group["betas"][1] == pytest.approx(0.99 ** (2 / 3))

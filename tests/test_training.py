@@ -14,7 +14,8 @@ from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans.conv import DCGAN
 from medgan_lib.results import read_results
 from medgan_lib.samples import SampleSet
-from medgan_lib.training import TrainingDiverged, find_runs, load_run, preset, sample, train_gan
+from medgan_lib.data import DataSpec
+from medgan_lib.training import Run, TrainingDiverged, find_runs, preset, sample, train_gan
 from medgan_lib.training.stats import diversity, dloss_statistics
 
 
@@ -133,7 +134,9 @@ def test_sample_writes_batches_and_reuses_existing_sets(tmp_path):
     assert (samples.path / "meta.json").stat().st_mtime_ns == stamp  # not rewritten
     again = sample(run, 10, seed=4, batch_size=10).load()[0]
     assert not np.array_equal(again, images)
-    gan, config = load_run(run)
-    assert config.gan == "dcgan" and not gan.training
-    assert find_runs(tmp_path) == [run] and find_runs(tmp_path, gan="hinge") == []
-    assert find_runs(tmp_path, dataset="toy") == [run]
+    found = Run(run)
+    assert found.config.gan == "dcgan" and not found.load().training and found.finished
+    assert found.data_spec == tiny_config().data and found.training_patients == set(tiny_data().patient_ids.tolist())
+    assert find_runs(tmp_path) == [found] and find_runs(tmp_path, gan="hinge") == []
+    assert find_runs(tmp_path, dataset="toy") == [found] and find_runs(tmp_path, data=found.data_spec) == [found]
+    assert find_runs(tmp_path, data=DataSpec("toy", resolution=64)) == []

@@ -110,12 +110,16 @@ def mask_channels(num_classes: int) -> int:
     return num_classes if num_classes > 1 else 0
 
 
+def onehot(masks: np.ndarray, num_classes: int) -> np.ndarray:
+    """(N, H, W) integer masks -> (N, K, H, W) float32 one-hot channels in {0, 1}."""
+    masks = np.asarray(masks)
+    return (masks[:, None] == np.arange(num_classes, dtype=masks.dtype)[None, :, None, None]).astype(np.float32)
+
+
 def to_joint(images: np.ndarray, masks: np.ndarray, num_classes: int) -> np.ndarray:
-    k = mask_channels(num_classes)
-    if k == 0:
+    if mask_channels(num_classes) == 0:
         return images.astype(np.float32, copy=False)
-    onehot = (masks[:, None, :, :] == np.arange(k, dtype=masks.dtype)[None, :, None, None])
-    return np.concatenate([images, onehot.astype(np.float32) * 2.0 - 1.0], axis=1)
+    return np.concatenate([images, onehot(masks, num_classes) * 2.0 - 1.0], axis=1)
 
 
 def from_joint(joint: np.ndarray, image_channels: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

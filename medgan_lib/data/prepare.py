@@ -108,21 +108,3 @@ def split_by_patient(patient_ids: np.ndarray, fixed_split: np.ndarray, fractions
     assign.update({pid: "train" for pid in free[counts["val"] + counts["test"]:]})
     labels = np.array([assign[pid] for pid in patient_ids.tolist()])
     return {name: np.flatnonzero(labels == name) for name in SPLITS}
-
-
-def prepare_splits(dataset: str = "cardiac_phantom", resolution: int = 64, root: str | Path | None = None,
-                   count: int | None = None, seed: int = 0, empty_slices: str | None = None,
-                   study_dir: str | Path | None = None, progress: bool = True) -> dict[str, PreparedDataset]:
-    """All three splits (built and cached together); with ``study_dir`` a ``data`` result row records
-    the dataset's hashes and split sizes so later sections can show which data they used."""
-    parts = {name: prepare(dataset, name, resolution, root, count, seed, empty_slices, progress) for name in SPLITS}
-    if study_dir is not None:
-        from medgan_lib.results import append_result
-
-        meta = parts["train"].meta
-        append_result(study_dir, "data", {
-            "dataset": dataset, "kind": meta["kind"], "root": meta["root"], "resolution": resolution,
-            "count": meta["count"], "seed": seed, "preprocessing": meta["preprocessing"],
-            "hashes": {name: ds.meta["hash"] for name, ds in parts.items()}, "split_sizes": meta["split_sizes"],
-            "label_names": list(parts["train"].label_names)})
-    return parts

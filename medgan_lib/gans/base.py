@@ -3,7 +3,7 @@
 A GAN owns its generator, discriminator and losses. ``train_gan`` only calls the methods below:
 one discriminator step, one generator step, per-step hooks, and ``generate``. Unconditional GANs
 generate the joint image+mask tensor; conditional ones (SPADE) take the mask as ``cond`` and
-generate image channels only.
+generate image channels only. ``sample`` wraps ``generate`` into (images, masks) arrays for everyone else.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
-from medgan_lib.data.dataset import mask_channels
+from medgan_lib.data.dataset import from_joint, mask_channels, onehot
 from medgan_lib.registry import Registry
 
 
@@ -71,6 +72,28 @@ class GAN(nn.Module):
                  ) -> torch.Tensor:
         """``n`` samples in [-1, 1]-ish range: the joint tensor, or image channels when conditional."""
         raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, masks: np.ndarray | None = None, generator: torch.Generator | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` generated pairs (float32 images clipped to [-1, 1], uint8 masks): the one way every caller
+        samples. An unconditional GAN draws both (masks argmax-decoded from its mask channels; a masks-only GAN's
+        images are one constant -1 channel); a conditional one (SPADE) draws images for the given ``masks``."""
+        shape: DataShape = self.shape
+        if self.conditional:
+            if masks is None or len(masks) != n:
+                raise ValueError(f"{type(self).__name__} is conditioned on masks: pass {n} masks, got "
+                                 f"{'none' if masks is None else len(masks)}")
+            cond = torch.from_numpy(onehot(masks, shape.num_classes)).to(next(self.parameters()).device)
+            fake = self.generate(n, cond, generator=generator).float().cpu().numpy()
+            return np.clip(fake, -1.0, 1.0), np.asarray(masks, dtype=np.uint8)
+        if masks is not None:
+            raise ValueError(f"{type(self).__name__} draws its own masks; masks must be None")
+        fake = self.generate(n, None, generator=generator).float().cpu().numpy()
+        images, decoded = from_joint(fake, shape.image_channels, shape.num_classes)
+        if shape.image_channels == 0:
+            images = np.full((n, 1, *decoded.shape[1:]), -1.0, dtype=np.float32)
+        return images, decoded
 
     def options_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.options) if dataclasses.is_dataclass(getattr(self, "options", None)) else {}

@@ -7,7 +7,6 @@ SHA-256 of its weights.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -87,18 +86,7 @@ def audit_memorization(real: PreparedDataset | np.ndarray, heldout: PreparedData
     return memorization_audit(generated, train, held, quantile=quantile, **feats)
 
 
-def run_info(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """dataset, gan, run and training seed of a GAN run directory (from its ``config.json``)."""
-    run_dir = Path(run_dir)
-    config_file = run_dir / "config.json"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a GAN run directory: config.json is missing")
-    config = json.loads(config_file.read_text())
-    return {"dataset": config.get("dataset"), "gan": config.get("gan"), "run": run_dir.name,
-            "train_seed": config.get("seed")}
-
-
-def evaluate_run(run_dir: str | os.PathLike, real: PreparedDataset, n: int = 100,
+def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int = 100,
                  extractors: Iterable[str | Extractor] = ("inception",), study_dir: str | os.PathLike = "",
                  seed: int = 0, n_real: int | None = 200, heldout: PreparedDataset | None = None,
                  n_heldout: int | None = 64, extractor_options: dict[str, dict[str, Any]] | None = None,
@@ -106,13 +94,14 @@ def evaluate_run(run_dir: str | os.PathLike, real: PreparedDataset, n: int = 100
     """Sample ``n`` images from a trained GAN run (cached), compute every metric, append ``fid`` rows (one per
     extractor) and, given ``heldout`` real images, one ``memorization`` row; returns {"fid": rows,
     "memorization": row or None, "report": MemorizationReport or None}."""
-    from medgan_lib.training import sample
+    from medgan_lib.training.run import as_run
 
-    info = run_info(run_dir)
-    samples = sample(run_dir, n, seed=seed, device=device)
+    run = as_run(run)
+    samples = run.samples(n, seed=seed, device=device)
     extractors = resolve_extractors(extractors, extractor_options)
-    common = {**info, "seed": seed, "real_split": real.split, "real_dataset_hash": real.meta.get("hash"),
-              "samples": str(samples.path)}
+    common = {"dataset": run.data_spec.dataset, "gan": run.gan_name, "run": run.name, "train_seed": run.config.seed,
+              "data_spec_hash": run.data_spec.hash, "seed": seed, "real_split": real.split,
+              "real_dataset_hash": real.meta.get("hash"), "samples": str(samples.path)}
     fid_rows = [append_result(study_dir, "fid", {**common, **row})
                 for row in evaluate_images(real, samples, extractors, n=n, n_real=n_real, seed=seed,
                                            bootstrap_reps=bootstrap_reps, device=device, progress=progress)]

@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.data.spec import DataSpec
 from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, resolve_extractors
 from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
@@ -25,7 +26,7 @@ from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.results import read_results
 
 
-def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: str = "", study_dir: str = "",
+def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "", study_dir: str = "",
                       unet_config: "SegConfig | None" = None, medfid_config: MedFIDConfig | None = None,
                       device: str = "auto") -> dict[str, dict[str, Any]]:
     """Options for the domain extractors named in ``extractors``: ``unet`` uses the given U-Net checkpoint,
@@ -36,8 +37,7 @@ def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: st
 
     options: dict[str, dict[str, Any]] = {}
     if "unet" in extractors:
-        options["unet"] = {"unet": Path(unet) if unet else real_unet(study_dir, real.name, real.resolution,
-                                                                        config=unet_config)}
+        options["unet"] = {"unet": Path(unet) if unet else real_unet(study_dir, data, config=unet_config)}
     if "medfid" in extractors:
         path = train_medfid(medfid_config, device=device)
         record = torch.load(path, map_location="cpu", weights_only=False)
@@ -48,6 +48,18 @@ def domain_extractors(real: PreparedDataset, extractors: Iterable[str], unet: st
         print(f"MedFID {stage}: classes {record['classes']}, accuracy {record['accuracy']} on {record['n']} images")
         options["medfid"] = {"checkpoint": path}
     return options
+
+
+def usable_extractors(extractors: Iterable[str], real: PreparedDataset) -> list[str]:
+    """``extractors`` less those the data cannot support, each with a printed reason: the U-Net FID needs a
+    U-Net trained to segment the real data, so image-only datasets (chest X-ray, MURA) have none."""
+    kept = list(extractors)
+    if "unet" in kept and real.num_classes < 2:
+        kept.remove("unet")
+        print(f"U-Net FID left out: dataset '{real.name}' has no segmentation masks to train its U-Net on")
+    if not kept:
+        raise ValueError(f"no feature extractor left for dataset '{real.name}' (asked for {list(extractors)})")
+    return kept
 
 
 def medfid_config(mura_root: str = "", **values: Any) -> MedFIDConfig:
@@ -125,7 +137,7 @@ def sample_images(runs: dict[str, dict[str, Any]], run: str, n: int | None = Non
     return fake_images(runs[run]["fid"][0]["samples"], n)
 
 
-def select_runs(study_dir: str, dataset: str, gans: Iterable[str] = ()) -> list[Path]:
+def select_runs(study_dir: str, dataset: str, gans: Iterable[str] = ()) -> list["Run"]:
     """Finished GAN runs of ``dataset`` in the study (all GANs, or those named in ``gans``)."""
     from medgan_lib.training import find_runs
 
@@ -137,18 +149,10 @@ def select_runs(study_dir: str, dataset: str, gans: Iterable[str] = ()) -> list[
     return runs
 
 
-def run_data(runs: Iterable[str | os.PathLike]) -> tuple[PreparedDataset, PreparedDataset]:
-    """(train split, test split) exactly as the runs were trained on (dataset, resolution, count, root and
-    split seed from their ``config.json``); the runs must agree on these."""
-    import json
+def run_data(runs: list["Run"]) -> tuple[DataSpec, PreparedDataset, PreparedDataset]:
+    """(the runs' DataSpec, the GANs' training images, the test split): the data every metric of 03 compares
+    with, taken from the runs (``runs_spec`` refuses runs trained on different data, naming them)."""
+    from medgan_lib.training import runs_spec
 
-    from medgan_lib.data import prepare
-
-    keys = ("dataset", "resolution", "root", "count", "data_seed")
-    settings = {tuple(json.loads((Path(r) / "config.json").read_text()).get(k) for k in keys) for r in runs}
-    if len(settings) != 1:
-        raise ValueError(f"the runs were trained on different data {sorted(map(str, settings))}; evaluate them "
-                         "separately (choose them with gans=)")
-    dataset, resolution, root, count, data_seed = settings.pop()
-    return tuple(prepare(dataset, split, resolution, root=root, count=count, seed=data_seed or 0)
-                 for split in ("train", "test"))
+    data = runs_spec(runs)
+    return data, data.gan_train(), data.prepare("test")

@@ -25,6 +25,23 @@ def check_disjoint(train: PreparedDataset, val: PreparedDataset, test: PreparedD
                                f"'{other.split}' (e.g. {shared[:3]}); the test split must be held out by patient")
 
 
+def check_test_patients(test: PreparedDataset, runs: list) -> str:
+    """No test patient may be among any evaluated GAN's training patients (else its synthetic images could carry
+    test anatomy into the U-Net's training); returns the sentence the report shows, raises naming the run if not."""
+    patients = set(np.asarray(test.patient_ids).tolist())
+    unknown = [run.name for run in runs if run.training_patients is None]
+    for run in runs:
+        shared = sorted(patients & (run.training_patients or set()))
+        if shared:
+            raise DatasetError(f"GAN run {run.name} trained on {len(shared)} of the {len(patients)} test patients "
+                               f"of '{test.name}' (e.g. {shared[:3]}): its synthetic images could carry test anatomy; "
+                               "train the GANs on this DataSpec's GAN split, never on the test split")
+    checked = [run.name for run in runs if run.training_patients is not None]
+    text = (f"Leakage check: none of the {len(patients)} test patients is among the training patients of the "
+            f"{len(checked)} GAN run(s) evaluated here" + (f" ({', '.join(checked)})" if checked else ""))
+    return text + (f"; runs without recorded patients, not checked: {', '.join(unknown)}." if unknown else ".")
+
+
 def synthetic_arrays(samples: SampleSet, real: PreparedDataset, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Images and masks of a GAN sample set, checked against the real dataset (labels, shape, channels)."""
     where = f"synthetic sample set {samples.path}"

@@ -11,9 +11,14 @@ from medgan_lib.reference import PAPER_DATASETS
 from medgan_lib.segmentation.unet import load_unet, predict
 
 
+TABLE2_COLUMNS = ["Dice (ours)", "p vs real (Wilcoxon)", "p vs real (Welch)", "FID (ours)", "FID (paper)", "Dice (paper)"]
+
+
 def table2(summary: pd.DataFrame, fid: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Our Dice (mean ± std, p-values) beside our FID (latest ``fid`` row per GAN, if any) and the paper's
-    FID/Dice (package reference data, if present)."""
+    FID/Dice (package reference data, if present). No Dice rows (data without masks): an empty table."""
+    if summary.empty:
+        return pd.DataFrame(columns=TABLE2_COLUMNS)
     table = summary.set_index("condition")
     out = pd.DataFrame(index=table.index)
     out["Dice (ours)"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
@@ -23,6 +28,7 @@ def table2(summary: pd.DataFrame, fid: pd.DataFrame, dataset: str) -> pd.DataFra
     out["FID (ours)"] = np.nan
     if not fid.empty and {"gan", "fid"} <= set(fid.columns):
         rows = fid[fid["dataset"] == dataset] if "dataset" in fid else fid
+        rows = rows[rows["extractor"] == "inception"] if "extractor" in rows else rows  # the paper's FID: Inception
         latest = rows.groupby("gan")["fid"].last()
         out["FID (ours)"] = [latest.get(g, np.nan) if k == "synthetic" else np.nan
                              for g, k in zip(table["gan"], table["kind"])]
@@ -41,7 +47,9 @@ def _paper(dataset: str) -> dict:
 
 
 def bar_plot(summary: pd.DataFrame, structures: list[str]):
-    """Mean Dice per condition and structure, error bars = std over seeds."""
+    """Mean Dice per condition and structure, error bars = std over seeds (None without rows)."""
+    if summary.empty:
+        return None
     cols = ["dice", *[f"dice_{s}" for s in structures]]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(summary) * len(cols) / 2), 4))
     width = 0.8 / len(cols)
@@ -58,7 +66,10 @@ def bar_plot(summary: pd.DataFrame, structures: list[str]):
 
 
 def overlays(rows: pd.DataFrame, test: PreparedDataset, n: int = 4):
-    """First ``n`` real test images: ground truth, then each condition's (first seed) prediction."""
+    """First ``n`` real test images: ground truth, then each condition's (first seed) prediction (None without
+    rows)."""
+    if rows.empty:
+        return None
     first = rows.drop_duplicates("label")
     fig, axes = plt.subplots(n, len(first) + 1, figsize=(1.6 * (len(first) + 1), 1.6 * n), squeeze=False)
     index = np.linspace(0, len(test) - 1, n).astype(int)

@@ -5,7 +5,6 @@ SPADE sampled on masks of a masks-only GAN (issue #4): the variant conditioned o
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -15,12 +14,14 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.data.spec import DataSpec
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.results import append_result, read_results, study_path
 from medgan_lib.samples import SampleSet
-from medgan_lib.segmentation.data import check_disjoint, synthetic_arrays
+from medgan_lib.segmentation.data import check_disjoint, check_test_patients, synthetic_arrays
 from medgan_lib.segmentation.train import SegConfig, evaluate, train_unet
 from medgan_lib.segmentation.unet import save_unet
+from medgan_lib.training.run import Run
 
 # "synthetic_gan_masks": SPADE's images generated for the masks of the study's masks-only GAN run (the sample
 # set's meta names it), instead of the training masks of skandarani's "synthetic" SPADE row.
@@ -54,8 +55,10 @@ class Condition:
 
 
 def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDataset, test: PreparedDataset,
-                  config: SegConfig, seed: int, study_dir: str | Path | None = None, progress: bool = False) -> dict:
-    """Train and evaluate one U-Net (or return the stored row of the same config hash)."""
+                  config: SegConfig, seed: int, study_dir: str | Path | None = None, progress: bool = False,
+                  data_spec: DataSpec | None = None) -> dict:
+    """Train and evaluate one U-Net (or return the stored row of the same config hash); ``data_spec`` (the
+    splits' DataSpec) is recorded in the row."""
     check_disjoint(train, val, test)
     samples = SampleSet(condition.samples) if condition.samples else None
     key = hash_inputs(dataclasses.asdict(condition), samples.meta if samples else None, train.meta.get("hash"),
@@ -79,7 +82,8 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
     checkpoint = save_unet(study_path(study_dir) / "unet" / name / "model.pt", model, label_names=train.label_names,
                            condition=dataclasses.asdict(condition), config=dataclasses.asdict(config), seed=seed,
                            dataset=train.name, config_hash=key)
-    row = {"dataset": train.name, "condition": condition.kind, "label": condition.label, "gan": condition.gan,
+    row = {"dataset": train.name, "data_spec": data_spec.to_dict() if data_spec else None,
+           "data_spec_hash": data_spec.hash if data_spec else None, "condition": condition.kind, "label": condition.label, "gan": condition.gan,
            "run": condition.run, "mask_run": samples.meta.get("mask_run") if samples else None,
            "mask_gan": samples.meta.get("mask_gan") if samples else None, "seed": seed, "iterations": config.iterations, "batch_size": config.batch_size,
            "n_train": len(images), "n_test": len(test), **{k: v for k, v in scores.items()},
@@ -89,80 +93,103 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
     return append_result(study_dir, "dice", row)
 
 
+@dataclasses.dataclass
+class DiceStudy:
+    """What notebook 04 shows: the data the runs share, its test split, the leakage check and the dice rows."""
+
+    data: DataSpec
+    test: PreparedDataset
+    leakage: str
+    rows: pd.DataFrame
+
+
 def table2_conditions(study_dir: str | Path | None, dataset: str, gans: list[str], mix_gans: list[str],
-                      runs: list[str], n_synthetic: int, sample_seed: int = 0) -> list[Condition]:
-    """Real, augmented, each GAN's synthetic set (latest finished run per GAN, or the named ``runs``), for a
-    mask-conditioned GAN (SPADE) also its set drawn on the masks of the latest masks-only GAN run of the same
-    data (if the study has one; ``runs`` may name it), and real + each of ``mix_gans``; sets are drawn with
-    ``training.sample`` (cached in the run)."""
-    from medgan_lib.gans import GANS
-    from medgan_lib.training import find_runs, sample
+                      runs: list[str], n_synthetic: int, sample_seed: int = 0) -> tuple[list[Condition], list[Run]]:
+    """(conditions, the GAN runs they use): real, augmented, each GAN's synthetic set (latest finished run per GAN,
+    or the named ``runs``), for a mask-conditioned GAN (SPADE) also its set drawn on the masks of the latest
+    masks-only GAN run of the same data (if the study has one; ``runs`` may name it), and real + each of
+    ``mix_gans``. Sample sets come from ``Run.samples`` (written once per run and reused by every section)."""
+    from medgan_lib.training import find_runs, latest_mask_run, runs_spec
 
     conditions = [Condition("real"), Condition("augmented")]
-    found = {}
-    for run_dir in find_runs(study_dir, dataset=dataset):
-        config = json.loads((run_dir / "config.json").read_text())
-        if (not runs or run_dir.name in runs) and (not gans or config["gan"] in gans):
-            found[config["gan"]] = run_dir  # oldest first, so the latest run of a GAN wins
+    found: dict[str, Run] = {}
+    for run in find_runs(study_dir, dataset=dataset):
+        if (not runs or run.name in runs) and (not gans or run.gan_name in gans):
+            found[run.gan_name] = run  # oldest first, so the latest run of a GAN wins
     mask_runs = [r for r in find_runs(study_dir, dataset=dataset, channels="masks") if not runs or r.name in runs]
-    missing = sorted(set(runs) - {p.name for p in [*found.values(), *mask_runs]})
+    missing = sorted(set(runs) - {r.name for r in [*found.values(), *mask_runs]})
     if missing:
         raise FileNotFoundError(f"GAN run(s) {missing} not found (finished) in study {study_path(study_dir)}")
-    for gan, run_dir in found.items():
-        path = str(sample(run_dir, n_synthetic, seed=sample_seed).path)
-        conditions.append(Condition("synthetic", gan, run_dir.name, path))
-        mask_run = _latest_mask_run(mask_runs, run_dir) if GANS[gan].conditional else None
+    if found:
+        runs_spec(list(found.values()))  # refuse runs of different data before drawing any samples
+    used = list(found.values())
+    for gan, run in found.items():
+        conditions.append(Condition("synthetic", gan, run.name, str(run.samples(n_synthetic, seed=sample_seed).path)))
+        mask_run = latest_mask_run(run, among=mask_runs) if run.conditional else None
         if mask_run is not None:
-            path = str(sample(run_dir, n_synthetic, seed=sample_seed, mask_source="gan", mask_run=mask_run).path)
-            conditions.append(Condition("synthetic_gan_masks", gan, run_dir.name, path))
+            path = str(run.samples(n_synthetic, seed=sample_seed, mask_source="gan", mask_run=mask_run).path)
+            conditions.append(Condition("synthetic_gan_masks", gan, run.name, path))
+            used.append(mask_run)
     for gan in mix_gans:
         if gan in found:
             conditions.append(Condition("real+synthetic", gan, found[gan].name,
-                                        str(sample(found[gan], n_synthetic, seed=sample_seed).path)))
-    return conditions
+                                        str(found[gan].samples(n_synthetic, seed=sample_seed).path)))
+    return conditions, used
 
 
-def _latest_mask_run(mask_runs: list[Path], run_dir: Path) -> Path | None:
-    """The latest masks-only run trained at the resolution of ``run_dir`` (None if there is none)."""
-    resolution = json.loads((run_dir / "config.json").read_text())["resolution"]
-    same = [r for r in mask_runs if json.loads((r / "config.json").read_text())["resolution"] == resolution]
-    return same[-1] if same else None
-
-
-def run_dice_study(study_dir: str | Path | None = None, dataset: str = "cardiac_phantom", resolution: int = 64,
-                   gans: list[str] | None = None, mix_gans: list[str] | None = None, runs: list[str] | None = None,
-                   seeds: list[int] | None = None, config: SegConfig | None = None, count: int | None = None,
-                   root: str | None = None) -> pd.DataFrame:
-    """Every Table 2 condition x seed on ``dataset``; returns this study's dice rows of these configs."""
-    from medgan_lib.data import prepare
+def run_dice_study(study_dir: str | Path | None = None, dataset: str = "cardiac_phantom", gans: list[str] | None = None,
+                   mix_gans: list[str] | None = None, runs: list[str] | None = None, seeds: list[int] | None = None,
+                   config: SegConfig | None = None) -> DiceStudy:
+    """Every Table 2 condition x seed. The data (train/val/test splits) are the ones the GAN runs were trained on
+    (``runs_spec`` refuses runs of different data, naming them; a study without GAN runs uses notebook 01's);
+    no test patient may be among any GAN's training patients."""
+    from medgan_lib.training import runs_spec
 
     config = config or SegConfig()
     seeds = [0] if seeds is None else seeds
-    train, val, test = (prepare(dataset, s, resolution, root=root, count=count) for s in ("train", "val", "test"))
-    conditions = table2_conditions(study_dir, dataset, gans or [], ["spade", "stylegan2"] if mix_gans is None else mix_gans,
-                                   runs or [], config.n_synthetic)
+    conditions, used = table2_conditions(study_dir, dataset, gans or [],
+                                         ["spade", "stylegan2"] if mix_gans is None else mix_gans, runs or [],
+                                         config.n_synthetic)
+    data = runs_spec(used) if used else study_data(study_dir, dataset)
+    train, val, test = (data.prepare(s) for s in ("train", "val", "test"))
+    leakage = check_test_patients(test, used)
+    if test.num_classes < 2:  # image-only data (chest X-ray, MURA): nothing to segment, no Table 2
+        return DiceStudy(data, test, f"dataset '{data.dataset}' has no segmentation masks, so there is no U-Net "
+                                     f"Dice to compute (Table 2 needs masks). {leakage}", pd.DataFrame())
     rows = []
     for condition in tqdm(conditions, desc="conditions"):
         for seed in seeds:
             start = time.perf_counter()
-            row = run_condition(condition, train, val, test, config, seed, study_dir)
+            row = run_condition(condition, train, val, test, config, seed, study_dir, data_spec=data)
             rows.append({**row, "seconds": round(time.perf_counter() - start, 1)})
-    return pd.DataFrame(rows)
+    return DiceStudy(data, test, leakage, pd.DataFrame(rows))
 
 
-def real_unet(study_dir: str | Path | None = None, dataset: str = "cardiac_phantom", resolution: int = 64,
-              seed: int = 0, config: SegConfig | None = None, count: int | None = None, root: str | None = None) -> Path:
-    """Checkpoint of the U-Net trained on real data (trained now unless the same config exists): the
-    network whose bottleneck features the U-Net FID uses. Load it with ``load_unet``."""
-    from medgan_lib.data import prepare
+def study_data(study_dir: str | Path | None, dataset: str) -> DataSpec:
+    """The DataSpec notebook 01 prepared for ``dataset`` in this study (its latest ``data`` row)."""
+    rows = read_results(study_dir, "data")
+    rows = rows[rows["dataset"] == dataset] if not rows.empty else rows
+    if rows.empty or "data_spec" not in rows:
+        raise FileNotFoundError(f"study {study_path(study_dir)} has no GAN runs and no data prepared for "
+                                f"'{dataset}': run notebooks 01 and 02 first")
+    return DataSpec.from_dict(rows.iloc[-1]["data_spec"])
 
-    train, val, test = (prepare(dataset, s, resolution, root=root, count=count) for s in ("train", "val", "test"))
-    return Path(run_condition(Condition("real"), train, val, test, config or SegConfig(), seed, study_dir)["checkpoint"])
+
+def real_unet(study_dir: str | Path | None = None, data: DataSpec | None = None, seed: int = 0,
+              config: SegConfig | None = None) -> Path:
+    """Checkpoint of the U-Net trained on ``data``'s real training split (trained now unless the same config
+    exists): the network whose bottleneck features the U-Net FID uses. Load it with ``load_unet``."""
+    data = data or DataSpec()
+    train, val, test = (data.prepare(s) for s in ("train", "val", "test"))
+    row = run_condition(Condition("real"), train, val, test, config or SegConfig(), seed, study_dir, data_spec=data)
+    return Path(row["checkpoint"])
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std over seeds per condition, with two tests against the real-data baseline: Wilcoxon
-    signed-rank over test patients (seed-averaged mean Dice, paired) and Welch's t over seeds."""
+    signed-rank over test patients (seed-averaged mean Dice, paired) and Welch's t over seeds (empty rows: empty)."""
+    if rows.empty:
+        return pd.DataFrame()
     structures = [c for c in rows.columns if c.startswith("dice_")]
     base = rows[rows["condition"] == "real"]
     base_patients = _patient_means(base)

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from medgan_lib import config as cfg
 from medgan_lib.config import ConfigError
+from medgan_lib.data.dataset import DatasetError
+from medgan_lib.data.spec import DataSpec
 
 Activation = Literal["relu", "leaky_relu", "elu", "selu"]
 Norm = Literal["batch", "instance", "none"]
@@ -28,12 +30,10 @@ class TrainConfig:
 
     # --- what to train on ---
     gan: str = "dcgan"  # registered GAN name: vanilla, dcgan, lsgan, wgan, wgan_gp, hinge, spade, stylegan2
-    dataset: str = "cardiac_phantom"  # dataset name understood by medgan_lib.data.prepare
-    resolution: int = 64  # image side in pixels; a power of two in 32..256
-    root: str | None = None  # folder of the raw dataset (real datasets); None for phantoms
-    count: int | None = None  # number of training images to prepare (None: the dataset's default)
+    # which data (dataset, root, resolution, count, split seed); the GAN trains on its ``gan_train()`` images.
+    # ``from_dict``/``preset`` also take the flat keys dataset, root, resolution, count and data_seed.
+    data: DataSpec = dataclasses.field(default_factory=DataSpec)
     seed: int = 0  # seeds data order, weights, latents and augmentations
-    data_seed: int = 0  # seed of the patient split in prepare(); keep 0 so every step sees the same split
     # what an unconditional GAN learns: "joint" image + one-hot mask channels (every sample comes with its mask);
     # "masks": the one-hot mask channels alone, a mask generator SPADE can sample from (skandarani §2.1.5)
     channels: Literal["joint", "masks"] = "joint"
@@ -84,9 +84,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_literals(self)
-        res = self.resolution
+        res = self.data.resolution
         if not (isinstance(res, int) and 32 <= res <= 256 and res & (res - 1) == 0):
-            raise ConfigError(f"TrainConfig.resolution: expected a power of two in 32..256, got {res!r}")
+            raise ConfigError(f"TrainConfig.data.resolution: expected a power of two in 32..256, got {res!r}")
         for name in ("iterations", "checkpoint_every", "grid_every", "log_every", "grid_size"):
             if getattr(self, name) < (0 if name == "iterations" else 1):
                 raise ConfigError(f"TrainConfig.{name}: must be positive, got {getattr(self, name)!r}")
@@ -132,6 +132,14 @@ class TrainConfig:
         """``gan_options`` as the GAN's typed ``Options`` dataclass (defaults filled in)."""
         return cfg.from_dict(gan_cls.Options, dict(self.gan_options), where=f"TrainConfig.gan_options ({self.gan})")
 
+    @property
+    def dataset(self) -> str:
+        return self.data.dataset
+
+    @property
+    def resolution(self) -> int:
+        return self.data.resolution
+
     def to_dict(self) -> dict[str, Any]:
         out = cfg.to_dict(self)
         out["betas_g"], out["betas_d"] = list(self.betas_g), list(self.betas_d)
@@ -139,7 +147,26 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str = "TrainConfig") -> "TrainConfig":
-        return cfg.from_dict(cls, values, where)
+        try:
+            return cfg.from_dict(cls, fold_data(values), where)
+        except DatasetError as err:
+            raise ConfigError(f"{where}: {err}") from None
+
+
+# Flat data keys accepted by from_dict/preset (and found in runs written before DataSpec) -> DataSpec field.
+DATA_KEYS = {"dataset": "dataset", "root": "root", "resolution": "resolution", "count": "count", "data_seed": "seed"}
+
+
+def fold_data(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the flat data keys moved into ``data`` (flat keys win over a given ``data`` mapping)."""
+    if not isinstance(values, dict):
+        return values
+    flat = {DATA_KEYS[k]: v for k, v in values.items() if k in DATA_KEYS}
+    if not flat:
+        return values
+    data = values.get("data") or {}
+    data = data.to_dict() if isinstance(data, DataSpec) else dict(data)
+    return {**{k: v for k, v in values.items() if k not in DATA_KEYS}, "data": {**data, **flat}}
 
 
 def _check_literals(config: TrainConfig) -> None:
@@ -153,7 +180,9 @@ def config_differences(old: dict[str, Any], new: dict[str, Any], ignore: tuple[s
     """Human-readable ``key: old -> new`` lines for the hyperparameters that differ; a field missing from
     one side (a run written before the field existed) counts as the field's default."""
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
-    old, new = {**defaults, **old}, {**defaults, **new}
+    defaults["data"] = DataSpec().to_dict()
+    old, new = {**defaults, **fold_data(old)}, {**defaults, **fold_data(new)}
+    old["data"], new["data"] = ({**defaults["data"], **side["data"]} for side in (old, new))
     keys = sorted((set(old) | set(new)) - set(ignore))
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if _norm(old.get(k)) != _norm(new.get(k))]
 
@@ -164,14 +193,14 @@ def _norm(value: Any) -> Any:
 
 # Scale profiles: smoke (CI, seconds), quick (2-core CPU, ~90 s per GAN at 64x64), paper (GPU, hours).
 SCALE_PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": dict(iterations=4, batch_size=8, filters_g=8, filters_d=8, count=64, checkpoint_every=2,
+    "smoke": dict(iterations=4, batch_size=8, filters_g=8, filters_d=8, checkpoint_every=2,
                   grid_every=2, grid_size=4, progress=False),
     # quick: ~90 s per GAN on 2 CPU cores at 64x64 (DCGAN, 16 filters, batch 32: ~200-250 img/s). 840 phantom
     # slices are a small dataset: without DiffAugment (and, for BCE/LSGAN, label smoothing) D wins within ~50
     # iterations and G collapses (measured: diversity ratio 0.03-0.14 without, 0.40-0.45 with).
-    "quick": dict(iterations=500, batch_size=32, filters_g=16, filters_d=16, count=None, diff_augment=True,
+    "quick": dict(iterations=500, batch_size=32, filters_g=16, filters_d=16, diff_augment=True,
                   label_smoothing=True, checkpoint_every=100, grid_every=100, grid_size=16),
-    "paper": dict(iterations=20000, batch_size=64, filters_g=64, filters_d=64, count=None,
+    "paper": dict(iterations=20000, batch_size=64, filters_g=64, filters_d=64,
                   checkpoint_every=1000, grid_every=1000, grid_size=64),
 }
 

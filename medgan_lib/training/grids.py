@@ -44,3 +44,22 @@ def save_grid(path: str | Path, images: np.ndarray, masks: np.ndarray | None, co
     with atomic_open(path, "wb") as handle:
         Image.fromarray(grid_array(images, masks, columns)).save(handle, format="PNG")
     return Path(path)
+
+
+def mask_to_image_grid(gan, masks: np.ndarray, styles: int = 4, seed: int = 0) -> np.ndarray:
+    """(rows*H, (styles+1)*W, 3) float grid in [0, 1] for a mask-conditioned GAN (SPADE): each row is one mask
+    (coloured) followed by ``styles`` images generated for it with different latents (the same latents in
+    every row, so a column shows one style across masks)."""
+    import torch
+
+    masks = np.asarray(masks, dtype=np.uint8)
+    if masks.ndim != 3:
+        raise ValueError(f"mask_to_image_grid: masks must be (N, H, W), got shape {masks.shape}")
+    rows, h, w = masks.shape
+    images = np.stack([gan.sample(styles, np.repeat(masks[i:i + 1], styles, axis=0),
+                                  generator=torch.Generator().manual_seed(seed))[0] for i in range(rows)])
+    rgb = (images + 1) / 2  # (rows, styles, C, H, W)
+    rgb = np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb[:, :, :3]
+    coloured = PALETTE[masks % len(PALETTE)].astype(np.float32) / 255.0  # (rows, H, W, 3)
+    tiles = np.concatenate([coloured[:, None], rgb.transpose(0, 1, 3, 4, 2)], axis=1)  # (rows, styles+1, H, W, 3)
+    return tiles.transpose(0, 2, 1, 3, 4).reshape(rows * h, (styles + 1) * w, 3)

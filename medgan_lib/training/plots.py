@@ -3,7 +3,6 @@ SPADE on GAN-generated masks."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -11,11 +10,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from medgan_lib.training.grids import mask_to_image_grid
+from medgan_lib.training.run import Run, as_run, find_runs, latest_mask_run
+from medgan_lib.training.sampling import mask_batches
 
-def read_stats(run_dir: str | Path) -> pd.DataFrame:
+
+def read_stats(run: Run | str | Path) -> pd.DataFrame:
     """``stats.jsonl`` of a run as a DataFrame (one row per logged iteration)."""
-    lines = (Path(run_dir) / "stats.jsonl").read_text().splitlines()
-    return pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+    return pd.DataFrame(as_run(run).stats())
 
 
 def _smooth(values: pd.Series, window: int) -> pd.Series:
@@ -43,7 +45,7 @@ def dloss_table(runs: dict[str, Path]) -> pd.DataFrame:
     """belmekki Table I columns (mean, variance, std of D loss; T0) plus collapse flags, one row per run."""
     rows = []
     for name, run in runs.items():
-        summary = json.loads((Path(run) / "summary.json").read_text())
+        summary = as_run(run).summary
         rows.append({"gan": name, "run": summary["run"], "dloss_mean": summary["dloss_mean"],
                      "dloss_variance": summary["dloss_variance"], "dloss_std": summary["dloss_std"],
                      "t0": summary["t0"], "diversity_ratio": summary["diversity_ratio"],
@@ -64,7 +66,7 @@ def plot_dloss_stats(runs: dict[str, Path]) -> plt.Figure:
 
 def show_grids(runs: dict[str, Path], per_run: int = 4) -> plt.Figure:
     """Sample grids saved through training: one row per run, ``per_run`` evenly spaced steps."""
-    grids = {name: sorted((Path(run) / "grids").glob("step_*.png")) for name, run in runs.items()}
+    grids = {name: sorted(as_run(run).grids_dir.glob("step_*.png")) for name, run in runs.items()}
     cols = max(1, min(per_run, max((len(g) for g in grids.values()), default=1)))
     fig, axes = plt.subplots(len(runs), cols, figsize=(3.6 * cols, 2.2 * len(runs)), squeeze=False)
     for row, (name, files) in zip(axes, grids.items()):
@@ -80,33 +82,27 @@ def show_grids(runs: dict[str, Path], per_run: int = 4) -> plt.Figure:
 
 def show_architecture_grids(runs: dict[str, Path], masks: int = 5) -> plt.Figure | None:
     """The grids only some GANs have: StyleGAN2's style mixing (coarse styles of the left column, fine styles
-    of the top row) and truncation (psi from 1 to 0), and SPADE's mask -> image rows (held-out masks, several latents). None if neither ran (masks-only
-    runs are left out)."""
-    from medgan_lib.gans.spade import mask_to_image_grid
+    of the top row) and truncation (psi from 1 to 0), and SPADE's mask -> image rows (validation masks, several
+    latents). None if neither ran (masks-only runs are left out)."""
     from medgan_lib.gans.stylegan2 import style_mixing_grid, truncation_grid
-    from medgan_lib.training.sampling import load_run
 
     panels = []
-    for gan_name, run in runs.items():
-        if json.loads((Path(run) / "config.json").read_text()).get("channels", "joint") == "masks":
+    for gan_name, path in runs.items():
+        run = as_run(path)
+        if run.is_mask_generator:
             continue  # a mask generator: its grids are the masks themselves (show_grids)
         if gan_name == "stylegan2":
-            gan, _ = load_run(run, device="cpu")
+            gan = run.load(device="cpu")
             panels.append(("StyleGAN2 style mixing: rows take coarse styles from the left column,\n"
                            "columns take fine styles from the top row", style_mixing_grid(gan)))
             panels.append(("StyleGAN2 truncation: rows are latents, columns psi = 1, 0.7, 0.5, 0\n"
                            "(w pulled towards the average w; psi = 0 is the 'average' sample)", truncation_grid(gan)))
-        elif gan_name == "spade":
-            from medgan_lib.data import prepare
-
-            gan, config = load_run(run, device="cpu")
-            held_out = prepare(config.dataset, "val", config.resolution, root=config.root, count=config.count,
-                               seed=config.data_seed).masks
-            pick = np.linspace(0, len(held_out) - 1, masks).astype(int)
-            panels.append(("SPADE: held-out mask (left), then images generated for it with different latents",
-                           mask_to_image_grid(gan, held_out[pick])))
+        elif run.conditional:
+            val = run.data_spec.prepare("val").masks
+            pick = np.linspace(0, len(val) - 1, masks).astype(int)
+            panels.append(("SPADE: validation mask (left), then images generated for it with different latents",
+                           mask_to_image_grid(run.load(device="cpu"), val[pick])))
     if not panels:
-        print("no StyleGAN2 or SPADE run among these GANs")
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
     for ax, (title, grid) in zip(axes[0], panels):
@@ -121,37 +117,22 @@ def show_spade_on_gan_masks(runs: dict[str, Path], study_dir: str | Path | None 
                             ) -> plt.Figure | None:
     """SPADE drawn on GAN-generated masks (skandarani §2.1.5, issue #4): each masks-only run among ``runs`` is
     paired with the study's latest SPADE run of the same data, each SPADE run among ``runs`` with the latest
-    masks-only run; a panel per pair shows ``rows`` generated masks, each followed by SPADE images for it.
-    None (with the reason printed) when there is no pair."""
-    from medgan_lib.gans import GANS
-    from medgan_lib.gans.spade import mask_batches, mask_to_image_grid
-    from medgan_lib.training.sampling import find_runs, load_run
-
-    def config(run: Path) -> dict:
-        return json.loads((Path(run) / "config.json").read_text())
-
-    def latest(candidates: list[Path], like: Path) -> Path | None:
-        same = [r for r in candidates if config(r)["resolution"] == config(like)["resolution"]]
-        return same[-1] if same else None
-
+    masks-only run of the same data; a panel per pair shows ``rows`` generated masks, each followed by SPADE
+    images for it. None when there is no pair."""
     pairs = []
-    for run in map(Path, runs.values()):
-        info = config(run)
-        if info.get("channels", "joint") == "masks":
-            spade_runs = [r for r in find_runs(study_dir, dataset=info["dataset"]) if GANS[config(r)["gan"]].conditional]
-            pairs.append((latest(spade_runs, run), run))
-        elif GANS[info["gan"]].conditional:
-            pairs.append((run, latest(find_runs(study_dir, dataset=info["dataset"], channels="masks"), run)))
+    for run in map(as_run, runs.values()):
+        if run.is_mask_generator:
+            spade = [r for r in find_runs(study_dir, data=run.data_spec) if r.conditional]
+            pairs.append((spade[-1] if spade else None, run))
+        elif run.conditional:
+            pairs.append((run, latest_mask_run(run, study_dir)))
     pairs = [(s, m) for s, m in pairs if s is not None and m is not None]
     if not pairs:
-        print("no pair of a SPADE run and a masks-only GAN run on the same data in this study (yet)")
         return None
     fig, axes = plt.subplots(1, len(pairs), figsize=(6 * len(pairs), 6), squeeze=False)
     for ax, (spade_run, mask_run) in zip(axes[0], pairs):
-        gan, spade_config = load_run(spade_run, device="cpu")
-        masks = np.concatenate(list(mask_batches("gan", rows, dataset=spade_config.dataset,
-                                                 resolution=spade_config.resolution, seed=seed, mask_run=mask_run)))
-        ax.imshow(mask_to_image_grid(gan, masks), vmin=0, vmax=1)
+        masks = np.concatenate(list(mask_batches("gan", rows, spade_run.data_spec, seed=seed, mask_run=mask_run)))
+        ax.imshow(mask_to_image_grid(spade_run.load(device="cpu"), masks), vmin=0, vmax=1)
         ax.set_title(f"{spade_run.name} on masks generated by {mask_run.name}:\ngenerated mask (left), "
                      "then SPADE images for it with different latents", fontsize=9)
         ax.axis("off")

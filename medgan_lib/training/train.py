@@ -1,12 +1,10 @@
 """``train_gan``: one function drives every registered GAN, config in, run directory out.
 
-Run directory ``<study>/runs/NNNNN-<gan>-<dataset>-s<seed>/`` (``...-<dataset>-masks-s<seed>/`` for a masks-only
-run, ``TrainConfig.channels="masks"``: a mask generator for SPADE):
-``config.json`` (the TrainConfig), ``run.json`` (data shape, dataset hash, provenance), ``stats.jsonl``
-(one row per log interval: losses, D(x), D(G(z)), gradient norms, wall time), ``checkpoints/last.pt``
-(models, optimisers, step, every RNG, data order; written atomically), ``grids/step_NNNNNN.png`` and,
-when finished, ``summary.json`` (belmekki's D-loss statistics, mode-collapse flag, throughput), also
-appended to the study's ``gan_runs`` results.
+The run directory's layout belongs to ``medgan_lib.training.run.Run``: ``config.json`` (the TrainConfig with its
+DataSpec), ``run.json`` (data shape, the training data's hash and patients, provenance), ``stats.jsonl`` (one row
+per log interval: losses, D(x), D(G(z)), gradient norms, wall time), ``checkpoints/last.pt`` (models, optimisers,
+step, every RNG, data order; written atomically), ``grids/step_NNNNNN.png`` and, when finished, ``summary.json``
+(belmekki's D-loss statistics, mode-collapse flag, throughput), also appended to the study's ``gan_runs`` results.
 
 Resuming restores everything, so an interrupted run continues exactly as an uninterrupted one would.
 """
@@ -16,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +24,8 @@ from tqdm.auto import tqdm
 
 from medgan_lib.atomic import torch_save, write_json, write_text
 from medgan_lib.config import ConfigError
-from medgan_lib.data.dataset import PreparedDataset, from_joint
-from medgan_lib.gans import GANS, GAN, DataShape
+from medgan_lib.data.dataset import PreparedDataset, from_joint, onehot
+from medgan_lib.gans import DataShape
 from medgan_lib.gans.augment import classic_augment
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.optim import Adas
@@ -37,9 +34,9 @@ from medgan_lib.results import append_result, study_path
 from medgan_lib.runtime import get_rng_state, seed_everything, select_device, set_rng_state
 from medgan_lib.training.config import RESUMABLE_FIELDS, TrainConfig, config_differences
 from medgan_lib.training.grids import save_grid
+from medgan_lib.training.run import Run, build_gan, runs_like
 from medgan_lib.training.stats import diversity, dloss_statistics
 
-CHECKPOINT = Path("checkpoints") / "last.pt"
 DIVERSITY_SAMPLES = 64  # samples compared with as many real images to flag mode collapse
 GRID_SEED_OFFSET = 1_000_003  # the fixed grid latents use seed + this, never the training RNG
 
@@ -51,28 +48,25 @@ class TrainingDiverged(RuntimeError):
 
 def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: str | Path | None = "auto",
               data: PreparedDataset | None = None) -> Path:
-    """Train ``config.gan`` on ``config.dataset`` and return the run directory.
+    """Train ``config.gan`` on ``config.data``'s GAN training images (``DataSpec.gan_train``) and return the run
+    directory.
 
     ``resume="auto"`` continues (or just returns) a run of this study with the same hyperparameters
     (only iterations, intervals, device and progress may differ); a path resumes that run and refuses
-    if its hyperparameters differ; ``None`` always starts a new run. ``data`` replaces
-    ``prepare(config.dataset, "train", ...)`` (tests, custom data).
+    if its hyperparameters differ; ``None`` always starts a new run. ``data`` replaces the prepared
+    images (tests, custom data).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"train_gan expects a TrainConfig, got {type(config).__name__}")
     runs = study_path(study_dir) / "runs"
     if data is None:
-        from medgan_lib.data import prepare
-
-        data = prepare(config.dataset, "train", config.resolution, root=config.root, count=config.count,
-                       seed=config.data_seed)
+        data = config.data.gan_train()
     if data.resolution != config.resolution:
         raise ConfigError(f"dataset '{data.name}' has resolution {data.resolution}, config asks {config.resolution}")
     if config.channels == "masks" and data.num_classes < 2:
         raise ConfigError(f"TrainConfig.channels: 'masks' needs segmentation masks, but dataset '{data.name}' has "
                           f"none (labels {list(data.label_names)})")
-    run_dir = _run_dir(config, runs, resume)
-    return _Trainer(config, run_dir, data, study_dir).run()
+    return _Trainer(config, _run_dir(config, runs, resume), data, study_dir).run()
 
 
 def train_gans(gans: list[str], preset_name: str = "quick", study_dir: str | Path | None = None,
@@ -85,35 +79,23 @@ def train_gans(gans: list[str], preset_name: str = "quick", study_dir: str | Pat
     return {gan: train_gan(preset(preset_name, gan=gan, **kept), study_dir) for gan in gans}
 
 
-def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Path:
+def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Run:
     new = config.to_dict()
     if resume is not None and resume != "auto":
-        run_dir = Path(resume)
-        if not (run_dir / "config.json").is_file():
-            raise FileNotFoundError(f"cannot resume {run_dir}: it has no config.json (not a GAN run directory)")
-        diffs = config_differences(json.loads((run_dir / "config.json").read_text()), new)
+        try:
+            run = Run(resume)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"cannot resume: {err}") from None
+        diffs = config_differences(run.config_dict, new)
         if diffs:
-            raise ConfigError(f"refusing to resume {run_dir} with changed hyperparameters (only "
+            raise ConfigError(f"refusing to resume {run.path} with changed hyperparameters (only "
                               f"{', '.join(RESUMABLE_FIELDS)} may change):\n  " + "\n  ".join(diffs))
-        return run_dir
-    suffix = f"-{config.gan}-{config.dataset}{'-masks' if config.channels == 'masks' else ''}-s{config.seed}"
+        return run
     if resume == "auto":
-        for run_dir in sorted(runs.glob(f"[0-9][0-9][0-9][0-9][0-9]{suffix}"), reverse=True):
-            config_file = run_dir / "config.json"
-            if config_file.is_file() and not config_differences(json.loads(config_file.read_text()), new):
-                if _checkpoint_step(run_dir) <= config.iterations:
-                    return run_dir
-    runs.mkdir(parents=True, exist_ok=True)
-    taken = [int(m.group(1)) for p in runs.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
-    run_dir = runs / f"{max(taken, default=-1) + 1:05d}{suffix}"
-    run_dir.mkdir()
-    return run_dir
-
-
-def _checkpoint_step(run_dir: Path) -> int:
-    """Step of the last checkpoint (read from its small JSON companion, not the checkpoint itself)."""
-    path = run_dir / CHECKPOINT.with_suffix(".json")
-    return int(json.loads(path.read_text())["step"]) if path.is_file() else 0
+        for run in reversed(runs_like(runs, config)):
+            if not config_differences(run.config_dict, new) and run.checkpoint_step() <= config.iterations:
+                return run
+    return Run.create(runs, config)
 
 
 def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
@@ -125,11 +107,6 @@ def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> 
     raise ConfigError(f"unknown optimizer '{name}'; valid: adam, adas")
 
 
-def build_gan(config: TrainConfig, shape: DataShape) -> GAN:
-    """The registered GAN for ``config`` (weights drawn from the current torch RNG)."""
-    return GANS[config.gan](config, shape)
-
-
 def _grad_norm(module: torch.nn.Module) -> float:
     norms = [p.grad.detach().float().norm() for p in module.parameters() if p.grad is not None]
     return float(torch.stack(norms).norm()) if norms else 0.0
@@ -138,22 +115,22 @@ def _grad_norm(module: torch.nn.Module) -> float:
 class _Trainer:
     """State of one run; ``run()`` trains to ``config.iterations`` and finishes the run directory."""
 
-    def __init__(self, config: TrainConfig, run_dir: Path, data: PreparedDataset, study_dir) -> None:
-        self.config, self.run_dir, self.study_dir = config, run_dir, study_dir
+    def __init__(self, config: TrainConfig, run: Run, data: PreparedDataset, study_dir) -> None:
+        self.config, self.folder, self.study_dir = config, run, study_dir
         self.device = select_device(config.device)
         self.amp = bool(config.amp and self.device.type == "cuda")
         # A masks-only run's GAN sees no image channels: it learns the one-hot mask channels alone.
         masks_only = config.channels == "masks"
         self.shape = DataShape(0 if masks_only else data.image_channels, data.num_classes, data.resolution)
-        self.data_info = {"name": data.name, "split": data.split, "count": len(data),
-                          "hash": data.meta.get("hash"), "label_names": list(data.label_names)}
+        self.data_info = {"name": data.name, "split": data.split, "count": len(data), "hash": data.meta.get("hash"),
+                          "label_names": list(data.label_names), "spec": config.data.to_dict(),
+                          "spec_hash": config.data.hash, "patients": sorted(set(data.patient_ids.tolist()))}
         seed_everything(config.seed)
         self.gan = build_gan(config, self.shape).to(self.device)
         self.conditional = bool(getattr(self.gan, "conditional", False))
         if self.conditional:
             self.real = torch.from_numpy(data.images).to(self.device)
-            onehot = data.masks[:, None] == np.arange(data.num_classes, dtype=np.uint8)[None, :, None, None]
-            self.cond = torch.from_numpy(onehot.astype(np.float32)).to(self.device)
+            self.cond = torch.from_numpy(onehot(data.masks, data.num_classes)).to(self.device)
         else:
             joint = data.joint()
             self.real = torch.from_numpy(np.ascontiguousarray(joint[:, data.image_channels:] if masks_only else joint)
@@ -204,14 +181,14 @@ class _Trainer:
 
     def _save(self) -> None:
         self._write_stats()
-        torch_save(self.run_dir / CHECKPOINT, self._state())
-        write_json(self.run_dir / CHECKPOINT.with_suffix(".json"), {"step": self.step, "wall": self.wall})
+        torch_save(self.folder.checkpoint_file, self._state())
+        write_json(self.folder.checkpoint_info_file, {"step": self.step, "wall": self.wall})
 
     def _write_stats(self) -> None:
-        write_text(self.run_dir / "stats.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
+        write_text(self.folder.stats_file, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
 
     def _restore(self) -> None:
-        path = self.run_dir / CHECKPOINT
+        path = self.folder.checkpoint_file
         if not path.is_file():
             return
         state = torch.load(path, map_location="cpu", weights_only=False)
@@ -224,9 +201,7 @@ class _Trainer:
         self.order, self.position = state["data"]["order"], state["data"]["position"]
         self.step, self.wall = int(state["step"]), float(state["wall"])
         set_rng_state(state["rng"])
-        stats = self.run_dir / "stats.jsonl"
-        rows = [json.loads(line) for line in stats.read_text().splitlines() if line.strip()] if stats.exists() else []
-        self.rows = [r for r in rows if r["step"] <= self.step]
+        self.rows = [r for r in self.folder.stats() if r["step"] <= self.step]
 
     # --- one iteration ---
     def _autocast(self):
@@ -246,11 +221,11 @@ class _Trainer:
             return
         self.rows.append(row)
         self._write_stats()
-        last = _checkpoint_step(self.run_dir)
+        last = self.folder.checkpoint_step()
         raise TrainingDiverged(
-            f"{self.config.gan} run {self.run_dir.name}: the {name} became {value} at iteration {self.step + 1} "
+            f"{self.config.gan} run {self.folder.name}: the {name} became {value} at iteration {self.step + 1} "
             f"(stats: {json.dumps({k: v for k, v in row.items() if k != 'step'})}). Training stopped; the last "
-            f"good checkpoint (step {last}) is kept in {self.run_dir / CHECKPOINT}. Usual causes: a learning rate "
+            f"good checkpoint (step {last}) is kept in {self.folder.checkpoint_file}. Usual causes: a learning rate "
             f"too high (lr_g={self.config.lr_g}, lr_d={self.config.lr_d}) or an unstable loss/normalisation choice.")
 
     def _iteration(self) -> dict[str, Any]:
@@ -289,7 +264,7 @@ class _Trainer:
             fake, cond = self._generate(max(self.config.grid_size, DIVERSITY_SAMPLES))
         images, masks = self._decode(fake, cond)
         n = self.config.grid_size
-        save_grid(self.run_dir / "grids" / f"step_{self.step:06d}.png", images[:n], masks[:n])
+        save_grid(self.folder.grids_dir / f"step_{self.step:06d}.png", images[:n], masks[:n])
         reference = self.real[self.grid_index.to(self.device)][:, self._content]
         return diversity(fake[:, self._content]) / max(diversity(reference), 1e-12)
 
@@ -307,21 +282,21 @@ class _Trainer:
     # --- the loop ---
     def run(self) -> Path:
         config = self.config
-        write_json(self.run_dir / "config.json", config.to_dict())
+        self.folder.write_config(config)
         self._restore()
-        if not (self.run_dir / "run.json").is_file():
-            write_json(self.run_dir / "run.json", {"shape": {"image_channels": self.shape.image_channels,
+        if not self.folder.info_file.is_file():
+            write_json(self.folder.info_file, {"shape": {"image_channels": self.shape.image_channels,
                                                              "num_classes": self.shape.num_classes,
                                                              "resolution": self.shape.resolution},
                                                    "channels": config.channels, "data": self.data_info,
                                                    "gan_options": self.gan.options_dict(),
                                                    "provenance": provenance(device=str(self.device))})
         start = self.step
-        if start >= config.iterations and (self.run_dir / "summary.json").is_file():
-            return self.run_dir
+        if start >= config.iterations and self.folder.finished:
+            return self.folder.path
         self.gan.train()
         bar = tqdm(total=config.iterations, initial=start, disable=not config.progress,
-                   desc=f"{config.gan} {self.run_dir.name}", leave=False)
+                   desc=f"{config.gan} {self.folder.name}", leave=False)
         session_start, wall_start = time.perf_counter(), self.wall
         try:
             while self.step < config.iterations:
@@ -341,7 +316,7 @@ class _Trainer:
         finally:
             bar.close()
         self._finish()
-        return self.run_dir
+        return self.folder.path
 
     def _finish(self) -> None:
         config = self.config
@@ -351,10 +326,10 @@ class _Trainer:
         d_losses = np.array([r["d_loss"] for r in self.rows], dtype=np.float64)
         collapsed = bool(ratio < config.collapse_ratio)
         if collapsed:
-            print(f"warning: {self.run_dir.name} looks mode-collapsed: sample diversity is {ratio:.3f} x that of "
+            print(f"warning: {self.folder.name} looks mode-collapsed: sample diversity is {ratio:.3f} x that of "
                   f"real images (threshold {config.collapse_ratio})")
         images_done = config.iterations * config.batch_size
-        summary = {"run": self.run_dir.name, "gan": config.gan, "dataset": config.dataset, "seed": config.seed,
+        summary = {"run": self.folder.name, "gan": config.gan, "dataset": config.dataset, "seed": config.seed,
                    "channels": config.channels,
                    "iterations": self.step, "n": self.data_info["count"], "config_hash": hash_inputs(config.to_dict()),
                    **dloss_statistics(d_losses), "diversity_ratio": ratio, "mode_collapse": collapsed,
@@ -362,5 +337,5 @@ class _Trainer:
                    "final_g_loss": self.rows[-1]["g_loss"] if self.rows else None,
                    "wall_time": self.wall, "images_per_s": images_done / self.wall if self.wall > 0 else None,
                    "data_hash": self.data_info["hash"], "device": str(self.device)}
-        write_json(self.run_dir / "summary.json", summary)
+        write_json(self.folder.summary_file, summary)
         append_result(self.study_dir, "gan_runs", summary)

@@ -8,7 +8,6 @@ Inception-v3 by default; real features are cached by the metrics module).
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -51,23 +50,14 @@ class GanEngine:
 
     def score(self, run_dir: Path, step: int) -> float:
         """Fréchet distance between ``fid_n`` generated and ``fid_n`` real training images."""
-        from medgan_lib.data import prepare
         from medgan_lib.metrics import extract_features, frechet_distance, get_extractor
-        from medgan_lib.training import load_run
+        from medgan_lib.training.run import Run
 
-        gan, config = load_run(run_dir, self.device)
-        data = prepare(config.dataset, "train", config.resolution, root=config.root, count=config.count,
-                       seed=config.data_seed)
-        rng = np.random.default_rng(SCORE_SEED)
-        pick = rng.choice(len(data), size=min(self.fid_n, len(data)), replace=False)
-        generator = torch.Generator().manual_seed(SCORE_SEED)
-        cond = None
-        if gan.conditional:
-            onehot = data.masks[pick][:, None] == np.arange(data.num_classes, dtype=np.uint8)[None, :, None, None]
-            cond = torch.from_numpy(onehot.astype(np.float32)).to(next(gan.parameters()).device)
-        with torch.no_grad():
-            fake = gan.generate(len(pick), cond, generator=generator).float().cpu().numpy()
-        fake_images = np.clip(fake[:, :data.image_channels], -1.0, 1.0)
+        run = Run(run_dir)
+        gan, data = run.load(self.device), run.data_spec.gan_train()
+        pick = np.random.default_rng(SCORE_SEED).choice(len(data), size=min(self.fid_n, len(data)), replace=False)
+        masks = data.masks[pick] if gan.conditional else None
+        fake_images, _ = gan.sample(len(pick), masks, generator=torch.Generator().manual_seed(SCORE_SEED))
         if not np.isfinite(fake_images).all():
             return float("nan")
         extractor = get_extractor("inception" if self.metric == "fid" else self.metric)
@@ -77,7 +67,8 @@ class GanEngine:
 
     def dloss_stats(self, run_dir: Path) -> dict[str, Any]:
         """belmekki's D-loss statistics over the run so far (from ``stats.jsonl``)."""
+        from medgan_lib.training.run import Run
         from medgan_lib.training.stats import dloss_statistics
 
-        rows = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines() if line.strip()]
+        rows = Run(run_dir).stats()
         return dloss_statistics(np.array([row["d_loss"] for row in rows if "d_loss" in row], dtype=float))

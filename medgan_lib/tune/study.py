@@ -20,6 +20,7 @@ from ray.tune import Callback
 from tqdm.auto import tqdm
 
 from medgan_lib.config import ConfigError, replace
+from medgan_lib.data.spec import DataSpec
 from medgan_lib.results import append_result, read_results, study_path
 from medgan_lib.tune.search_space import (
     TrialSpec, belmekki_trials, chetty_trials, grid_trials, random_trials,
@@ -46,8 +47,7 @@ class StudyConfig:
     iterations: int = 40  # training budget per trial (generator steps)
     interval: int = 20  # score every `interval` iterations (ASHA's rungs)
     scale: str = "quick"  # TrainConfig scale preset trials start from (smoke, quick, paper)
-    dataset: str = "cardiac_phantom"
-    resolution: int = 64
+    data: DataSpec = dataclasses.field(default_factory=DataSpec)  # which data every trial trains on
     device: str = "auto"
     base: dict[str, Any] = dataclasses.field(default_factory=dict)  # more TrainConfig fields for every trial
     asha: bool = False  # ASHA early stopping on the score (else every trial gets the full budget)
@@ -73,7 +73,7 @@ class StudyConfig:
 
 def study_trials(config: StudyConfig) -> list[TrialSpec]:
     """Every trial of the study, in a fixed order (the same config always gives the same trials)."""
-    base = {"dataset": config.dataset, "resolution": config.resolution, "device": config.device,
+    base = {"data": config.data.to_dict(), "device": config.device,
             "progress": False, **config.base}
     common = dict(seeds=list(config.seeds), iterations=config.iterations, interval=config.interval, base=base,
                   scale=config.scale)
