@@ -16,9 +16,9 @@ from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans import GANS, DataShape
 from medgan_lib.gans.resample import downsample2d, fir_filter, upsample2d
-from medgan_lib.gans.stylegan2 import (EqualConv2d, ModulatedConv2d, StyleGAN2, minibatch_stddev, r1_penalty,
-                                       style_mixing_grid, truncation_grid)
+from medgan_lib.gans.stylegan2 import EqualConv2d, ModulatedConv2d, StyleGAN2, minibatch_stddev, r1_penalty
 from medgan_lib.training import Run, TrainConfig, preset, train_gan
+from medgan_lib.training.grids import style_mixing_grid, truncation_grid
 
 TINY = {"channel_base": 256, "channel_max": 16, "mapping_layers": 2, "pl_weight": 2.0, "pl_interval": 2,
         "r1_interval": 2, "r1_gamma": 1.0}

@@ -19,7 +19,6 @@ import dataclasses
 import math
 from typing import Any, Callable, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -430,56 +429,3 @@ class StyleGAN2(GAN):
 
     def _device(self) -> torch.device:
         return self.generator_ema.synthesis.const.device
-
-
-@torch.no_grad()
-def style_mixing_grid(gan: StyleGAN2, rows: int = 4, cols: int = 4, cutoff: int | None = None, seed: int = 0
-                      ) -> np.ndarray:
-    """Image grid (H*(rows+1), W*(cols+1)) in [0, 1] of the first image channel (RGB if 3 channels).
-
-    Top row: column sources B; left column: row sources A; cell (i, j): A_i's coarse styles (layers below
-    ``cutoff``, default: up to 8x8) with B_j's fine styles, all from the EMA generator with fixed noise."""
-    g = gan.generator_ema
-    device = gan._device()
-    gen = torch.Generator().manual_seed(seed)
-    za, zb = torch.randn(rows, gan.z_dim, generator=gen), torch.randn(cols, gan.z_dim, generator=gen)
-    wa, wb = g.styles(za.to(device)), g.styles(zb.to(device))
-    cutoff = 4 if cutoff is None else cutoff
-    mixed = torch.cat([wa[:, None, :cutoff].expand(-1, cols, -1, -1), wb[None, :, cutoff:].expand(rows, -1, -1, -1)],
-                      dim=2).reshape(rows * cols, g.num_ws, -1)
-
-    def render(ws: torch.Tensor) -> torch.Tensor:
-        return g.synthesis(ws, torch.Generator(device=device).manual_seed(seed))
-
-    ch = 3 if gan.shape.image_channels == 3 else 1
-    imgs_a, imgs_b, imgs_m = (render(w)[:, :ch] for w in (wa, wb, mixed))
-    blank = torch.full_like(imgs_a[:1], -1.0)
-    tiles = torch.cat([blank, imgs_b, *[torch.cat([imgs_a[i:i + 1], imgs_m[i * cols:(i + 1) * cols]]) for i in range(rows)]])
-    return tile_images(tiles.cpu().numpy(), cols + 1)
-
-
-@torch.no_grad()
-def truncation_grid(gan: StyleGAN2, psis: tuple[float, ...] = (1.0, 0.7, 0.5, 0.0), rows: int = 4, seed: int = 0
-                    ) -> np.ndarray:
-    """Image grid (H*rows, W*len(psis)) in [0, 1] of the first image channel (RGB if 3 channels).
-
-    Row i: latent z_i; column j: truncation psi_j (w = w_avg + psi_j * (w_i - w_avg)), from the EMA generator
-    with one fixed noise map for every cell, so a psi = 0 column shows the same "average" image in every row."""
-    g = gan.generator_ema
-    device = gan._device()
-    z = torch.randn(rows, gan.z_dim, generator=torch.Generator().manual_seed(seed)).to(device)
-    ws = torch.cat([g.styles(z, psi)[:, None] for psi in psis], dim=1).reshape(rows * len(psis), g.num_ws, -1)
-    imgs = g.synthesis(ws, torch.Generator(device=device).manual_seed(seed), shared_noise=True)
-    ch = 3 if gan.shape.image_channels == 3 else 1
-    return tile_images(imgs[:, :ch].cpu().numpy(), len(psis))
-
-
-def tile_images(images: np.ndarray, cols: int) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] with C in {1, 3} -> (rows*H, cols*W[, 3]) float array in [0, 1] for imshow."""
-    n, c, h, w = images.shape
-    rows = -(-n // cols)
-    padded = np.full((rows * cols, c, h, w), -1.0, dtype=np.float32)
-    padded[:n] = images
-    grid = padded.reshape(rows, cols, c, h, w).transpose(0, 3, 1, 4, 2).reshape(rows * h, cols * w, c)
-    grid = np.clip((grid + 1.0) / 2.0, 0.0, 1.0)
-    return grid[..., 0] if c == 1 else grid

@@ -84,7 +84,7 @@ def show_architecture_grids(runs: dict[str, Path], masks: int = 5) -> plt.Figure
     """The grids only some GANs have: StyleGAN2's style mixing (coarse styles of the left column, fine styles
     of the top row) and truncation (psi from 1 to 0), and SPADE's mask -> image rows (validation masks, several
     latents). None if neither ran (masks-only runs are left out)."""
-    from medgan_lib.gans.stylegan2 import style_mixing_grid, truncation_grid
+    from medgan_lib.training.grids import style_mixing_grid, truncation_grid
 
     panels = []
     for gan_name, path in runs.items():
