@@ -60,6 +60,18 @@ def load_turing_sets(study_dir: str | Path | None, gan: str = "", dataset: str =
     return run.data_spec.prepare("test").images, fake, run.name
 
 
+def quiz_size(n: int, real: np.ndarray, fake: np.ndarray) -> int:
+    """``n`` lowered (with a printed note) to the largest even size both sets can fill half of: a real dataset's
+    test split can be small (IDRiD has 27 test images, fewer than the paper's 50 real images per reader)."""
+    most = 2 * min(len(real), len(fake), n // 2)
+    if most < 2:
+        raise ValueError(f"a quiz needs at least one real and one synthetic image; got {len(real)} real and "
+                         f"{len(fake)} synthetic")
+    if most < n:
+        print(f"quiz of {most} images instead of {n}: the test split holds {len(real)} real images")
+    return most
+
+
 def build_turing_test(real: np.ndarray, fake: np.ndarray, n: int = 100, seed: int = 0) -> TuringTest:
     """Draw n/2 real and n/2 synthetic images (without replacement) and shuffle them together."""
     if n < 2 or n % 2:

@@ -85,3 +85,14 @@ def test_score_readers_reads_each_sheet_and_table_labels_paper_row(tmp_path):
     assert score_readers(test, "") == []
     table = score_table(scores)
     assert list(table["source"])[-1].startswith("paper") and table["accuracy"].iloc[-1] == 0.60
+
+
+def test_quiz_size_fits_a_small_test_split(capsys):
+    from medgan_lib import turing
+
+    real, fake = np.zeros((7, 1, 4, 4)), np.zeros((40, 1, 4, 4))
+    assert turing.quiz_size(20, real, fake) == 14 and "quiz of 14 images instead of 20" in capsys.readouterr().out
+    assert turing.quiz_size(10, real, fake) == 10 and capsys.readouterr().out == ""
+    assert turing.quiz_size(9, real, fake) == 8  # even: half real, half synthetic
+    with pytest.raises(ValueError, match="at least one real and one synthetic"):
+        turing.quiz_size(20, real[:0], fake)

@@ -16,6 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", help="every dataset name (phantoms, manifests, folder)")
     listing.set_defaults(func=_list)
 
+    card = commands.add_parser("describe", help="what a dataset is: source, licence, labels, splits (paper's or ours)")
+    card.add_argument("name")
+    card.set_defaults(func=_describe)
+
     check = commands.add_parser("verify", help="check a downloaded copy against its manifest; lock its hashes")
     check.add_argument("name", help="dataset with a manifest (acdc, sliver07, idrid, chest_xray, mura_elbow)")
     check.add_argument("--root", required=True, help="folder holding the downloaded data")
@@ -42,6 +46,17 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(args: argparse.Namespace) -> int:
+    from medgan_lib.data.sources import describe
+
+    try:
+        print(describe(args.name))
+    except UnknownNameError as err:
+        print(f"error: {err}")
+        return 2
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from medgan_lib.data.verify import verify
 
@@ -62,12 +77,12 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from medgan_lib.data.prepare import SPLITS, prepare
+    from medgan_lib.data.spec import DataSpec
 
     try:
-        for split in SPLITS:
-            ds = prepare(args.name, split, resolution=args.resolution, root=args.root, count=args.count,
-                         seed=args.seed, empty_slices=args.empty_slices, progress=True)
+        data = DataSpec(args.name, args.root, args.resolution, args.count, args.seed, args.empty_slices)
+        print(f"{data.label()} (spec {data.hash}); GANs train on: {' + '.join(data.gan_splits)}")
+        for split, ds in data.splits(progress=True).items():
             print(f"{split:5s} {len(ds):6d} slices  {len(set(ds.patient_ids.tolist())):5d} patients  "
                   f"images {tuple(ds.images.shape)}  labels {ds.label_names}  hash {ds.meta['hash']}")
     except (DatasetError, ConfigError, UnknownNameError) as err:
