@@ -1,23 +1,30 @@
 """Result tables of a study: one JSONL file per kind under ``<study>/results/``, one row per result.
 
-Every row carries its provenance. Reports read these files, never notebook outputs.
+Rows are checked against their kind's row type (``medgan_lib.rows``) when written, and every row carries its
+provenance. Reports read these files, never notebook outputs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import fcntl
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
 from medgan_lib.atomic import write_text
 from medgan_lib.paths import runs_dir
 from medgan_lib.provenance import provenance
+from medgan_lib.rows import DATASET, PROVENANCE, TIME, result_kind
+
+
+class RowError(ValueError):
+    """A result row lacks a key of its kind's row type."""
 
 
 def study_path(study_dir: str | os.PathLike | None = None) -> Path:
@@ -30,14 +37,28 @@ def study_path(study_dir: str | os.PathLike | None = None) -> Path:
 def append_result(study_dir: str | os.PathLike | None, kind: str, row: dict[str, Any]) -> dict[str, Any]:
     """Append one row (with provenance and a timestamp) to ``results/<kind>.jsonl``; the file is
     rewritten atomically under an exclusive lock, so an interruption never leaves half a line and
-    concurrent writers (parallel steps, Ray workers) never lose each other's rows."""
+    concurrent writers (parallel steps, Ray workers) never lose each other's rows. A row missing a key of its
+    kind's row type is refused (``check_row``)."""
+    check_row(kind, row)
     path = study_path(study_dir) / "results" / f"{kind}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {**row, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "provenance": provenance()}
+    record = {**row, TIME: time.strftime("%Y-%m-%dT%H:%M:%S"), PROVENANCE: provenance()}
     with _locked(path.with_suffix(".lock")):
         old = path.read_text() if path.exists() else ""
         write_text(path, old + json.dumps(record, sort_keys=True, default=str) + "\n")
     return record
+
+
+def check_row(kind: str, row: Mapping[str, Any]) -> None:
+    """Raise ``RowError`` naming the kind and each key of its row type that ``row`` lacks (with the row's
+    nearest key, if it looks like a misspelling); an unknown kind raises an error listing the kinds."""
+    expected = result_kind(kind).keys
+    missing = [key for key in expected if key not in row]
+    if missing:
+        others = [key for key in row if key not in expected]
+        hints = [f"'{key}'" + "".join(f" (is '{m}' a misspelling?)" for m in difflib.get_close_matches(key, others, 1))
+                 for key in missing]
+        raise RowError(f"a '{kind}' result row must have the key(s) {', '.join(hints)}; it has {sorted(row)}")
 
 
 @contextlib.contextmanager
@@ -51,8 +72,25 @@ def _locked(lock_path: Path):
 
 
 def read_results(study_dir: str | os.PathLike | None, kind: str) -> pd.DataFrame:
-    """All rows of ``results/<kind>.jsonl`` as a DataFrame (empty if none yet)."""
+    """All rows of ``results/<kind>.jsonl`` as a DataFrame (no rows if none yet) with at least the columns of the
+    kind's row type: rows of an older study that lack a key read as missing values there (keys renamed since
+    are read under their new name), so readers index by the ``rows`` constants without checks."""
+    spec = result_kind(kind)
     path = study_path(study_dir) / "results" / f"{kind}.jsonl"
-    if not path.exists():
-        return pd.DataFrame()
-    return pd.DataFrame([json.loads(line) for line in path.read_text().splitlines() if line.strip()])
+    lines = path.read_text().splitlines() if path.exists() else []
+    frame = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+    for old, new in spec.renamed.items():
+        if old in frame:
+            frame[new] = frame.pop(old) if new not in frame else frame[new].combine_first(frame.pop(old))
+    return frame.reindex(columns=[*frame.columns, *(k for k in spec.keys if k not in frame)])
+
+
+def latest(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Rows of ``kind`` with later rows of the same result (equal identity keys, see ``rows.KINDS``) replacing
+    earlier ones, in the order of their last writing."""
+    return frame.drop_duplicates(subset=list(result_kind(kind).identity), keep="last").reset_index(drop=True)
+
+
+def of_dataset(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Rows of ``dataset`` (rows that name no dataset, written by hand, are kept)."""
+    return frame[frame[DATASET].isna() | (frame[DATASET] == dataset)]

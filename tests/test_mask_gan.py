@@ -13,8 +13,9 @@ from PIL import Image
 import medgan_lib.data
 from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.results import read_results
 from medgan_lib.segmentation.study import Condition, table2_conditions
-from medgan_lib.study.report import _synthetic_dice
+from medgan_lib.study import table2
 from medgan_lib.training import Run, find_runs, preset, sample, train_gan
 from medgan_lib.training.config import config_differences
 from medgan_lib.training.grids import grid_array
@@ -125,7 +126,8 @@ def test_find_runs_spade_on_gan_masks_and_the_table2_condition(tmp_path, monkeyp
         ["real", "augmented", "synthetic"]  # named runs: no masks-only run named, no such condition
     with pytest.raises(ValueError, match="sample set is needed"):
         Condition("synthetic_gan_masks", "spade")
-    # the study index's synthetic-only Dice of SPADE stays the paper's row (training masks)
-    dice = pd.DataFrame([{"gan": "spade", "condition": "synthetic", "dice": 0.7},
-                         {"gan": "spade", "condition": "synthetic_gan_masks", "dice": 0.5}])
-    assert list(_synthetic_dice(dice, "spade")["dice"]) == [0.7]
+    # Table 2's SPADE row stays the paper's (training masks); the variant on GAN masks is a column beside it
+    dice = pd.DataFrame([{"dataset": "toy", "gan": "spade", "condition": condition, "seed": 0, "dice": value}
+                         for condition, value in (("synthetic", 0.7), ("synthetic_gan_masks", 0.5))])
+    row = table2(read_results(tmp_path, "fid"), dice, "toy").set_index("GAN").loc["spade"]
+    assert (row["Dice"], row["Dice (synthetic, on GAN masks)"]) == ("0.7", "0.5")

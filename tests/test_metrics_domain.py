@@ -115,10 +115,12 @@ def test_metric_validation_correlates_with_strength():
 def test_dloss_correlation_matrix(tmp_path):
     for i, (dmean, fid) in enumerate([(0.2, 90.0), (0.5, 60.0), (0.9, 20.0)]):
         run = f"0000{i}-dcgan-blobs-s0"
-        append_result(tmp_path, "gan_runs", {"run": run, "gan": "dcgan", "dataset": "blobs", "dloss_mean": dmean,
-                                             "dloss_variance": 0.1 * (i + 1), "dloss_std": (0.1 * (i + 1)) ** 0.5})
-        append_result(tmp_path, "fid", {"run": run, "gan": "dcgan", "dataset": "blobs", "fid": fid,
-                                        "extractor": "inception"})
+        append_result(tmp_path, "gan_runs", {"run": run, "gan": "dcgan", "dataset": "blobs", "config_hash": str(i),
+                                             "dloss_mean": dmean, "dloss_variance": 0.1 * (i + 1),
+                                             "dloss_std": (0.1 * (i + 1)) ** 0.5})
+        append_result(tmp_path, "fid", {"run": run, "gan": "dcgan", "dataset": "blobs", "data_spec_hash": "d",
+                                        "seed": 0, "extractor": "inception", "n": 16, "fid": fid, "fid_ci_low": fid,
+                                        "fid_ci_high": fid, "kid": 0.0, "kid_std": 0.0})
     table, corr = dloss_vs_fid(tmp_path)
     assert len(table) == 3 and corr.loc["fid", "dloss_mean"] < -0.95
 

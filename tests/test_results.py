@@ -1,4 +1,4 @@
-"""Result tables: rows survive concurrent writers and carry provenance."""
+"""Result tables: rows survive concurrent writers and carry provenance (row types: tests/test_rows.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ from medgan_lib.results import append_result, read_results
 def _write_rows(args):
     study, worker = args
     for i in range(5):
-        append_result(study, "demo", {"worker": worker, "i": i})
+        append_result(study, "data", {"dataset": "demo", "data_spec": {}, "data_spec_hash": f"{worker}-{i}",
+                                      "worker": worker, "i": i})
 
 
 def test_concurrent_appends_keep_every_row(tmp_path):
     with multiprocessing.get_context("fork").Pool(4) as pool:
         pool.map(_write_rows, [(str(tmp_path), w) for w in range(4)])
-    table = read_results(tmp_path, "demo")
+    table = read_results(tmp_path, "data")
     assert len(table) == 20
     assert sorted(zip(table["worker"], table["i"])) == [(w, i) for w in range(4) for i in range(5)]
     assert "code_version" in table["provenance"].iloc[0]
 
 
-def test_read_results_of_missing_kind_is_empty(tmp_path):
-    assert read_results(tmp_path, "nothing").empty
+def test_read_results_of_a_kind_without_rows_is_empty_with_its_columns(tmp_path):
+    table = read_results(tmp_path, "fid")
+    assert table.empty and {"gan", "extractor", "fid", "n"} <= set(table.columns)

@@ -16,9 +16,7 @@ import yaml
 
 import argparse
 
-from medgan_lib.results import append_result
-from medgan_lib.study import (ProfileError, apply_overrides, list_studies, load_profile, run_study, table2,
-                              write_index)
+from medgan_lib.study import ProfileError, apply_overrides, list_studies, load_profile, run_study
 from medgan_lib.study.cli import register
 from medgan_lib.study.runner import declared_parameters
 
@@ -171,33 +169,6 @@ def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependent
     assert changed.records["06_hyperparameter_search"].parameters["n"] == 5
 
 
-def test_index_shows_not_available_for_missing_results_and_reads_table2_from_results(tmp_path: Path):
-    (tmp_path / "study.json").write_text(json.dumps({"profile": "smoke", "plan": ["01_data_preparation"],
-                                                     "common": {"dataset": "cardiac_phantom"}, "steps": {}}))
-    index = write_index(tmp_path).read_text()
-    assert index.count("not available") >= 4 and "not run" in index
-    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "inception", "fid": 12.0, "kid": 0.011,
-                                    "weights_sha256": "abc123"})
-    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "inception", "fid": 10.0, "kid": 0.010,
-                                    "weights_sha256": "abc123"})  # a rerun replaces the earlier row
-    append_result(tmp_path, "fid", {"gan": "stylegan2", "extractor": "medfid", "fid": 1239.2,
-                                    "fid_ci": [1209.1, 1267.1]})
-    append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "real+synthetic", "dice": 0.9})
-    append_result(tmp_path, "dice", {"gan": "stylegan2", "condition": "synthetic", "dice": 0.7,
-                                     "dice_ci_low": 0.6, "dice_ci_high": 0.8})
-    from medgan_lib.results import read_results
-    from medgan_lib.study.report import RESULT_KINDS, _latest
-
-    table = table2({k: _latest(read_results(tmp_path, k)) for k in RESULT_KINDS}, "cardiac_phantom")
-    row = table.iloc[0].to_dict()
-    paper = ("24.7", "0.87")  # skandarani2023 Table 2, StyleGAN on ACDC
-    assert row == {"GAN": "stylegan2", "FID": "10", "KID": "0.01", "n": "not available",
-                   "U-Net FID": "not available", "MedFID": "1239 [1209, 1267]",
-                   "Dice (synthetic only)": "0.7 [0.6, 0.8]", "paper FID (ACDC)": paper[0], "paper Dice (ACDC)": paper[1]}
-    index = write_index(tmp_path).read_text()
-    assert "abc123" in index and "paper FID (ACDC)" in index
-
-
 def test_an_interrupted_study_stops_its_notebook_kernels(tmp_path: Path):
     folder = tmp_path / "notebooks"
     (folder / "params").mkdir(parents=True)
@@ -252,26 +223,3 @@ def test_masks_only_gans_get_their_own_training_steps_which_never_block_or_count
         build_plan(profile, no_channels, tmp_path)
     with pytest.raises(ProfileError, match="study.mask_gans must be a list of GAN names"):
         apply_overrides(profile, [("study.mask_gans", "dcgan")])
-
-
-def test_index_table2_shows_spade_on_gan_masks_and_dice_per_condition(tmp_path: Path):
-    (tmp_path / "study.json").write_text(json.dumps({"profile": "smoke", "plan": [], "steps": {},
-                                                     "common": {"dataset": "cardiac_phantom"}}))
-    rows = [("real", None, "Original Data", 0, 0.86), ("real", None, "Original Data", 1, 0.88),
-            ("synthetic", "spade", "SPADE GAN", 0, 0.6), ("synthetic", "spade", "SPADE GAN", 1, 0.64),
-            ("synthetic_gan_masks", "spade", "SPADE GAN on GAN-generated masks", 0, 0.4),
-            ("synthetic_gan_masks", "spade", "SPADE GAN on GAN-generated masks", 1, 0.5),
-            ("synthetic", "dcgan", "DCGAN", 0, 0.1)]
-    for condition, gan, label, seed, dice in rows:
-        append_result(tmp_path, "dice", {"dataset": "cardiac_phantom", "condition": condition, "gan": gan,
-                                         "label": label, "seed": seed, "dice": dice})
-    from medgan_lib.results import read_results
-    from medgan_lib.study.report import RESULT_KINDS, _latest
-
-    table = table2({k: _latest(read_results(tmp_path, k)) for k in RESULT_KINDS}, "cardiac_phantom").set_index("GAN")
-    assert table.loc["spade", "Dice (synthetic only)"] == "0.62 ± 0.028 (2 seeds)"
-    assert table.loc["spade", "Dice (synthetic, on GAN masks)"] == "0.45 ± 0.071 (2 seeds)"
-    assert table.loc["dcgan", "Dice (synthetic, on GAN masks)"] == "—"
-    index = write_index(tmp_path).read_text()
-    assert "<td>SPADE GAN on GAN-generated masks</td>\n      <td>0.45 ± 0.071 (2 seeds)</td>" in index
-    assert "<td>Original Data</td>\n      <td>0.87 ± 0.014 (2 seeds)</td>" in index

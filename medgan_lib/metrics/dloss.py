@@ -12,8 +12,7 @@ import os
 import pandas as pd
 
 from medgan_lib.results import read_results
-
-DLOSS_COLUMNS = ["dloss_mean", "dloss_variance", "dloss_std"]
+from medgan_lib.rows import DATASET, DLOSS_COLUMNS, EXTRACTOR, FID, GAN, RUN
 
 
 def dloss_vs_fid(study_dir: str | os.PathLike = "", extractor: str = "inception",
@@ -25,11 +24,11 @@ def dloss_vs_fid(study_dir: str | os.PathLike = "", extractor: str = "inception"
     if runs.empty or fid.empty:
         raise ValueError(f"study {study_dir or '(default)'} needs both gan_runs and fid results; "
                          f"found {len(runs)} gan_runs and {len(fid)} fid rows")
-    fid = fid[fid["extractor"] == extractor]
+    fid = fid[fid[EXTRACTOR] == extractor]
     if dataset is not None:
-        runs, fid = runs[runs["dataset"] == dataset], fid[fid["dataset"] == dataset]
-    table = (runs.drop_duplicates("run", keep="last")[["run", "gan", *DLOSS_COLUMNS]]
-             .merge(fid.drop_duplicates("run", keep="last")[["run", "fid"]], on="run"))
-    table = table.dropna(subset=["fid", *DLOSS_COLUMNS]).reset_index(drop=True)
-    columns = ["fid", *DLOSS_COLUMNS]
+        runs, fid = runs[runs[DATASET] == dataset], fid[fid[DATASET] == dataset]
+    table = (runs.drop_duplicates(RUN, keep="last")[[RUN, GAN, *DLOSS_COLUMNS]]
+             .merge(fid.drop_duplicates(RUN, keep="last")[[RUN, FID]], on=RUN))
+    table = table.dropna(subset=[FID, *DLOSS_COLUMNS]).reset_index(drop=True)
+    columns = [FID, *DLOSS_COLUMNS]
     return table, table[columns].astype(float).corr(method="pearson")

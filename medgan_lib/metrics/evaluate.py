@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+import pandas as pd
 
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.metrics.extractors import Extractor, get_extractor
 from medgan_lib.metrics.features import extract_features, images_hash, to_uint8_rgb
 from medgan_lib.metrics.fidelity import compare_features
 from medgan_lib.metrics.memorization import MemorizationReport, memorization_audit
-from medgan_lib.results import append_result
+from medgan_lib.reference import PAPER_DATASETS, paper_table2
+from medgan_lib.results import append_result, latest, of_dataset
+from medgan_lib.rows import EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, KID, KID_STD, N
 from medgan_lib.samples import SampleSet
 
 
@@ -110,40 +113,58 @@ def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int =
         report = audit_memorization(real, heldout, samples, extractors[0], n=n, n_real=n_real,
                                     n_heldout=n_heldout, seed=seed, device=device)
         memo_row = append_result(study_dir, "memorization", {
-            **common, "n": n, "heldout_split": heldout.split, "feature_extractor": extractors[0].name,
+            **common, "n": n, "heldout_split": heldout.split, "extractor": extractors[0].name,
             "weights_sha256": extractors[0].weights_sha256, **report.row()})
     return {"fid": fid_rows, "memorization": memo_row, "report": report}
 
 
-def fid_table(study_dir: str | os.PathLike = "", dataset: str | None = None,
-              extractors: Iterable[str] = ("inception", "unet", "medfid")) -> "pd.DataFrame":
-    """Table 2's FID column from the ``fid`` results (latest row per GAN run and extractor): FID [95 % CI]
-    and n per extractor, plus skandarani2023's published FID for the matching dataset, labelled as the
-    paper's (on its real data, not on ours)."""
-    import pandas as pd
+# Table 2's column for the FID of each feature extractor (others: "FID (<name>)")
+FID_COLUMNS = {"inception": "FID", "unet": "U-Net FID", "medfid": "MedFID"}
 
-    from medgan_lib.results import read_results
-    from medgan_lib.reference import PAPER_DATASETS, PAPER_GANS, reference_table2
 
-    fid = read_results(study_dir, "fid")
-    if fid.empty:
-        raise ValueError(f"no fid results in study {study_dir or '(default)'}: run evaluate_run first")
-    if dataset is not None:
-        fid = fid[fid["dataset"] == dataset]
-    fid = fid.drop_duplicates(["run", "extractor"], keep="last")
-    paper, paper_name = reference_table2(), PAPER_DATASETS.get(dataset or str(fid["dataset"].iloc[0]))
-    rows = []
-    for (gan, run), group in fid.groupby(["gan", "run"], sort=False):
-        row: dict[str, Any] = {"GAN": gan, "run": run}
-        for name in extractors:
-            hit = group[group["extractor"] == name]
-            if not hit.empty:
-                r = hit.iloc[-1]
-                label = {"inception": "FID", "unet": "U-Net FID", "medfid": "MedFID"}.get(name, f"FID ({name})")
-                row[label] = f"{r['fid']:.1f} [{r['fid_ci'][0]:.1f}, {r['fid_ci'][1]:.1f}]"
-                row[f"n ({name})"] = int(r["n"])
-        ref = paper[(paper["dataset"] == paper_name) & (paper["training_data"] == PAPER_GANS.get(gan))] \
-            if not paper.empty else paper
-        row[f"paper's FID on {paper_name or 'n/a'} (real data)"] = (float(ref["fid"].iloc[0]) if len(ref) else None)
-        rows.append(row)
-    return pd.DataFrame(rows)
+def fid_table(rows: pd.DataFrame, dataset: str, gans: Iterable[str] | None = None) -> pd.DataFrame:
+    """The FID part of Table 2 from ``fid`` result rows (``read_results(study, "fid")``): one row per GAN
+    (``gans``, else every GAN in the rows), from its latest row per feature extractor: the Inception FID
+    [95 % CI], its n and KID ± std, the U-Net FID, MedFID and any other extractor's FID, then skandarani2023's
+    published FID on the matching dataset, labelled as the paper's (their real data, not ours). Missing: NaN."""
+    rows = latest(of_dataset(rows, dataset), "fid")
+    rows = rows[rows[FID].notna()]
+    gans = list(dict.fromkeys(gans or rows[GAN].dropna()))
+    others = [name for name in rows[EXTRACTOR].dropna().unique() if name not in ("inception", "unet")]
+    names = [FID_COLUMNS.get(name, f"FID ({name})") for name in others]
+    paper = f"paper FID ({PAPER_DATASETS.get(dataset, 'n/a')})"
+    table = []
+    for gan in gans:
+        of_gan = rows[rows[GAN] == gan]
+        by_extractor = {name: group.iloc[-1] for name, group in of_gan.groupby(EXTRACTOR, sort=False)}
+        inception = by_extractor.get("inception")
+        n = str(int(inception[N])) if inception is not None and pd.notna(inception[N]) else None
+        row: dict[str, Any] = {"GAN": gan, "FID": _fid_text(inception), "n": n,
+                               "KID": _with_std(inception, KID, KID_STD), "U-Net FID": _fid_text(by_extractor.get("unet"))}
+        row.update({column: _fid_text(by_extractor.get(name)) for name, column in zip(others, names)})
+        row[paper] = paper_table2(dataset, "synthetic", gan)["fid"]
+        table.append(row)
+    columns = ["GAN", "FID", "n", "KID", "U-Net FID", *names, paper]
+    return pd.DataFrame(table, columns=columns).fillna(np.nan)  # None -> NaN, which every display shows as missing
+
+
+def _fid_text(row: pd.Series | None) -> str | None:
+    """``FID [low, high]`` of one fid row (without the interval if the row has none)."""
+    if row is None:
+        return None
+    low, high = row.get(FID_CI_LOW), row.get(FID_CI_HIGH)
+    interval = f" [{_number(low)}, {_number(high)}]" if pd.notna(low) and pd.notna(high) else ""
+    return _number(row[FID]) + interval
+
+
+def _with_std(row: pd.Series | None, value: str, std: str) -> str | None:
+    """``value ± std`` of one row (without the std if the row has none)."""
+    if row is None or pd.isna(row.get(value)):
+        return None
+    return _number(row[value]) + (f" ± {float(row[std]):.2g}" if pd.notna(row.get(std)) else "")
+
+
+def _number(value: Any) -> str:
+    """Three significant digits, without an exponent for the FIDs in the thousands of small-sample runs."""
+    value = float(value)
+    return f"{value:.0f}" if 1e3 <= abs(value) < 1e6 else f"{value:.3g}"

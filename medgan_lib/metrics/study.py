@@ -24,6 +24,9 @@ from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.results import read_results
+from medgan_lib.rows import (DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
+                             GAN, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE, PIXEL_NEAR_COPY_SHARE,
+                             PIXEL_NN_RATIO, QUANTILE, RUN)
 
 
 def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "", study_dir: str = "",
@@ -116,14 +119,11 @@ def figure7_panels(study_dir: str, real: PreparedDataset, runs: dict[str, dict[s
 def memorization_summary(study_dir: str = "", dataset: str | None = None) -> pd.DataFrame:
     """The latest memorisation row per run, with the columns that answer "does it copy / collapse?"."""
     memo = read_results(study_dir, "memorization")
-    if memo.empty:
-        return memo
     if dataset is not None:
-        memo = memo[memo["dataset"] == dataset]
-    columns = [c for c in ("gan", "run", "n", "pixel_near_copy_share", "pixel_nn_ratio", "feature_near_copy_share",
-                           "feature_nn_ratio", "pixel_diversity_ratio", "pixel_mode_collapse", "feature_mode_collapse",
-                           "quantile") if c in memo]
-    return memo.drop_duplicates("run", keep="last")[columns].reset_index(drop=True)
+        memo = memo[memo[DATASET] == dataset]
+    columns = [GAN, RUN, N, EXTRACTOR, PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
+               PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE, FEATURE_MODE_COLLAPSE, QUANTILE]
+    return memo.drop_duplicates(RUN, keep="last")[columns].reset_index(drop=True)
 
 
 def config_from(cls: type, **values: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Table 2 (Dice beside FID, the paper's numbers labelled as such), bar plots and prediction overlays."""
+"""Dice bar plots and prediction overlays (Table 2 itself is ``medgan_lib.study.table2``, shared with the index)."""
 
 from __future__ import annotations
 
@@ -7,43 +7,7 @@ import numpy as np
 import pandas as pd
 
 from medgan_lib.data.dataset import PreparedDataset
-from medgan_lib.reference import PAPER_DATASETS
 from medgan_lib.segmentation.unet import load_unet, predict
-
-
-TABLE2_COLUMNS = ["Dice (ours)", "p vs real (Wilcoxon)", "p vs real (Welch)", "FID (ours)", "FID (paper)", "Dice (paper)"]
-
-
-def table2(summary: pd.DataFrame, fid: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """Our Dice (mean ± std, p-values) beside our FID (latest ``fid`` row per GAN, if any) and the paper's
-    FID/Dice (package reference data, if present). No Dice rows (data without masks): an empty table."""
-    if summary.empty:
-        return pd.DataFrame(columns=TABLE2_COLUMNS)
-    table = summary.set_index("condition")
-    out = pd.DataFrame(index=table.index)
-    out["Dice (ours)"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
-                          for m, s in zip(table["dice_mean"], table["dice_std"])]
-    out["p vs real (Wilcoxon)"] = table["p_wilcoxon"]
-    out["p vs real (Welch)"] = table["p_welch"]
-    out["FID (ours)"] = np.nan
-    if not fid.empty and {"gan", "fid"} <= set(fid.columns):
-        rows = fid[fid["dataset"] == dataset] if "dataset" in fid else fid
-        rows = rows[rows["extractor"] == "inception"] if "extractor" in rows else rows  # the paper's FID: Inception
-        latest = rows.groupby("gan")["fid"].last()
-        out["FID (ours)"] = [latest.get(g, np.nan) if k == "synthetic" else np.nan
-                             for g, k in zip(table["gan"], table["kind"])]
-    paper = _paper(dataset)
-    out["FID (paper)"] = [paper.get(c, {}).get("fid", np.nan) for c in out.index]
-    out["Dice (paper)"] = [paper.get(c, {}).get("unet_dice", np.nan) for c in out.index]
-    return out
-
-
-def _paper(dataset: str) -> dict:
-    name = PAPER_DATASETS.get(dataset)
-    from medgan_lib.reference import TABLE2, reference_file
-
-    ref = pd.read_csv(reference_file(TABLE2))
-    return {r["training_data"]: r for r in ref[ref["dataset"] == name].to_dict("records")}
 
 
 def bar_plot(summary: pd.DataFrame, structures: list[str]):

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
 from medgan_lib.hashing import hash_inputs
+from medgan_lib.names import condition_label
 from medgan_lib.results import append_result, read_results, study_path
 from medgan_lib.samples import SampleSet
 from medgan_lib.segmentation.data import check_disjoint, check_test_patients, synthetic_arrays
@@ -27,8 +28,6 @@ from medgan_lib.training.run import Run
 # set's meta names it), instead of the training masks of skandarani's "synthetic" SPADE row.
 KINDS = ("real", "augmented", "synthetic", "synthetic_gan_masks", "real+synthetic")
 SYNTHETIC_ONLY = ("synthetic", "synthetic_gan_masks")
-GAN_NAMES = {"vanilla": "Vanilla GAN", "dcgan": "DCGAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP",
-             "hinge": "HingeGAN", "spade": "SPADE GAN", "stylegan2": "StyleGAN"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,9 +48,7 @@ class Condition:
     @property
     def label(self) -> str:
         """The paper's row name."""
-        gan = GAN_NAMES.get(self.gan or "", self.gan)
-        return {"real": "Original Data", "augmented": "Augmented Original Data", "synthetic": gan,
-                "synthetic_gan_masks": f"{gan} on GAN-generated masks", "real+synthetic": f"Orig. Data + {gan}"}[self.kind]
+        return condition_label(self.kind, self.gan)
 
 
 def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDataset, test: PreparedDataset,
@@ -168,8 +165,8 @@ def run_dice_study(study_dir: str | Path | None = None, dataset: str = "cardiac_
 def study_data(study_dir: str | Path | None, dataset: str) -> DataSpec:
     """The DataSpec notebook 01 prepared for ``dataset`` in this study (its latest ``data`` row)."""
     rows = read_results(study_dir, "data")
-    rows = rows[rows["dataset"] == dataset] if not rows.empty else rows
-    if rows.empty or "data_spec" not in rows:
+    rows = rows[(rows["dataset"] == dataset) & rows["data_spec"].notna()]  # rows from before DataSpec name none
+    if rows.empty:
         raise FileNotFoundError(f"study {study_path(study_dir)} has no GAN runs and no data prepared for "
                                 f"'{dataset}': run notebooks 01 and 02 first")
     return DataSpec.from_dict(rows.iloc[-1]["data_spec"])

@@ -7,20 +7,23 @@ import html
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from medgan_lib.atomic import write_text
+from medgan_lib.names import condition_label
 from medgan_lib.provenance import library_versions
-from medgan_lib.reference import PAPER_DATASETS, PAPER_GANS, reference_table2
-from medgan_lib.results import read_results
+from medgan_lib.reference import PAPER_DATASETS, paper_table2
+from medgan_lib.results import latest, of_dataset, read_results
+from medgan_lib.rows import CONDITION, EXTRACTOR, GAN, KINDS, LABEL, MEMORIZATION_FLAGS, N, PROVENANCE, RUN, TIME
 from medgan_lib.study.plan import SECTIONS
 from medgan_lib.study.runner import OK, load_state, records_of
 
-RESULT_KINDS = ("gan_runs", "fid", "dice", "memorization", "memory", "tune")
-NOT_AVAILABLE = "not available"
-_HIDDEN_COLUMNS = {"provenance", "time", "config", "libraries", "device"}
+NOT_AVAILABLE = "not available"  # a part of the page without results
+MISSING = "–"  # a cell of a table without a value
+_HIDDEN_COLUMNS = {PROVENANCE, TIME, "config", "libraries", "device"}
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -42,9 +45,8 @@ def write_index(study_dir: Path) -> Path:
     common = state.get("common", {})
     dataset = common.get("dataset", "?")
     folders = [study_dir] + [study_dir / s.folder for s in SECTIONS if s.folder and (study_dir / s.folder).is_dir()]
-    found = {p.stem for folder in folders for p in (folder / "results").glob("*.jsonl")}
-    kinds = (*RESULT_KINDS, *sorted(found - set(RESULT_KINDS)))
-    results = {kind: _latest(pd.concat([read_results(f, kind) for f in folders], ignore_index=True)) for kind in kinds}
+    results = {kind: latest(pd.concat([read_results(f, kind) for f in folders], ignore_index=True), kind)
+               for kind in KINDS}
     parts = [
         f"<h1>GANs for medical image synthesis: study <code>{_e(study_dir.name)}</code></h1>",
         f"<p>Profile <b>{_e(state.get('profile', '?'))}</b>, dataset <b>{_e(dataset)}</b>, "
@@ -64,39 +66,50 @@ def write_index(study_dir: Path) -> Path:
     return write_text(study_dir / "index.html", page)
 
 
-def table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | None = None) -> pd.DataFrame:
-    """One row per GAN (``gans``, else every GAN in the results): FID, KID, U-Net FID, synthetic-only Dice
-    (value with CI where the rows have one), then the paper's FID and Dice for the matching dataset."""
-    fid, dice = (_of_dataset(results.get(k, pd.DataFrame()), dataset) for k in ("fid", "dice"))
-    if not gans:
-        gans = []
-        for frame in (fid, dice):
-            if "gan" in frame:
-                gans += [g for g in frame["gan"].dropna().unique() if g not in gans]
-    paper = reference_table2()
-    paper_name = PAPER_DATASETS.get(dataset)
-    gan_masks = dice[dice["condition"] == "synthetic_gan_masks"] if {"condition", "gan"} <= set(dice) else dice.iloc[:0]
+def table2(fid: pd.DataFrame, dice: pd.DataFrame, dataset: str, gans: Sequence[str] | None = None) -> pd.DataFrame:
+    """skandarani2023 Table 2 from ``fid`` and ``dice`` result rows, as notebook 04 and the index show it. One row
+    per training condition in the paper's order: real data and augmented real data (when the study or the paper
+    has them), each GAN of ``gans`` (else every GAN in the rows), real data plus a GAN's samples (likewise). Columns:
+    this study's Dice, mean ± std over U-Net seeds (``segmentation.summary``), with p-values against the real-data
+    U-Net; SPADE's Dice on GAN-generated masks (when the study has it); on the GAN rows the FID part of the table
+    (``metrics.fid_table``: Inception FID [CI], n, KID, U-Net FID, MedFID, the paper's FID); the paper's Dice.
+    Values the results do not give are missing (NaN)."""
+    from medgan_lib.metrics.evaluate import fid_table
+    from medgan_lib.segmentation import summary
+
+    dice = latest(of_dataset(dice, dataset), "dice")
+    gans = list(dict.fromkeys(gans or [*of_dataset(fid, dataset)[GAN].dropna(), *dice[GAN].dropna()]))
+    fids = fid_table(fid, dataset, gans).set_index("GAN")
+    labels = [condition_label(c, g) for c, g in zip(dice[CONDITION], dice[GAN])]  # also for rows of older studies
+    ours = {row["condition"]: row for row in summary(dice.assign(**{LABEL: labels})).to_dict("records")}
+    on_gan_masks = ["Dice (synthetic, on GAN masks)"] if (dice[CONDITION] == "synthetic_gan_masks").any() else []
+    paper_dice = f"paper Dice ({PAPER_DATASETS.get(dataset, 'n/a')})"
     rows = []
-    for gan in gans:
-        row = {"GAN": gan}
-        rows_of_gan = fid[fid["gan"] == gan] if "gan" in fid else pd.DataFrame()
-        inception = _by_extractor(rows_of_gan, "inception")
-        row["FID"] = _metric(inception, "fid")
-        row["KID"] = _metric(inception, "kid")
-        row["n"] = int(inception["n"].dropna().iloc[-1]) if "n" in inception and inception["n"].notna().any() \
-            else NOT_AVAILABLE
-        row["U-Net FID"] = _metric(_by_extractor(rows_of_gan, "unet"), "fid")
-        for name in _other_extractors(fid):
-            row["MedFID" if name == "medfid" else f"FID ({name})"] = _metric(_by_extractor(rows_of_gan, name), "fid")
-        row["Dice (synthetic only)"] = _dice_over_seeds(_synthetic_dice(dice, gan))
-        if not gan_masks.empty:
-            on_gan_masks = gan_masks[gan_masks["gan"] == gan]
-            row["Dice (synthetic, on GAN masks)"] = _dice_over_seeds(on_gan_masks) if not on_gan_masks.empty else "—"
-        ref = _paper_row(paper, paper_name, PAPER_GANS.get(gan))
-        row[f"paper FID ({paper_name or 'n/a'})"] = _paper_value(ref, "fid")
-        row[f"paper Dice ({paper_name or 'n/a'})"] = _paper_value(ref, "unet_dice")
+    for condition, gan in [("real", None), ("augmented", None), *(("synthetic", g) for g in gans),
+                           *(("real+synthetic", g) for g in gans)]:
+        label, paper = condition_label(condition, gan), paper_table2(dataset, condition, gan)
+        if condition != "synthetic" and label not in ours and np.isnan(paper["unet_dice"]):
+            continue
+        entry = ours.get(label, {})
+        row = {"training data": label, "GAN": gan, "Dice": _dice_text(entry)}
+        if on_gan_masks and condition == "synthetic":
+            row[on_gan_masks[0]] = _dice_text(ours.get(condition_label("synthetic_gan_masks", gan), {}))
+        row["p vs real (Wilcoxon)"] = entry.get("p_wilcoxon", np.nan)
+        row["p vs real (Welch)"] = entry.get("p_welch", np.nan)
+        row.update(fids.loc[gan].to_dict() if condition == "synthetic" else {})
+        row[paper_dice] = paper["unet_dice"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["training data", "GAN", "Dice", *on_gan_masks, "p vs real (Wilcoxon)", "p vs real (Welch)",
+               *fids.columns, paper_dice]
+    return pd.DataFrame(rows, columns=columns).fillna(np.nan)  # None -> NaN, which every display shows as missing
+
+
+def _dice_text(entry: dict) -> str | None:
+    """``mean ± std (k seeds)`` of one condition's ``summary`` entry (the value alone for one seed)."""
+    if not entry:
+        return None
+    mean, std, seeds = entry["dice_mean"], entry["dice_std"], entry["seeds"]
+    return f"{mean:.3g} ± {std:.2g} ({seeds} seeds)" if seeds > 1 else f"{mean:.3g}"
 
 
 def list_studies(reports_dir: Path) -> list[dict[str, Any]]:
@@ -138,25 +151,19 @@ def _steps_table(plan: list[str], records: dict) -> str:
 
 
 def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | None) -> str:
-    table = table2(results, dataset, gans)
     if _no_fid_or_dice(results):
         return f"<p class='na'>{NOT_AVAILABLE}: no FID or Dice results yet.</p>"
-    body = table.to_html(index=False, escape=True, na_rep=NOT_AVAILABLE)
+    table = table2(results["fid"], results["dice"], dataset, gans)
+    body = table.to_html(index=False, escape=True, na_rep=MISSING, float_format=lambda v: f"{v:.3g}")
     paper_name = PAPER_DATASETS.get(dataset)
     note = (f"<p>Columns labelled <i>paper</i> are skandarani et al. 2023's published values on {paper_name}, "
             f"real patient data at the paper's scale; the other columns are this study's own numbers on "
-            f"<b>{_e(dataset)}</b>. They show the same protocol, not the same data. A SPADE synthetic set is drawn on "
-            f"training masks, as in the paper; <i>on GAN masks</i> on the masks of the study's masks-only GAN.</p>"
+            f"<b>{_e(dataset)}</b>. They show the same protocol, not the same data. Dice: mean ± std over U-Net "
+            f"seeds on the real test split, with p-values against the U-Net trained on real data. A SPADE synthetic "
+            f"set is drawn on training masks, as in the paper; <i>on GAN masks</i> on the masks of the study's "
+            f"masks-only GAN.</p>"
             if paper_name else "<p>The paper has no Table 2 values for this dataset.</p>")
-    ref = reference_table2()
-    baselines = ref[(ref["dataset"] == paper_name) & ~ref["training_data"].isin(PAPER_GANS.values())] \
-        if paper_name and not ref.empty else pd.DataFrame()
-    extra = ("<p>Paper's Dice for the other training conditions on "
-             f"{paper_name}:</p>" + baselines.to_html(index=False, na_rep="") if not baselines.empty else "")
-    dice = results.get("dice", pd.DataFrame())
-    ours = ("<p>This study's Dice for every training condition (rows per seed under <i>All result tables</i>):</p>"
-            + _table_or_na(_dice_by_condition(_of_dataset(dice, dataset)))) if not dice.empty else ""
-    return note + body + ours + extra
+    return note + body
 
 
 def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
@@ -229,13 +236,11 @@ def _memorization(frame: pd.DataFrame) -> str:
     """The flags of the memorisation audit (near-copies, nearest-neighbour ratios, mode collapse) per run."""
     if frame.empty:
         return f"<p class='na'>{NOT_AVAILABLE}</p>"
-    ids = [c for c in ("gan", "run", "n", "feature_extractor") if c in frame]
-    flags = [c for c in frame.columns if any(k in c for k in ("near_copy", "nn_ratio", "collapse", "flag"))]
     note = ("<p>Near-copy share: generated images nearer to a training image than the closest few percent of "
             "held-out real images are; nn ratio: median nearest-training distance of generated over held-out "
             "images (well below 1 means copying); mode collapse: the generated set is far less diverse than the "
             "real one. Full rows under <i>All result tables</i>.</p>")
-    return note + _table_or_na(frame[ids + flags] if flags else frame)
+    return note + _table_or_na(frame[[GAN, RUN, N, EXTRACTOR, *MEMORIZATION_FLAGS]])
 
 
 def _table_or_na(frame: pd.DataFrame) -> str:
@@ -252,112 +257,10 @@ def _phantom_note(dataset: str) -> str:
             "run offline in minutes and show the method; absolute numbers are not comparable with the paper's.</p>")
 
 
-# ---- reading result rows ------------------------------------------------------------------------------
-
-def _latest(frame: pd.DataFrame) -> pd.DataFrame:
-    """Result rows with later duplicates (same identifying columns) replacing earlier ones."""
-    if frame.empty:
-        return frame
-    keys = [c for c in ("dataset", "gan", "run", "seed", "condition", "extractor", "feature_extractor", "n",
-                        "trial", "config_hash", "structure") if c in frame]
-    hashable = [c for c in keys if frame[c].map(lambda v: not isinstance(v, (list, dict))).all()]
-    return frame.drop_duplicates(subset=hashable, keep="last").reset_index(drop=True) if hashable else frame
-
-
-def _of_dataset(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """Rows of ``dataset`` (rows that name no dataset are kept)."""
-    return frame[frame["dataset"].isna() | (frame["dataset"] == dataset)] if "dataset" in frame else frame
-
-
-def _other_extractors(fid: pd.DataFrame) -> list[str]:
-    """Feature spaces of the FID rows besides Inception and the U-Net (MedFID, a pixel stand-in, ...)."""
-    column = next((c for c in ("extractor", "feature_extractor") if c in fid), None)
-    names = fid[column].dropna().astype(str).str.lower().unique() if column else []
-    return [n for n in names if "inception" not in n and "unet" not in n]
-
-
-def _by_extractor(rows: pd.DataFrame, name: str) -> pd.DataFrame:
-    """FID rows of one feature extractor ("inception", "unet", "medfid"); rows naming none count as Inception."""
-    column = next((c for c in ("extractor", "feature_extractor") if c in rows), None)
-    if rows.empty or column is None:
-        return rows if name == "inception" else pd.DataFrame()
-    return rows[rows[column].astype(str).str.lower().str.contains(name)]
-
-
-def _synthetic_dice(dice: pd.DataFrame, gan: str) -> pd.DataFrame:
-    """Dice rows of the U-Net trained on ``gan``'s synthetic set alone (SPADE: on the training masks, as the
-    paper; its rows on GAN-generated masks are in the table of every condition)."""
-    if dice.empty or "gan" not in dice:
-        return pd.DataFrame()
-    rows = dice[dice["gan"] == gan]
-    if "condition" in rows:
-        condition = rows["condition"].astype(str)
-        synthetic = rows[condition.str.contains("synth", case=False) & ~condition.str.contains("real", case=False)
-                         & ~condition.str.contains("gan_masks", case=False)]
-        rows = synthetic if not synthetic.empty else rows[rows["condition"].astype(str) == gan]
-    return rows
-
-
-def _dice_by_condition(dice: pd.DataFrame) -> pd.DataFrame:
-    """One row per training condition (in order of first appearance): Dice mean ± std over U-Net seeds."""
-    if dice.empty or "dice" not in dice:
-        return pd.DataFrame()
-    names = dice["label"] if "label" in dice else dice["condition"].astype(str) + " " + dice["gan"].fillna("").astype(str)
-    return pd.DataFrame([{"training data": name, "Dice (U-Net, real test split)": _dice_over_seeds(rows)}
-                         for name, rows in dice.groupby(names.fillna(""), sort=False)])
-
-
-def _dice_over_seeds(rows: pd.DataFrame) -> str:
-    """Mean ± std of the Dice over U-Net seeds (rows of one condition), or the single row's value."""
-    if "seed" in rows and "dice" in rows and rows["seed"].nunique() > 1:
-        per_seed = rows.drop_duplicates("seed", keep="last")["dice"].astype(float)
-        return f"{per_seed.mean():.3g} ± {per_seed.std():.2g} ({len(per_seed)} seeds)"
-    return _metric(rows, "dice")
-
-
-def _metric(rows: pd.DataFrame, name: str) -> str:
-    """``value [low, high]`` (or ``value ± std``) of the last row that has ``name``, or "not available"."""
-    for column in (name, f"{name}_mean", f"mean_{name}"):
-        if column in rows and rows[column].notna().any():
-            row = rows[rows[column].notna()].iloc[-1]
-            text = _number(row[column])
-            low = next((row[c] for c in (f"{name}_ci_low", f"{name}_low", "ci_low") if c in row and pd.notna(row[c])), None)
-            high = next((row[c] for c in (f"{name}_ci_high", f"{name}_high", "ci_high") if c in row and pd.notna(row[c])), None)
-            ci = row.get(f"{name}_ci")
-            std = next((row[c] for c in (f"{name}_std", "std") if c in row and pd.notna(row[c])), None)
-            if low is not None and high is not None:
-                text += f" [{_number(low)}, {_number(high)}]"
-            elif isinstance(ci, (list, tuple)) and len(ci) == 2:
-                text += f" [{_number(ci[0])}, {_number(ci[1])}]"
-            elif std is not None:
-                text += f" ± {float(std):.2g}"
-            return text
-    return NOT_AVAILABLE
-
-
-def _number(value: Any) -> str:
-    """Three significant digits, without an exponent for the FIDs in the thousands of small-sample runs."""
-    value = float(value)
-    return f"{value:.0f}" if 1e3 <= abs(value) < 1e6 else f"{value:.3g}"
-
-
-def _paper_row(paper: pd.DataFrame, dataset: str | None, gan: str | None) -> pd.Series | None:
-    if paper.empty or dataset is None or gan is None:
-        return None
-    rows = paper[(paper["dataset"] == dataset) & (paper["training_data"] == gan)]
-    return rows.iloc[0] if not rows.empty else None
-
-
-def _paper_value(row: pd.Series | None, column: str) -> str:
-    if row is None or column not in row or pd.isna(row[column]):
-        return NOT_AVAILABLE
-    return f"{float(row[column]):.3g}"
-
-
 def _latest_provenance(results: dict[str, pd.DataFrame]) -> dict[str, Any]:
     for frame in results.values():
-        if "provenance" in frame and not frame.empty and isinstance(frame["provenance"].iloc[-1], dict):
-            return frame["provenance"].iloc[-1]
+        if PROVENANCE in frame and not frame.empty and isinstance(frame[PROVENANCE].iloc[-1], dict):
+            return frame[PROVENANCE].iloc[-1]
     return {}
 
 
@@ -367,8 +270,8 @@ def _weight_hashes(results: dict[str, pd.DataFrame]) -> list[dict[str, str]]:
     for kind, frame in results.items():
         for _, row in frame.iterrows():
             flat = dict(row)
-            if isinstance(row.get("provenance"), dict):
-                flat.update({f"provenance.{k}": v for k, v in row["provenance"].items()})
+            if isinstance(row.get(PROVENANCE), dict):
+                flat.update({f"{PROVENANCE}.{k}": v for k, v in row[PROVENANCE].items()})
             for key, value in flat.items():
                 if isinstance(value, str) and ("sha256" in key.lower() or "weights_hash" in key.lower()):
                     found[(kind, key, value)] = None

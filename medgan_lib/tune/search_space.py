@@ -17,6 +17,7 @@ import yaml
 
 from medgan_lib.config import ConfigError
 from medgan_lib.hashing import hash_inputs
+from medgan_lib.names import registered_gan
 from medgan_lib.reference import reference_file
 from medgan_lib.training.config import EXPERIMENT_PRESETS
 
@@ -54,9 +55,6 @@ ONLY_FOR: dict[str, tuple[str, ...]] = {"gradient_penalty_weight": ("wgan_gp",),
 
 # the GANs skandarani searched over (Figure 5); SPADE and StyleGAN were not searched
 SKANDARANI_GANS = ("dcgan", "lsgan", "wgan", "hinge")
-
-# GAN names of the reference tables -> registered GAN names
-PAPER_GAN_NAMES = {"vanilla_mlp": "vanilla", "wgan_gp": "wgan_gp", "stylegan2": "stylegan2"}
 
 # belmekki Table I rows -> the training presets that implement them (one per row, in table order)
 BELMEKKI_PRESETS = ("belmekki_adas_elu", "belmekki_adam_elu", "belmekki_adas_elu_ttur", "belmekki_adas_relu")
@@ -195,7 +193,7 @@ def chetty_trials(study: str, gans: list[str], seeds: list[int], iterations: int
     """chetty2023's learning-rate/beta experiments for the requested GANs, each run per seed."""
     trials = []
     for row in load_chetty_experiments():
-        gan = PAPER_GAN_NAMES[row["gan"]]
+        gan = registered_gan(row["gan"])
         if gan not in gans:
             continue
         params = {"learning_rate": row["lr"], "beta1": row["beta1"], "beta2": row["beta2"]}
@@ -206,7 +204,8 @@ def chetty_trials(study: str, gans: list[str], seeds: list[int], iterations: int
             trials.append(TrialSpec(study, gan, row["experiment"], params, seed, iterations, interval,
                                     preset=chain, base=dict(base)))
     if not trials:
-        raise ConfigError(f"gans={gans}: chetty2023 has experiments only for {sorted(set(PAPER_GAN_NAMES.values()))}")
+        found = sorted({registered_gan(row["gan"]) for row in load_chetty_experiments()})
+        raise ConfigError(f"gans={gans}: chetty2023 has experiments only for {found}")
     return trials
 
 

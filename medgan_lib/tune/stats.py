@@ -9,17 +9,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from medgan_lib.rows import CONFIG_ID, DLOSS_COLUMNS, FID, GAN, ITERATIONS, LABEL, SCHEDULER, STATUS, STEPS
+
 # columns of belmekki's Table I / Figure 5, in their order
-DLOSS_COLUMNS = ("fid", "dloss_mean", "dloss_variance", "dloss_std")
+BELMEKKI_COLUMNS = (FID, *DLOSS_COLUMNS)
 
 
-def seed_summary(rows: pd.DataFrame, value: str = "fid", by: tuple[str, ...] = ("gan", "label")) -> pd.DataFrame:
+def seed_summary(rows: pd.DataFrame, value: str = FID, by: tuple[str, ...] = (GAN, LABEL)) -> pd.DataFrame:
     """Mean, sample std (ddof=1) and count of ``value`` over the seeds of each configuration."""
     grouped = rows.groupby(list(by), sort=False)[value]
     return grouped.agg(mean="mean", std="std", n="count").reset_index()
 
 
-def pairwise_ttests(rows: pd.DataFrame, value: str = "fid", group: str = "label", alpha: float = 0.05,
+def pairwise_ttests(rows: pd.DataFrame, value: str = FID, group: str = LABEL, alpha: float = 0.05,
                     equal_var: bool = True) -> pd.DataFrame:
     """Two-sample t-test of ``value`` for every pair of groups (scipy ``ttest_ind``), H0: equal means.
 
@@ -46,7 +48,7 @@ def significance_grid(tests: pd.DataFrame) -> pd.DataFrame:
     return grid
 
 
-def dloss_correlation(rows: pd.DataFrame, columns: tuple[str, ...] = DLOSS_COLUMNS
+def dloss_correlation(rows: pd.DataFrame, columns: tuple[str, ...] = BELMEKKI_COLUMNS
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """belmekki Figure 5: Pearson r and its p-value for every pair of ``columns`` (scipy ``pearsonr``)."""
     data = rows[list(columns)].astype(float).dropna()
@@ -62,41 +64,41 @@ def dloss_correlation(rows: pd.DataFrame, columns: tuple[str, ...] = DLOSS_COLUM
     return r, p
 
 
-def best_per_gan(rows: pd.DataFrame, value: str = "fid") -> pd.DataFrame:
+def best_per_gan(rows: pd.DataFrame, value: str = FID) -> pd.DataFrame:
     """The configuration with the lowest mean ``value`` over its seeds, per GAN (finished trials only)."""
-    done = rows[rows["status"] == "completed"].dropna(subset=[value])
+    done = rows[rows[STATUS] == "completed"].dropna(subset=[value])
     if done.empty:
-        return pd.DataFrame(columns=["gan", "label", "config_id", "mean", "std", "n"])
-    summary = seed_summary(done, value, by=("gan", "label", "config_id"))
-    best = summary.loc[summary.groupby("gan")["mean"].idxmin()]
+        return pd.DataFrame(columns=[GAN, LABEL, CONFIG_ID, "mean", "std", "n"])
+    summary = seed_summary(done, value, by=(GAN, LABEL, CONFIG_ID))
+    best = summary.loc[summary.groupby(GAN)["mean"].idxmin()]
     return best.sort_values("mean").reset_index(drop=True)
 
 
-def asha_saving(rows: pd.DataFrame, value: str = "fid") -> dict[str, object]:
+def asha_saving(rows: pd.DataFrame, value: str = FID) -> dict[str, object]:
     """Compute saved by ASHA and whether it picked the full run's best configuration.
 
     ``rows`` holds one study's trials run under both schedulers ("asha" and "fifo", the full budget)."""
-    asha = rows[rows["scheduler"] == "asha"]
-    full = rows[rows["scheduler"] == "fifo"]
-    budget = float((asha["iterations"]).sum())
-    trained = float(asha["steps"].sum())
+    asha = rows[rows[SCHEDULER] == "asha"]
+    full = rows[rows[SCHEDULER] == "fifo"]
+    budget = float((asha[ITERATIONS]).sum())
+    trained = float(asha[STEPS].sum())
     out: dict[str, object] = {"trials": int(len(asha)), "iterations_full": budget, "iterations_asha": trained,
                               "saving": 1.0 - trained / budget if budget else np.nan,
-                              "stopped_early": int((asha["status"] == "stopped_early").sum())}
+                              "stopped_early": int((asha[STATUS] == "stopped_early").sum())}
     best_asha = best_per_gan(asha, value)
     best_full = best_per_gan(full, value)
     if not best_full.empty and not best_asha.empty:
-        merged = best_asha.merge(best_full, on="gan", suffixes=("_asha", "_full"))
-        out["same_best"] = bool((merged["config_id_asha"] == merged["config_id_full"]).all())
-        out["per_gan"] = merged[["gan", "label_asha", "mean_asha", "label_full", "mean_full"]]
+        merged = best_asha.merge(best_full, on=GAN, suffixes=("_asha", "_full"))
+        out["same_best"] = bool((merged[f"{CONFIG_ID}_asha"] == merged[f"{CONFIG_ID}_full"]).all())
+        out["per_gan"] = merged[[GAN, f"{LABEL}_asha", "mean_asha", f"{LABEL}_full", "mean_full"]]
     return out
 
 
-def significance_grids(rows: pd.DataFrame, value: str = "fid", alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+def significance_grids(rows: pd.DataFrame, value: str = FID, alpha: float = 0.05) -> dict[str, pd.DataFrame]:
     """chetty Table 3 for each GAN of a study: pairwise t-tests between its configurations over seeds."""
-    done = rows[rows["status"] == "completed"]
-    return {gan: significance_grid(pairwise_ttests(part, value, "label", alpha))
-            for gan, part in done.groupby("gan", sort=False) if part["label"].nunique() > 1}
+    done = rows[rows[STATUS] == "completed"]
+    return {gan: significance_grid(pairwise_ttests(part, value, LABEL, alpha))
+            for gan, part in done.groupby(GAN, sort=False) if part[LABEL].nunique() > 1}
 
 
 def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -104,9 +106,9 @@ def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:
     for belmekki's configurations, the published values beside them (their 64x64 chest X-rays, not this data)."""
     from medgan_lib.tune.search_space import load_belmekki_table1
 
-    done = rows[rows["status"] == "completed"]
-    ours = done.groupby("label", sort=False)[list(DLOSS_COLUMNS[1:]) + ["fid"]].mean()
+    done = rows[rows[STATUS] == "completed"]
+    ours = done.groupby(LABEL, sort=False)[[*DLOSS_COLUMNS, FID]].mean()
     paper = pd.DataFrame(load_belmekki_table1())
     paper.index = [f"{r.optimizer}-{r.activation}" + ("-TTUR" if r.ttur == "yes" else "") for r in paper.itertuples()]
-    paper = paper[list(DLOSS_COLUMNS[1:]) + ["fid"]].add_prefix("paper_")
+    paper = paper[[*DLOSS_COLUMNS, FID]].add_prefix("paper_")
     return ours.join(paper, how="left") if ours.index.isin(paper.index).any() else ours

@@ -21,7 +21,9 @@ from tqdm.auto import tqdm
 
 from medgan_lib.config import ConfigError, replace
 from medgan_lib.data.spec import DataSpec
-from medgan_lib.results import append_result, read_results, study_path
+from medgan_lib.results import append_result, latest, read_results, study_path
+from medgan_lib.rows import (CONFIG_ID, GAN, OVERRIDES, PARAMS, PRESET, PROVENANCE, SCHEDULER, STATUS, STUDY, TIME,
+                             TRIAL_ID)
 from medgan_lib.tune.search_space import (
     TrialSpec, belmekki_trials, chetty_trials, grid_trials, random_trials,
 )
@@ -109,8 +111,8 @@ def run_study(config: StudyConfig, study_dir: str | os.PathLike | None = None, e
     order = {spec.trial_id: index for index, spec in enumerate(trials)}
     if rows.empty:
         return rows
-    rows = rows[rows["trial_id"].isin(order)]  # the same study name may hold trials of an older config
-    return rows.sort_values("trial_id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+    rows = rows[rows[TRIAL_ID].isin(order)]  # the same study name may hold trials of an older config
+    return rows.sort_values(TRIAL_ID, key=lambda ids: ids.map(order)).reset_index(drop=True)
 
 
 def load_study(study_dir: str | os.PathLike | None, name: str | None = None, scheduler: str | None = None
@@ -120,11 +122,11 @@ def load_study(study_dir: str | os.PathLike | None, name: str | None = None, sch
     if rows.empty:
         return rows
     if name is not None:
-        rows = rows[rows["study"] == name]
+        rows = rows[rows[STUDY] == name]
     if scheduler is not None:
-        rows = rows[rows["scheduler"] == scheduler]
-    rows = rows.drop_duplicates(subset=["study", "trial_id", "scheduler"], keep="last")
-    knobs = pd.DataFrame(list(rows["params"]), index=rows.index)
+        rows = rows[rows[SCHEDULER] == scheduler]
+    rows = latest(rows, KIND)
+    knobs = pd.DataFrame(list(rows[PARAMS]), index=rows.index)
     return pd.concat([rows, knobs[[c for c in knobs.columns if c not in rows.columns]]], axis=1).reset_index(drop=True)
 
 
@@ -231,7 +233,8 @@ def trial_row(spec: TrialSpec, result: dict[str, Any], status: str, config: Stud
     """The result-table row of one trial: identity, configuration, seed, status, metrics and time."""
     return {
         "study": spec.study, "search": config.search, "scheduler": config.scheduler, "trial_id": spec.trial_id,
-        "config_id": spec.config_id, "label": spec.label, "gan": spec.gan, "dataset": spec.base.get("dataset"),
+        "config_id": spec.config_id, "label": spec.label, "gan": spec.gan,
+        "dataset": spec.base.get("data", {}).get("dataset"),
         "seed": spec.seed, "params": spec.params, "preset": spec.preset, "overrides": spec.overrides(),
         "iterations": spec.iterations, "interval": spec.interval, "steps": result.get("step", 0),
         "status": status, "metric": config.metric, "n": config.fid_n, "fid": result.get("fid"),
@@ -245,7 +248,7 @@ def _finished_ids(study: Path, config: StudyConfig) -> set[str]:
     rows = load_study(study, config.name, config.scheduler)
     if rows.empty:
         return set()
-    return set(rows.loc[rows["status"].isin(FINISHED[config.scheduler]), "trial_id"])
+    return set(rows.loc[rows[STATUS].isin(FINISHED[config.scheduler]), TRIAL_ID])
 
 
 def _reuse_asha_rows(study: Path, config: StudyConfig, trials: list[TrialSpec]) -> None:
@@ -258,9 +261,9 @@ def _reuse_asha_rows(study: Path, config: StudyConfig, trials: list[TrialSpec]) 
         return
     done = _finished_ids(study, config)
     wanted = {spec.trial_id for spec in trials} - done
-    for row in asha[asha["status"].isin(("completed", "diverged")) & asha["trial_id"].isin(wanted)].to_dict("records"):
+    for row in asha[asha[STATUS].isin(("completed", "diverged")) & asha[TRIAL_ID].isin(wanted)].to_dict("records"):
         record = {key: value for key, value in row.items()
-                  if key not in ("time", "provenance") and key not in row["params"]}
+                  if key not in (TIME, PROVENANCE) and key not in row[PARAMS]}
         record.update(scheduler="fifo", reused_from="asha")
         append_result(study, KIND, record)
 
@@ -273,12 +276,12 @@ def best_configs(study_dir: str | os.PathLike | None, name: str | None = None) -
     rows = load_study(study_dir, name)
     if rows.empty:
         return pd.DataFrame()
-    if (rows["scheduler"] == "fifo").any():
-        rows = rows[rows["scheduler"] == "fifo"]
+    if (rows[SCHEDULER] == "fifo").any():
+        rows = rows[rows[SCHEDULER] == "fifo"]
     best = best_per_gan(rows)
-    first = rows.drop_duplicates("config_id").set_index("config_id")
-    for column in ("study", "params", "preset", "overrides"):
-        best[column] = [first.loc[c, column] for c in best["config_id"]]
+    first = rows.drop_duplicates(CONFIG_ID).set_index(CONFIG_ID)
+    for column in (STUDY, PARAMS, PRESET, OVERRIDES):
+        best[column] = [first.loc[c, column] for c in best[CONFIG_ID]]
     return best
 
 
@@ -288,12 +291,12 @@ def best_config(study_dir: str | os.PathLike | None, gan: str, name: str | None 
     from medgan_lib.training import preset
 
     best = best_configs(study_dir, name)
-    if best.empty or gan not in set(best["gan"]):
-        found = sorted(best["gan"]) if not best.empty else []
+    if best.empty or gan not in set(best[GAN]):
+        found = sorted(best[GAN]) if not best.empty else []
         raise LookupError(f"no finished trial of GAN '{gan}' in {study_path(study_dir) / 'results' / 'tune.jsonl'}"
                           f"{f' for study {name!r}' if name else ''}; GANs with results: {found}")
-    row = best[best["gan"] == gan].iloc[0]
-    return preset(row["preset"], **{**row["overrides"], **changes})
+    row = best[best[GAN] == gan].iloc[0]
+    return preset(row[PRESET], **{**row[OVERRIDES], **changes})
 
 
 def compare_asha(config: StudyConfig, study_dir: str | os.PathLike | None = None,

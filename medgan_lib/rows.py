@@ -1,0 +1,117 @@
+"""What a result row holds: one row type per result kind, and one constant per column that readers use.
+
+A row type names the keys every row of its kind carries; ``results.append_result`` refuses a row missing one
+(naming the kind and the key), so readers index rows by these constants without guessing spellings. A row
+may carry more keys (measurements shown as they are, e.g. Dice per structure ``dice_<label>``). One concept has
+one name in every kind (``extractor`` in fid and memorization rows alike); what ``n`` counts is per kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypedDict
+
+from medgan_lib.registry import UnknownNameError
+
+# ---- columns --------------------------------------------------------------------------------------------
+# identity and provenance
+DATASET = "dataset"  # registered dataset name
+DATA_SPEC = "data_spec"  # the DataSpec as a dict
+DATA_SPEC_HASH = "data_spec_hash"
+GAN = "gan"  # registered GAN name (None for the real-data Dice conditions)
+RUN = "run"  # GAN run folder name
+SEED = "seed"
+N = "n"  # fid, memorization: generated images; gan_runs: training images; memory: batch; tune: images per score
+CONFIG_HASH = "config_hash"
+LABEL = "label"  # dice: Table 2's row name (names.condition_label); tune: the configuration's name
+TIME = "time"  # added by append_result
+PROVENANCE = "provenance"  # added by append_result
+# gan_runs: belmekki's discriminator-loss statistics over training
+DLOSS_MEAN, DLOSS_VARIANCE, DLOSS_STD = "dloss_mean", "dloss_variance", "dloss_std"
+DLOSS_COLUMNS = (DLOSS_MEAN, DLOSS_VARIANCE, DLOSS_STD)
+# fid
+EXTRACTOR = "extractor"  # feature extractor name ("inception", "unet", "medfid", "pixels")
+FID = "fid"
+FID_CI_LOW, FID_CI_HIGH = "fid_ci_low", "fid_ci_high"  # bootstrap 95 % interval
+KID, KID_STD = "kid", "kid_std"
+# memorization (pixel space, and the features of the row's extractor)
+QUANTILE = "quantile"
+PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO = "pixel_near_copy_share", "pixel_nn_ratio"
+PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE = "pixel_diversity_ratio", "pixel_mode_collapse"
+FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO = "feature_near_copy_share", "feature_nn_ratio"
+FEATURE_MODE_COLLAPSE = "feature_mode_collapse"
+MEMORIZATION_FLAGS = (PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, PIXEL_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE,
+                      FEATURE_NN_RATIO, FEATURE_MODE_COLLAPSE)
+# dice
+CONDITION = "condition"  # training-condition kind: real, augmented, synthetic, synthetic_gan_masks, real+synthetic
+DICE = "dice"  # mean Dice over structures and test patients
+PATIENTS, PER_PATIENT = "patients", "per_patient"  # test patient ids; Dice per patient and structure
+CHECKPOINT = "checkpoint"  # the U-Net's saved weights
+# memory
+CONFIG = "config"  # the GAN or preset name the sweep analysed
+BATCHNORM = "batchnorm"
+RESOLUTION = "resolution"
+FILTERS_G = "filters_g"
+# tune
+STUDY = "study"  # name of the hyperparameter study
+SCHEDULER = "scheduler"  # "fifo" (full budget) or "asha"
+TRIAL_ID, CONFIG_ID = "trial_id", "config_id"  # config_id: the trial without its seed
+PARAMS, PRESET, OVERRIDES = "params", "preset", "overrides"  # search-space values; TrainConfig preset and fields
+ITERATIONS, STEPS = "iterations", "steps"  # budget; iterations trained
+STATUS = "status"  # completed, diverged, stopped_early, interrupted, error
+FID_CURVE = "fid_curve"  # [[step, score], ...]
+
+# ---- row types: the keys every row of a kind carries --------------------------------------------------------
+DataRow = TypedDict("DataRow", {DATASET: str, DATA_SPEC: dict, DATA_SPEC_HASH: str})
+GanRunRow = TypedDict("GanRunRow", {RUN: str, GAN: str, DATASET: str, CONFIG_HASH: str, DLOSS_MEAN: float | None,
+                                    DLOSS_VARIANCE: float | None, DLOSS_STD: float | None})
+FidRow = TypedDict("FidRow", {DATASET: str, DATA_SPEC_HASH: str, GAN: str, RUN: str, SEED: int, EXTRACTOR: str,
+                              N: int, FID: float, FID_CI_LOW: float, FID_CI_HIGH: float, KID: float, KID_STD: float})
+MemorizationRow = TypedDict("MemorizationRow", {
+    DATASET: str, GAN: str, RUN: str, SEED: int, EXTRACTOR: str, N: int, QUANTILE: float,
+    PIXEL_NEAR_COPY_SHARE: float, PIXEL_NN_RATIO: float, PIXEL_DIVERSITY_RATIO: float, PIXEL_MODE_COLLAPSE: bool,
+    FEATURE_NEAR_COPY_SHARE: float, FEATURE_NN_RATIO: float, FEATURE_MODE_COLLAPSE: bool})
+DiceRow = TypedDict("DiceRow", {DATASET: str, DATA_SPEC_HASH: str | None, CONDITION: str, LABEL: str,
+                                GAN: str | None, SEED: int, DICE: float, PATIENTS: list, PER_PATIENT: list,
+                                CHECKPOINT: str, CONFIG_HASH: str})
+MemoryRow = TypedDict("MemoryRow", {CONFIG: str, BATCHNORM: bool, DATASET: str, N: int, GAN: str, RESOLUTION: int,
+                                    FILTERS_G: int, SEED: int, CONFIG_HASH: str})
+TuneRow = TypedDict("TuneRow", {
+    STUDY: str, SCHEDULER: str, TRIAL_ID: str, CONFIG_ID: str, LABEL: str, GAN: str, DATASET: str | None,
+    SEED: int, PARAMS: dict, PRESET: str, OVERRIDES: dict, ITERATIONS: int, STEPS: int, STATUS: str, N: int,
+    FID: float | None, FID_CURVE: list, DLOSS_MEAN: float | None, DLOSS_VARIANCE: float | None,
+    DLOSS_STD: float | None})
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """A result kind: rows in ``results/<name>.jsonl`` of type ``row``; rows with equal ``identity`` values are
+    one result, the later replacing the earlier in tables; ``renamed``: old key -> key, for older studies."""
+
+    name: str
+    row: type  # a TypedDict
+    identity: tuple[str, ...]
+    renamed: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.row.__annotations__)
+
+
+KINDS = {kind.name: kind for kind in (
+    Kind("data", DataRow, (DATASET, DATA_SPEC_HASH)),
+    Kind("gan_runs", GanRunRow, (RUN, CONFIG_HASH)),
+    Kind("fid", FidRow, (DATASET, GAN, RUN, SEED, EXTRACTOR, N)),
+    Kind("memorization", MemorizationRow, (DATASET, GAN, RUN, SEED, EXTRACTOR, N),
+         renamed={"feature_extractor": EXTRACTOR}),  # memorization rows' name for it before the row types
+    Kind("dice", DiceRow, (DATASET, CONDITION, GAN, SEED)),  # one U-Net per condition and seed
+    Kind("memory", MemoryRow, (CONFIG, CONFIG_HASH, SEED)),
+    Kind("tune", TuneRow, (STUDY, TRIAL_ID, SCHEDULER)),
+)}
+
+
+def result_kind(name: str) -> Kind:
+    """The result kind ``name``; an unknown name raises an error listing the kinds there are."""
+    if name not in KINDS:
+        raise UnknownNameError(f"unknown result kind '{name}'; valid kinds: {', '.join(KINDS)}")
+    return KINDS[name]
