@@ -33,6 +33,15 @@ def from_dict(cls: type[C], values: dict[str, Any], where: str = "config") -> C:
         raise ConfigError(f"{where}: {err}") from None
 
 
+def name_list(value: Any, where: str) -> list[str]:
+    """A list of names from a parameter that may arrive as one string (``papermill -p gans dcgan``)."""
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{where}: expected a list of names (e.g. [dcgan, spade]), got {value!r}")
+
+
 def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 

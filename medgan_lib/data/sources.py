@@ -304,7 +304,16 @@ class FolderSource(FileSource):
             if mask_dir.is_dir() and mask is None:
                 raise DatasetError(f"{path}: no mask with the same name in {mask_dir}")
             cases.append(Case(self._stem(path), path, mask))
+        orphans = sorted(set(masks) - {case.patient for case in cases})
+        if orphans:
+            raise DatasetError(f"{mask_dir}: {len(orphans)} mask(s) without an image of the same name in {folder} "
+                               f"(e.g. {', '.join(str(masks[k].name) for k in orphans[:3])})")
         return cases
+
+    def fingerprint(self, root: Path) -> dict[str, Any]:
+        """The files' fingerprint plus the label names, so editing labels.txt rebuilds the cache."""
+        labels = self.labels_file(root)
+        return {**super().fingerprint(root), "labels": list(labels) if labels else None}
 
     def labels_file(self, root: Path) -> tuple[str, ...] | None:
         path = root / "labels.txt"
@@ -322,8 +331,15 @@ class FolderSource(FileSource):
         names = self.labels_file(root)
         if case.mask is None:
             names = ("background",)
-        count = len(names) if names else 256
-        raw = read_case(case, fmt, format_of(case.mask) if case.mask else None, None, volumes, count)
+        raw = read_case(case, fmt, format_of(case.mask) if case.mask else None, None, volumes, 256)
+        if raw.masks is not None:
+            values = set(np.unique(raw.masks).tolist())
+            if 255 in values and values <= {0, 255}:  # a binary mask saved as 0/255, as image editors do: label 1
+                raw.masks = (raw.masks > 0).astype(np.uint8)
+            if names is not None and int(raw.masks.max()) >= len(names):
+                bad = sorted(set(np.unique(raw.masks).tolist()) - set(range(len(names))))
+                raise DatasetError(f"{case.mask}: label values {bad} are not in labels.txt ({len(names)} labels: "
+                                   f"0..{len(names) - 1}); binary masks may be stored as 0/1 or 0/255")
         if names is None:
             top = int(raw.masks.max()) if raw.masks is not None and raw.masks.size else 0
             names = ("background",) + tuple(f"label_{i}" for i in range(1, top + 1))

@@ -28,15 +28,17 @@ class DataSpec:
 
     dataset: str = "cardiac_phantom"  # registered dataset name (``medgan data list``)
     root: str | None = None  # folder of a real dataset's copy (made absolute); None for phantoms
-    resolution: int = 64  # square working resolution in pixels
+    resolution: int = 64  # square working resolution in pixels: a power of two in 32..256
     count: int | None = None  # 2-D slices of the whole dataset before splitting (None: the dataset's default)
     seed: int = 0  # phantom generation and patient-split seed
     empty_slices: str | None = None  # "keep"/"drop" volume slices without foreground (None: the manifest's rule)
 
     def __post_init__(self) -> None:
         source = DATASETS[self.dataset]  # an unknown name lists the valid ones
-        if isinstance(self.resolution, bool) or not isinstance(self.resolution, int) or self.resolution < 8:
-            raise DatasetError(f"DataSpec.resolution: expected an integer >= 8, got {self.resolution!r}")
+        res = self.resolution
+        if isinstance(res, bool) or not isinstance(res, int) or not (32 <= res <= 256 and res & (res - 1) == 0):
+            raise DatasetError(f"DataSpec.resolution: expected a power of two in 32..256 (the sizes the GANs build), "
+                               f"got {res!r}")
         if self.count is not None and (isinstance(self.count, bool) or not isinstance(self.count, int)
                                        or self.count < 1):
             raise DatasetError(f"DataSpec.count: expected a positive integer or None, got {self.count!r}")

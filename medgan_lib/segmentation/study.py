@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
+from medgan_lib.config import name_list
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
 from medgan_lib.hashing import hash_inputs
@@ -144,8 +145,9 @@ def run_dice_study(study_dir: str | Path | None = None, dataset: str = "cardiac_
 
     config = config or SegConfig()
     seeds = [0] if seeds is None else seeds
-    conditions, used = table2_conditions(study_dir, dataset, gans or [],
-                                         ["spade", "stylegan2"] if mix_gans is None else mix_gans, runs or [],
+    mix_gans = ["spade", "stylegan2"] if mix_gans is None else mix_gans
+    conditions, used = table2_conditions(study_dir, dataset, name_list(gans or [], "gans"),
+                                         name_list(mix_gans, "mix_gans"), name_list(runs or [], "runs"),
                                          config.n_synthetic)
     data = runs_spec(used) if used else study_data(study_dir, dataset)
     train, val, test = (data.prepare(s) for s in ("train", "val", "test"))

@@ -78,7 +78,10 @@ def profile_path(name: str, profiles_dir: Path = PROFILES_DIR) -> Path:
 def load_profile(name: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
     """Read ``<profiles_dir>/<name>.yaml`` into a :class:`Profile` (structure checked, keys not yet)."""
     path = profile_path(name, profiles_dir)
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ProfileError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
     study = data.pop("study", None) or {}
@@ -106,7 +109,10 @@ def apply_overrides(profile: Profile, overrides: list[tuple[str, str]] | None = 
         if value is not None:
             result.common[key] = value
     for key, text in overrides or []:
-        value = yaml.safe_load(text) if text != "" else ""
+        try:
+            value = yaml.safe_load(text) if text != "" else ""
+        except yaml.YAMLError as err:
+            raise ProfileError(f"override {key!r}: value {text!r} is not valid YAML ({err})") from None
         section, _, name = key.rpartition(".")
         if not name:
             raise ProfileError(f"override {key!r}: empty key")
@@ -210,7 +216,8 @@ def _check_runner_values(study: dict[str, Any], where: str) -> None:
         if key in study and not (isinstance(study[key], list) and all(isinstance(g, str) for g in study[key])):
             raise ProfileError(f"{where}: study.{key} must be a list of GAN names, got {study[key]!r}")
     if "seeds" in study and not (isinstance(study["seeds"], list) and study["seeds"]
-                                 and all(isinstance(s, int) and not isinstance(s, bool) for s in study["seeds"])):
-        raise ProfileError(f"{where}: study.seeds must be a non-empty list of integers, got {study['seeds']!r}")
+                                 and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                         for s in study["seeds"])):
+        raise ProfileError(f"{where}: study.seeds must be a non-empty list of integers >= 0, got {study['seeds']!r}")
     if "workers" in study and not (isinstance(study["workers"], int) and study["workers"] >= 1):
         raise ProfileError(f"{where}: study.workers must be an integer >= 1, got {study['workers']!r}")

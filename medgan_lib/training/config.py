@@ -8,6 +8,7 @@ for WGAN-GP), then explicit overrides. Names can be chained with ``+``: ``preset
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any, Literal
 
@@ -94,8 +95,9 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"TrainConfig.{name}: must be >= 1, got {getattr(self, name)!r}")
         for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"TrainConfig.{name}: learning rate must be > 0, got {getattr(self, name)!r}")
+            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
+                raise ConfigError(f"TrainConfig.{name}: learning rate must be a finite number > 0, "
+                                  f"got {getattr(self, name)!r}")
         for name in ("betas_g", "betas_d"):
             betas = tuple(getattr(self, name))
             if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):

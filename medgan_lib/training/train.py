@@ -73,10 +73,11 @@ def train_gans(gans: list[str], preset_name: str = "quick", study_dir: str | Pat
                **overrides: Any) -> dict[str, Path]:
     """Train each GAN of ``gans`` with ``preset(preset_name, gan=..., **overrides)``; returns name -> run dir
     (finished runs with the same hyperparameters are reused). Overrides that are None are ignored."""
+    from medgan_lib.config import name_list
     from medgan_lib.training.config import preset
 
     kept = {k: v for k, v in overrides.items() if v is not None}
-    return {gan: train_gan(preset(preset_name, gan=gan, **kept), study_dir) for gan in gans}
+    return {gan: train_gan(preset(preset_name, gan=gan, **kept), study_dir) for gan in name_list(gans, "gans")}
 
 
 def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Run:
