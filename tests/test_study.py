@@ -223,3 +223,71 @@ def test_masks_only_gans_get_their_own_training_steps_which_never_block_or_count
         build_plan(profile, no_channels, tmp_path)
     with pytest.raises(ProfileError, match="study.mask_gans must be a list of GAN names"):
         apply_overrides(profile, [("study.mask_gans", "dcgan")])
+
+
+def _sleeping_study(tmp_path: Path, seconds: int = 120) -> tuple[Path, Path, str]:
+    """A one-notebook study whose kernel writes its pid, then sleeps; returns (notebooks, marker, runner code)."""
+    folder = tmp_path / "notebooks"
+    (folder / "params").mkdir(parents=True)
+    (folder / "params" / "tiny.yaml").write_text("common: {seed: 0}\n")
+    marker = tmp_path / "kernel.pid"
+    write_notebook(folder, "01_data_preparation",
+                   f"import time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep({seconds})",
+                   gans=False)
+    runner = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from test_study import main; "
+              f"sys.exit(main(['study', 'run', '--notebooks', {str(folder)!r}, '--profile', 'tiny', "
+              f"'--out', {str(tmp_path / 'study')!r}] + sys.argv[1:]))")
+    return folder, marker, runner
+
+
+def _wait_for(marker: Path, timeout: float = 90) -> int:
+    deadline = time.monotonic() + timeout
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return int(marker.read_text())
+
+
+def _gone(pid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie (exited, not yet reaped) is gone too
+            if stat.read().split(") ")[-1].startswith("Z"):
+                return True
+        time.sleep(0.3)
+    return False
+
+
+def test_a_killed_runner_leaves_no_notebook_running(tmp_path: Path):
+    """SIGKILL gives the runner no chance to clean up: its papermill children must still die (PDEATHSIG)."""
+    _, marker, runner = _sleeping_study(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", runner])
+    kernel = _wait_for(marker)
+    papermill = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                  text=True).stdout.split()]
+    assert papermill, "the runner started no papermill child"
+    proc.kill()
+    proc.wait(10)
+    assert all(_gone(pid) for pid in papermill), "papermill outlived the killed runner"
+    assert _gone(kernel), "the notebook's kernel outlived the killed runner"
+
+
+def test_one_runner_per_study_folder(tmp_path: Path):
+    """A second runner on the same folder refuses, naming the first; with --wait it queues behind it."""
+    folder, marker, runner = _sleeping_study(tmp_path, seconds=8)
+    first = subprocess.Popen([sys.executable, "-c", runner])
+    _wait_for(marker)
+    second = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2
+    assert f"study folder {tmp_path / 'study'} is in use by pid {first.pid}" in second.stderr
+    assert first.wait(120) == 1  # 1: the other sections' notebooks are missing from this stand-in study
+    marker.unlink()
+    holder = subprocess.Popen([sys.executable, "-c", runner, "--force"])
+    _wait_for(marker)
+    queued = subprocess.run([sys.executable, "-c", runner, "--wait", "--force"], capture_output=True, text=True,
+                            timeout=180)
+    assert holder.wait(60) == 1 and queued.returncode == 1, queued.stderr
+    assert "is in use" not in queued.stderr and "ok 01_data_preparation" in queued.stdout  # it waited, then ran

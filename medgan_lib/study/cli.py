@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+from medgan_lib.locks import Locked
 from medgan_lib.study.profiles import NOTEBOOKS_DIR, REPO, ProfileError, apply_overrides, load_profile
 
 REPORTS_DIR = REPO / "reports"
@@ -26,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                      help="override a parameter: KEY (all notebooks declaring it) or NOTEBOOK.KEY; VALUE is YAML")
     run.add_argument("--force", action="store_true", help="rerun every step even if its inputs are unchanged")
+    run.add_argument("--wait", action="store_true",
+                     help="if another runner is using the study folder, wait for it instead of refusing")
     run.add_argument("--workers", type=int, help="steps run in parallel (default: the profile's)")
     run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR,
                      help="folder of the section notebooks; profiles are read from its params/")
@@ -50,8 +53,8 @@ def _run(args: argparse.Namespace) -> int:
         profile = apply_overrides(profile, args.param, dataset=args.dataset, root=args.root, gans=args.gans,
                                   seeds=args.seeds, workers=args.workers)
         out = args.out or REPORTS_DIR / f"{profile.name}-{profile.common.get('dataset', 'default')}"
-        result = run_study(profile, out, notebooks_dir=args.notebooks, force=args.force)
-    except ProfileError as err:
+        result = run_study(profile, out, notebooks_dir=args.notebooks, force=args.force, wait=args.wait)
+    except (ProfileError, Locked) as err:
         print(f"medgan study run: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

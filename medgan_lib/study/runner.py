@@ -24,11 +24,23 @@ import yaml
 
 from medgan_lib.atomic import write_json, write_text
 from medgan_lib.hashing import hash_inputs, sha256_file
+from medgan_lib.locks import exclusive
 from medgan_lib.provenance import code_version, library_versions
 from medgan_lib.study.plan import SECTIONS, Section, Step, build_plan
 from medgan_lib.study.profiles import NOTEBOOKS_DIR, Profile, ProfileError, notebook_parameters, validate
 
 STATE_FILE = "study.json"
+LOCK_FILE = ".study.lock"  # held by the runner of the folder (medgan_lib.locks)
+# Started before papermill, in its own process: SIGTERM it when the runner dies, even by SIGKILL (Linux
+# PR_SET_PDEATHSIG, kept across exec; 1 is its prctl number); its kernel follows, as ipykernel exits when its
+# parent does. So no orphan keeps writing into a study folder that a rerun is using.
+DIE_WITH_PARENT = ("import ctypes, os, signal, sys\n"
+                   "parent = os.getppid()\n"
+                   "if sys.platform.startswith('linux'):\n"
+                   "    ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+                   "if os.getppid() != parent:\n"
+                   "    sys.exit(143)\n"
+                   "os.execv(sys.argv[1], sys.argv[1:])\n")
 LIBRARY_DIR = Path(__file__).resolve().parents[1]
 _CHILDREN: set[subprocess.Popen] = set()  # running papermill processes, stopped if the study is interrupted
 _LOCK = threading.Lock()
@@ -108,10 +120,18 @@ def declared_parameters(notebooks_dir: Path, sections: tuple[Section, ...] = SEC
 
 def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
               workers: int | None = None, sections: tuple[Section, ...] = SECTIONS,
-              echo: Callable[[str], None] = print, heartbeat: float = 30.0) -> StudyResult:
+              echo: Callable[[str], None] = print, heartbeat: float = 30.0, wait: bool = False) -> StudyResult:
     """Execute the study's notebooks into ``out``; reuse steps whose fingerprint (notebook, parameters,
-    library code, library versions, fingerprints of the steps it reads) is unchanged unless ``force``."""
+    library code, library versions, fingerprints of the steps it reads) is unchanged unless ``force``.
+    One runner per study folder: a second one raises ``Locked`` naming the first (``wait``: queue behind it)."""
     out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with exclusive(out / LOCK_FILE, wait=wait, what=f"study folder {out}"):
+        return _run_study(profile, out, notebooks_dir, force, workers, sections, echo, heartbeat)
+
+
+def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, workers: int | None,
+               sections: tuple[Section, ...], echo: Callable[[str], None], heartbeat: float) -> StudyResult:
     notebooks_dir = Path(notebooks_dir).resolve()
     declared = declared_parameters(notebooks_dir, sections)
     validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
@@ -142,7 +162,6 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
         write_json(out / STATE_FILE, state)
 
     echo(f"study {out.name}: profile {profile.name}, {total} steps, {workers} worker(s), output {out}")
-    out.mkdir(parents=True, exist_ok=True)
 
     def schedule(pool: futures.ThreadPoolExecutor) -> None:
         """Start every step whose needs are met (or reuse it), wait for one to finish, until all are done."""
@@ -272,7 +291,8 @@ def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, thr
     with open(out / record.log, "w") as log:
         log.write("$ " + " ".join(command) + "\n")
         log.flush()
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=notebooks_dir)
+        proc = subprocess.Popen([sys.executable, "-c", DIE_WITH_PARENT, *command], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=notebooks_dir)
         with _LOCK:
             _CHILDREN.add(proc)
         try:
