@@ -1,16 +1,21 @@
-"""Atomic file writes: write to a temporary file in the target folder, then ``os.replace`` it.
+"""Atomic file writes: write to a temporary file in the target folder, then ``os.replace`` it; and safe reads.
 
 A crash or an exception mid-write leaves the previous file (or nothing) in place, never half a file.
 The file gets the mode an ordinary ``open`` would give it (0666 less the umask, e.g. 0644), not
 ``mkstemp``'s private 0600, so reports and kits stay readable once copied to a web server or shared folder.
+``.npz`` files carry fixed zip timestamps, so the same arrays always give the same bytes (and SHA-256).
+``torch_load`` reads tensors and plain values only (``weights_only=True``): no file ever runs code.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -58,11 +63,37 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
+class ArtefactError(ValueError):
+    """A file the study reads (checkpoint, sample shard, cache) is damaged, unsafe to load, or not what its
+    metadata says; the message names the file and what was expected."""
+
+
 def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
-    """Save arrays to an uncompressed ``.npz`` atomically (fast to read back, no pickles)."""
-    with atomic_open(path, "wb") as handle:
-        np.savez(handle, **arrays)
+    """Save arrays to an uncompressed ``.npz`` atomically (fast to read back, no pickles, byte-reproducible)."""
+    with atomic_open(path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(member, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, np.asanyarray(array), allow_pickle=False)
     return Path(path)
+
+
+class HashingWriter:
+    """A write-only file wrapper that keeps the size and SHA-256 of the bytes written through it."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle, self.size, self._digest = handle, 0, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        self.size += len(data)
+        return self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
 def torch_save(path: str | os.PathLike, obj: Any) -> Path:
@@ -71,6 +102,25 @@ def torch_save(path: str | os.PathLike, obj: Any) -> Path:
     with atomic_open(path, "wb") as handle:
         torch.save(obj, handle)
     return Path(path)
+
+
+def torch_load(path: str | os.PathLike, what: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The dict saved at ``path`` read with ``weights_only=True`` (tensors and plain values, never code), checked
+    to hold ``keys``; ``what`` names the file's kind in errors."""
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = next((line.strip() for line in str(err).splitlines() if "unsupported" in line.lower()), "")
+        raise ArtefactError(f"{what} {path} is refused: it holds more than tensors and plain values (or is damaged), "
+                            f"and unpickling it could run code{f' ({found})' if found else ''}") from None
+    except (RuntimeError, OSError, EOFError, ValueError) as err:
+        raise ArtefactError(f"{what} {path} cannot be read: it is truncated or damaged ({err})") from None
+    missing = [key for key in keys if not isinstance(obj, dict) or key not in obj]
+    if missing:
+        raise ArtefactError(f"{what} {path} is not one: it lacks {', '.join(missing)}")
+    return obj
 
 
 def _json_default(obj: Any) -> Any:

@@ -19,16 +19,24 @@ def seed_everything(seed: int) -> None:
 
 
 def get_rng_state() -> dict[str, Any]:
-    """Every global RNG state, so a resumed run draws exactly what an uninterrupted one would."""
+    """Every global RNG state, so a resumed run draws exactly what an uninterrupted one would; plain values and
+    tensors only, so checkpoints holding it load with ``torch.load(weights_only=True)``."""
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+    return plain_rng_state(state)
+
+
+def plain_rng_state(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with NumPy's state tuple made of plain values (its 624 MT19937 keys as a list of ints)."""
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    return {**state, "numpy": (str(name), np.asarray(keys).tolist(), int(pos), int(has_gauss), float(gauss))}
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

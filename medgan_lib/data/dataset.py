@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,8 @@ class PreparedDataset:
 
     @classmethod
     def load(cls, path: str | Path) -> "PreparedDataset":
+        """Read a file written by ``save``; a truncated, altered (the zip's CRC-32 fails) or invalid one raises a
+        DatasetError naming it."""
         path = Path(path)
         if not path.is_file():
             raise DatasetError(f"prepared dataset file {path} does not exist")
@@ -99,9 +102,7 @@ class PreparedDataset:
                 info = json.loads(str(data["info"]))
                 return cls(info["name"], info["split"], data["images"], data["masks"], data["patient_ids"],
                            tuple(data["label_names"].tolist()), info["meta"])
-        except (OSError, KeyError, ValueError) as err:
-            if isinstance(err, DatasetError):
-                raise
+        except (OSError, KeyError, TypeError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise DatasetError(f"{path} is not a readable prepared dataset: {err}") from err
 
 

@@ -2,12 +2,14 @@
 
 The cache file is ``cache_dir()/prepared/<hash>.npz`` where the hash covers the source fingerprint,
 preprocessing, resolution, split, count, seed and ``VERSION``. All three splits are built together,
-validated, then written atomically, so a failure leaves nothing half-written in the cache.
+validated, then written atomically, so a failure leaves nothing half-written in the cache. A cache file that
+cannot be read or fails its checks is rebuilt, with a warning naming it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +52,10 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
               "version": VERSION}
     paths = {name: cache_dir() / "prepared" / f"{hash_inputs(inputs, name)}.npz" for name in SPLITS}
     if paths[split].is_file():
-        return PreparedDataset.load(paths[split])
+        try:
+            return PreparedDataset.load(paths[split])
+        except DatasetError as err:
+            warnings.warn(f"{err}; rebuilding the cached dataset")
 
     slices = source.load(root, count, resolution, seed, prep, progress=progress)
     parts = split_by_patient(slices.patient_ids, slices.fixed_split, source.fractions, seed,

@@ -4,12 +4,15 @@ Images enter as the study stores them (float in [-1, 1] or uint8, N x C x H x W,
 quantised to uint8 RGB (grayscale replicated to three channels), which is what torch-fidelity feature
 extractors take. Mask channels are never part of an image set: pass ``PreparedDataset.images``, not
 ``.joint()``. The cache key is the hash of the uint8 pixels and the extractor's identity (name, layer,
-SHA-256 of its weights), so it is reused exactly when nothing changed and missed when anything did.
+SHA-256 of its weights), so it is reused exactly when nothing changed and missed when anything did. A cache file
+that cannot be read (truncated; a flipped byte fails the zip's CRC-32) or has the wrong shape is computed again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
+import zipfile
 
 import numpy as np
 import torch
@@ -75,6 +78,22 @@ def feature_module(extractor: Extractor, device: torch.device) -> torch.nn.Modul
     return _MODULES[key]
 
 
+def _read_cache(path, n: int) -> np.ndarray | None:
+    """The cached (n, D) float32 features at ``path``; None, with a warning naming the file, if it cannot be read
+    or holds another shape (the caller then computes and writes them again)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            features = data["features"]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        problem = f"cannot be read ({err})"
+    else:
+        if features.ndim == 2 and len(features) == n and features.dtype == np.float32:
+            return features
+        problem = f"holds {features.dtype} features of shape {features.shape}, not ({n}, D) float32 for {n} images"
+    warnings.warn(f"feature cache {path} {problem}; computing the features again")
+    return None
+
+
 def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int | None = None, device: str = "auto",
                      cache: bool = True, progress: bool = False) -> np.ndarray:
     """(N, D) float32 features of ``images`` with ``extractor``; read from / written to the cache. ``batch_size``
@@ -82,8 +101,9 @@ def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int |
     images_u8 = to_uint8_rgb(images)
     path = cache_dir() / "features" / f"{hash_inputs(CACHE_VERSION, images_hash(images_u8), extractor.identity())}.npz"
     if cache and path.is_file():
-        with np.load(path) as data:
-            return data["features"]
+        cached = _read_cache(path, len(images_u8))
+        if cached is not None:
+            return cached
     if extractor.derive is not None:
         base, transform = extractor.derive
         features = transform(extract_features(images_u8, base, batch_size, device, cache, progress))

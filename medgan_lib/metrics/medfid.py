@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -35,7 +36,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from medgan_lib.atomic import torch_save
+from medgan_lib.atomic import ArtefactError, torch_load, torch_save
 from medgan_lib.data.mura import MURA_PARTS, mura_parts, mura_training_set
 from medgan_lib.hashing import hash_inputs, sha256_file
 from medgan_lib.metrics.extractors import (Extractor, FEATURE_EXTRACTORS, OneLayerExtractor,
@@ -105,7 +106,7 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
                device: str = "auto", progress: bool = True) -> Path:
     """Train the head (and with ``finetune_blocks`` the top Inception blocks) on (images, integer labels), save
     the extractor under ``cache_dir()/medfid/`` and return its path; an identical earlier training (same
-    pixels, labels and config) is reused."""
+    pixels, labels and config) is reused, unless its file cannot be read (then it is trained again, with a warning)."""
     images_u8 = to_uint8_rgb(images)
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) != len(images_u8) or labels.min() < 0 or labels.max() >= len(class_names):
@@ -114,7 +115,11 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
     path = cache_dir() / "medfid" / (hash_inputs(images_hash(images_u8), labels.tolist(), class_names,
                                                   dataclasses.asdict(config), inception.weights_sha256) + ".pt")
     if path.is_file():
-        return path
+        try:
+            load_medfid(path)
+            return path
+        except ArtefactError as err:
+            warnings.warn(f"{err}; training the MedFID extractor again")
     target = torch.from_numpy(labels)
     gen = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(len(images_u8), generator=gen)
@@ -218,11 +223,12 @@ def train_medfid(config: MedFIDConfig | None = None, device: str = "auto", progr
 
 
 def load_medfid(path: str | os.PathLike) -> tuple[MedFIDHead, dict[str, Any]]:
-    """The trained head (eval mode) and its checkpoint record (classes, accuracy, config, fine-tuning)."""
+    """The trained head (eval mode) and its checkpoint record (classes, accuracy, config, fine-tuning), read as
+    tensors and plain values only (never code)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"MedFID checkpoint {path} does not exist; train one with train_medfid()")
-    record = torch.load(path, map_location="cpu", weights_only=False)
+    record = torch_load(path, "MedFID checkpoint", ("head", "classes", "width", "dropout", "in_features"))
     head = MedFIDHead(len(record["classes"]), record["width"], record["dropout"], record["in_features"])
     head.load_state_dict(record["head"])
     return head.eval().requires_grad_(False), record

@@ -13,7 +13,6 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from medgan_lib.data.dataset import PreparedDataset
@@ -21,7 +20,7 @@ from medgan_lib.data.spec import DataSpec
 from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, resolve_extractors
 from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
-from medgan_lib.metrics.medfid import MedFIDConfig, train_medfid
+from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.results import read_results
 from medgan_lib.rows import (DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
@@ -43,7 +42,7 @@ def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "",
         options["unet"] = {"unet": Path(unet) if unet else real_unet(study_dir, data, config=unet_config)}
     if "medfid" in extractors:
         path = train_medfid(medfid_config, device=device)
-        record = torch.load(path, map_location="cpu", weights_only=False)
+        _, record = load_medfid(path)
         finetune = record.get("finetune")
         stage = (f"head and fine-tuned {finetune['blocks']} ({finetune['epochs']} epochs, lr {finetune['lr']}; "
                  f"head-only accuracy {finetune['accuracy_head_only']})" if finetune
@@ -139,9 +138,10 @@ def sample_images(runs: dict[str, dict[str, Any]], run: str, n: int | None = Non
 
 def select_runs(study_dir: str, dataset: str, gans: Iterable[str] = ()) -> list["Run"]:
     """Finished GAN runs of ``dataset`` in the study (all GANs, or those named in ``gans``)."""
+    from medgan_lib.config import name_list
     from medgan_lib.training import find_runs
 
-    gans = list(gans)
+    gans = name_list(gans, "gans")
     runs = [r for gan in (gans or [None]) for r in find_runs(study_dir, gan=gan, dataset=dataset)]
     if not runs:
         raise FileNotFoundError(f"no finished GAN runs of dataset '{dataset}'{' for ' + str(gans) if gans else ''} in "

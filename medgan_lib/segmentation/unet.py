@@ -10,7 +10,7 @@ import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
-from medgan_lib.atomic import torch_save
+from medgan_lib.atomic import torch_load, torch_save
 
 # Named sizes. "quick": a timm ResNet-18 layout with 16..128 channels (about 0.3 M parameters), depth 4;
 # about 5x cheaper than smp's resnet18 on 64x64 CPU batches. "paper": smp's standard U-Net (ResNet-34
@@ -40,11 +40,12 @@ def save_unet(path: str | Path, model: nn.Module, **info: Any) -> Path:
 
 
 def load_unet(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a saved U-Net (eval mode) and return it with its ``info`` dict."""
+    """Rebuild a saved U-Net (eval mode) and return it with its ``info`` dict; the file is read as tensors and
+    plain values only, so it cannot run code."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"U-Net checkpoint {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch_load(path, "U-Net checkpoint", ("builder", "state_dict", "info"))
     model = build_unet(**state["builder"])
     model.load_state_dict(state["state_dict"])
     return model.to(device).eval(), state["info"]

@@ -2,8 +2,13 @@
 
 ``<study>/runs/NNNNN-<gan>-<dataset>[-masks]-s<seed>/`` holds ``config.json`` (the TrainConfig, with its
 DataSpec), ``run.json`` (data shape, the training data's hash and patients, provenance), ``stats.jsonl``,
-``checkpoints/last.pt`` (+ ``last.json``: its step), ``grids/``, ``samples/`` and, once finished,
-``summary.json``. Everything else asks a ``Run`` instead of opening these files.
+``checkpoints/last.pt`` (+ ``last.json``: its step, size and SHA-256), ``grids/``, ``samples/`` and, once
+finished, ``summary.json``. Everything else asks a ``Run`` instead of opening these files.
+
+``last.pt`` holds tensors and plain values only and is read with ``torch.load(weights_only=True)`` after its
+size and SHA-256 are checked against ``last.json``, so no checkpoint can run code. ``last.json`` is written
+before ``last.pt`` is replaced and keeps the entry of the checkpoint being replaced ("previous"), so a kill
+between the two writes leaves a checkpoint that still verifies.
 """
 
 from __future__ import annotations
@@ -17,16 +22,18 @@ from typing import Any
 
 import torch
 
-from medgan_lib.atomic import write_json
+from medgan_lib.atomic import ArtefactError, HashingWriter, atomic_open, torch_load, write_json
 from medgan_lib.data.spec import DataSpec, common_spec
 from medgan_lib.gans import GANS, GAN, DataShape
+from medgan_lib.hashing import sha256_file
 from medgan_lib.results import study_path
-from medgan_lib.runtime import select_device
+from medgan_lib.runtime import plain_rng_state, select_device
 from medgan_lib.training.config import TrainConfig
 
 RUN_NAME = re.compile(r"^(\d{5})-(.+)-s(\d+)$")
 RUN_NUMBER = re.compile(r"^(\d{5})-")  # any numbered folder takes its number, finished or not
 CHANNELS = ("joint", "masks", None)
+CHECKPOINT_KEYS = ("step", "wall", "gan", "opt_g", "opt_d", "scaler_g", "scaler_d", "rng", "data", "config")
 
 
 def run_suffix(config: TrainConfig) -> str:
@@ -165,16 +172,82 @@ class Run:
 
     def checkpoint_step(self) -> int:
         """Step of the last checkpoint (from its small JSON companion, not the checkpoint itself); 0 if none."""
+        return int(self._checkpoint_info().get("step", 0))
+
+    def _checkpoint_info(self) -> dict[str, Any]:
+        """``last.json`` as written ({} if there is none)."""
         path = self.checkpoint_info_file
-        return int(json.loads(path.read_text())["step"]) if path.is_file() else 0
+        if not path.is_file():
+            return {}
+        try:
+            return json.loads(path.read_text())
+        except ValueError as err:
+            raise ArtefactError(f"checkpoint record {path} is damaged ({err}); delete the run {self.path} to train "
+                                "it again") from None
+
+    def _checkpoint_entry(self) -> dict[str, Any] | None:
+        """The entry of ``last.json`` (latest or previous) whose size and SHA-256 match ``last.pt``; None if none."""
+        info, path = self._checkpoint_info(), self.checkpoint_file
+        entries = [e for e in (info, info.get("previous")) if e and "sha256" in e]
+        size = path.stat().st_size if path.is_file() else None
+        if not any(e["size"] == size for e in entries):
+            return None
+        digest = sha256_file(path)
+        match = next((e for e in entries if e["size"] == size and e["sha256"] == digest), None)
+        return None if match is None else {k: v for k, v in match.items() if k != "previous"}
+
+    def write_checkpoint(self, state: dict[str, Any]) -> None:
+        """Write ``state`` (see ``CHECKPOINT_KEYS``) to ``last.pt`` atomically, recording its size and SHA-256 in
+        ``last.json`` just before the file is replaced (with the replaced checkpoint's entry as "previous")."""
+        previous = self._checkpoint_entry()
+        with atomic_open(self.checkpoint_file, "wb") as handle:
+            writer = HashingWriter(handle)
+            torch.save(state, writer)
+            write_json(self.checkpoint_info_file, {"step": int(state["step"]), "wall": float(state["wall"]),
+                                                   "size": writer.size, "sha256": writer.hexdigest(),
+                                                   "previous": previous})
+
+    def read_checkpoint(self) -> dict[str, Any]:
+        """``last.pt`` once its size and SHA-256 match ``last.json``, read as tensors and plain values only."""
+        path, info = self.checkpoint_file, self._checkpoint_info()
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.path} is not a trained GAN run: {path} is missing")
+        if "sha256" not in info:
+            raise ArtefactError(
+                f"checkpoint {path} is refused: {self.checkpoint_info_file.name} records no SHA-256, so it was written "
+                "by an older medgan_lib (whose checkpoints hold pickled NumPy objects, which could run code when "
+                f"loaded) or its record is lost. Retrain the run (delete {self.path}); or, only if you trust where "
+                f"the file came from, convert it once with Run({str(self.path)!r}).upgrade_checkpoint(trusted=True)")
+        if self._checkpoint_entry() is None:
+            size = path.stat().st_size
+            raise ArtefactError(
+                f"checkpoint {path} is damaged: {self.checkpoint_info_file.name} expects {info['size']} bytes with "
+                f"SHA-256 {info['sha256']} (step {info['step']}), the file has {size} bytes"
+                f"{' and another SHA-256' if size == info['size'] else ''}. Delete the run {self.path} to train it "
+                "again")
+        return torch_load(path, "GAN checkpoint", CHECKPOINT_KEYS)
+
+    def upgrade_checkpoint(self, trusted: bool = False) -> None:
+        """Rewrite an older medgan_lib's checkpoint (NumPy RNG state, no SHA-256) in the current format. This
+        unpickles the file, which runs any code in it: ``trusted=True`` says you trust where it came from."""
+        if not trusted:
+            raise ValueError(f"upgrade_checkpoint unpickles {self.checkpoint_file}, which runs any code it holds; "
+                             "call it with trusted=True only for a file you trust")
+        state = torch.load(self.checkpoint_file, map_location="cpu", weights_only=False)
+        self.write_checkpoint({**state, "rng": plain_rng_state(state["rng"])})
+
+    def remove_partial_writes(self) -> list[Path]:
+        """Delete the temporary ``.*.tmp`` files a killed checkpoint write left in ``checkpoints/``."""
+        stray = sorted(self.checkpoint_file.parent.glob(".*.tmp"))
+        for path in stray:
+            path.unlink(missing_ok=True)
+        return stray
 
     # --- the model and its samples ---
     def load(self, device: str = "auto") -> GAN:
         """The trained GAN in eval mode from the last checkpoint (GANs with EMA weights generate with them)."""
-        if not self.checkpoint_file.is_file():
-            raise FileNotFoundError(f"{self.path} is not a trained GAN run: {self.checkpoint_file} is missing")
+        state = self.read_checkpoint()
         gan = build_gan(self.config, self.shape)
-        state = torch.load(self.checkpoint_file, map_location="cpu", weights_only=False)
         gan.load_state_dict(state["gan"])
         return gan.to(select_device(device)).eval()
 

@@ -4,17 +4,20 @@
 ``medgan_lib.samples.write_samples``) plus ``preview.png``, generating in batches with ``GAN.sample`` so
 10,000 samples never sit in memory at once. A mask-conditioned GAN (SPADE) takes its masks from a mask
 source (``mask_batches``): the GAN's training masks, held-out validation masks, or a masks-only GAN run.
+An existing set is hash-checked before it is reused; a damaged one is written again, with a warning naming it.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 import torch
 
+from medgan_lib.atomic import ArtefactError
 from medgan_lib.data.spec import DataSpec
 from medgan_lib.samples import SampleSet, write_samples
 from medgan_lib.training.grids import save_grid
@@ -38,9 +41,12 @@ def sample(run: Run | str | os.PathLike, n: int, seed: int = 0, batch_size: int 
         source = f"gan-{mask.name}"
     out = run.samples_dir(n, seed, source)
     if (out / "meta.json").is_file():
-        existing = SampleSet(out)
-        if len(existing) == n and existing.meta.get("seed") == seed:
-            return existing
+        try:
+            existing = SampleSet(out).verify()
+            if len(existing) == n and existing.meta.get("seed") == seed:
+                return existing
+        except ArtefactError as err:
+            warnings.warn(f"{err}; sampling {out} again")
     gan = run.load(device)
     shape = run.shape
     meta = {"run": run.name, "gan": run.gan_name, "dataset": run.data_spec.dataset, "data_spec": run.data_spec.to_dict(),

@@ -3,8 +3,9 @@
 The run directory's layout belongs to ``medgan_lib.training.run.Run``: ``config.json`` (the TrainConfig with its
 DataSpec), ``run.json`` (data shape, the training data's hash and patients, provenance), ``stats.jsonl`` (one row
 per log interval: losses, D(x), D(G(z)), gradient norms, wall time), ``checkpoints/last.pt`` (models, optimisers,
-step, every RNG, data order; written atomically), ``grids/step_NNNNNN.png`` and, when finished, ``summary.json``
-(belmekki's D-loss statistics, mode-collapse flag, throughput), also appended to the study's ``gan_runs`` results.
+step, every RNG, data order; written atomically, its SHA-256 in ``last.json``), ``grids/step_NNNNNN.png`` and, when
+finished, ``summary.json`` (belmekki's D-loss statistics, mode-collapse flag, throughput), also appended to the
+study's ``gan_runs`` results.
 
 Resuming restores everything, so an interrupted run continues exactly as an uninterrupted one would.
 """
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from medgan_lib.atomic import torch_save, write_json, write_text
+from medgan_lib.atomic import write_json, write_text
 from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset, from_joint, onehot
 from medgan_lib.gans import DataShape
@@ -182,17 +183,17 @@ class _Trainer:
 
     def _save(self) -> None:
         self._write_stats()
-        torch_save(self.folder.checkpoint_file, self._state())
-        write_json(self.folder.checkpoint_info_file, {"step": self.step, "wall": self.wall})
+        self.folder.write_checkpoint(self._state())
 
     def _write_stats(self) -> None:
         write_text(self.folder.stats_file, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
 
     def _restore(self) -> None:
-        path = self.folder.checkpoint_file
-        if not path.is_file():
+        """Continue from the run's verified checkpoint, if any, after removing what a killed write left."""
+        self.folder.remove_partial_writes()
+        if not self.folder.checkpoint_file.is_file():
             return
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = self.folder.read_checkpoint()
         self.gan.load_state_dict(state["gan"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
