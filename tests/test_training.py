@@ -4,17 +4,18 @@ losses, D-loss statistics, sampling and run discovery. Tiny random data, CPU, a 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from medgan_lib.config import ConfigError
+from medgan_lib.data import DataSpec
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans.conv import DCGAN
 from medgan_lib.results import read_results
 from medgan_lib.samples import SampleSet
-from medgan_lib.data import DataSpec
 from medgan_lib.training import Run, TrainingDiverged, find_runs, preset, sample, train_gan
 from medgan_lib.training.stats import diversity, dloss_statistics
 
@@ -140,3 +141,23 @@ def test_sample_writes_batches_and_reuses_existing_sets(tmp_path):
     assert find_runs(tmp_path) == [found] and find_runs(tmp_path, gan="hinge") == []
     assert find_runs(tmp_path, dataset="toy") == [found] and find_runs(tmp_path, data=found.data_spec) == [found]
     assert find_runs(tmp_path, data=DataSpec("toy", resolution=64)) == []
+
+
+def test_concurrent_train_gan_calls_train_one_run(tmp_path, monkeypatch):
+    """Two train_gan calls with one config on one study (two notebooks, two runners): one run, trained once."""
+    import threading
+
+    monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", gan="dcgan", dataset="cardiac_phantom", resolution=32, count=60, iterations=3,
+                    progress=False)
+    config.data.gan_train()  # prepare once, outside the race
+    results: list[Path] = []
+    threads = [threading.Thread(target=lambda: results.append(train_gan(config, tmp_path))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(results) == 2 and results[0] == results[1]
+    assert [r.name for r in find_runs(tmp_path)] == [results[0].name]
+    assert len(read_results(tmp_path, "gan_runs")) == 1  # finished once, not twice
+    assert len(Run(results[0]).stats()) == 3

@@ -29,6 +29,7 @@ from medgan_lib.data.dataset import PreparedDataset, from_joint, onehot
 from medgan_lib.gans import DataShape
 from medgan_lib.gans.augment import classic_augment
 from medgan_lib.hashing import hash_inputs
+from medgan_lib.locks import exclusive
 from medgan_lib.optim import Adas
 from medgan_lib.provenance import provenance
 from medgan_lib.results import append_result, study_path
@@ -38,6 +39,7 @@ from medgan_lib.training.grids import save_grid
 from medgan_lib.training.run import Run, build_gan, runs_like
 from medgan_lib.training.stats import diversity, dloss_statistics
 
+RUNS_LOCK, RUN_LOCK = ".runs.lock", ".run.lock"  # medgan_lib.locks files in runs/ and in each run folder
 DIVERSITY_SAMPLES = 64  # samples compared with as many real images to flag mode collapse
 GRID_SEED_OFFSET = 1_000_003  # the fixed grid latents use seed + this, never the training RNG
 
@@ -67,7 +69,10 @@ def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: 
     if config.channels == "masks" and data.num_classes < 2:
         raise ConfigError(f"TrainConfig.channels: 'masks' needs segmentation masks, but dataset '{data.name}' has "
                           f"none (labels {list(data.label_names)})")
-    return _Trainer(config, _run_dir(config, runs, resume), data, study_dir).run()
+    with exclusive(runs / RUNS_LOCK):  # choosing or creating the run folder: one train_gan at a time
+        run = _run_dir(config, runs, resume)
+    with exclusive(run.path / RUN_LOCK):  # a concurrent train_gan of the same run waits, then finds it finished
+        return _Trainer(config, run, data, study_dir).run()
 
 
 def train_gans(gans: list[str], preset_name: str = "quick", study_dir: str | Path | None = None,
