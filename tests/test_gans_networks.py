@@ -128,7 +128,7 @@ def test_presets_and_gan_defaults():
     (dict(norm_d="layer"), "norm_d: 'layer' is not one of"),
     (dict(resolution=48), "power of two in 32..256"),
     (dict(resolution=512), "power of two in 32..256"),
-    (dict(lr_d=-1e-4), "lr_d: learning rate must be > 0"),
+    (dict(lr_d=-1e-4), "lr_d: learning rate must be a finite number > 0"),
     (dict(betas_g=(0.5, 1.5)), "betas_g"),
     (dict(diff_augment_policy="color,blur"), "unknown transform"),
     (dict(gan_options={"depth": 3}), r"unknown key\(s\) \['depth'\]"),
