@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -45,6 +46,8 @@ def append_result(study_dir: str | os.PathLike | None, kind: str, row: dict[str,
     record = {**row, TIME: time.strftime("%Y-%m-%dT%H:%M:%S"), PROVENANCE: provenance()}
     with _locked(path.with_suffix(".lock")):
         old = path.read_text() if path.exists() else ""
+        if old and not old.endswith("\n"):  # a damaged (cut) last line stays alone; the new row starts afresh
+            old += "\n"
         write_text(path, old + json.dumps(record, sort_keys=True, default=str) + "\n")
     return record
 
@@ -77,12 +80,31 @@ def read_results(study_dir: str | os.PathLike | None, kind: str) -> pd.DataFrame
     are read under their new name), so readers index by the ``rows`` constants without checks."""
     spec = result_kind(kind)
     path = study_path(study_dir) / "results" / f"{kind}.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
-    frame = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+    frame = pd.DataFrame(_rows(path))
     for old, new in spec.renamed.items():
         if old in frame:
             frame[new] = frame.pop(old) if new not in frame else frame[new].combine_first(frame.pop(old))
     return frame.reindex(columns=[*frame.columns, *(k for k in spec.keys if k not in frame)])
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file; a damaged line (cut by a crash, edited by hand) is skipped with a warning naming
+    the file and line, so one bad row never hides the others."""
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines() if path.exists() else [], start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as err:
+            warnings.warn(f"{path}, line {number}: damaged result row skipped ({err})", stacklevel=3)
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+        else:
+            warnings.warn(f"{path}, line {number}: not a result row (a JSON {type(row).__name__}), skipped",
+                          stacklevel=3)
+    return rows
 
 
 def latest(frame: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -26,3 +26,16 @@ def test_concurrent_appends_keep_every_row(tmp_path):
 def test_read_results_of_a_kind_without_rows_is_empty_with_its_columns(tmp_path):
     table = read_results(tmp_path, "fid")
     assert table.empty and {"gan", "extractor", "fid", "n"} <= set(table.columns)
+
+
+def test_a_damaged_row_is_skipped_with_its_line_named_and_the_next_row_starts_afresh(tmp_path):
+    import pytest
+
+    row = {"dataset": "demo", "data_spec": {}, "data_spec_hash": "a"}
+    append_result(tmp_path, "data", row)
+    path = tmp_path / "results" / "data.jsonl"
+    path.write_text(path.read_text() + '{"dataset": "demo", "data_spe')  # a crash cut the last row
+    append_result(tmp_path, "data", {**row, "data_spec_hash": "b"})
+    with pytest.warns(UserWarning, match=r"data.jsonl, line 2: damaged result row skipped"):
+        table = read_results(tmp_path, "data")
+    assert list(table["data_spec_hash"]) == ["a", "b"]  # the row after the cut one is intact

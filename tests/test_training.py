@@ -161,3 +161,15 @@ def test_concurrent_train_gan_calls_train_one_run(tmp_path, monkeypatch):
     assert [r.name for r in find_runs(tmp_path)] == [results[0].name]
     assert len(read_results(tmp_path, "gan_runs")) == 1  # finished once, not twice
     assert len(Run(results[0]).stats()) == 3
+
+
+def test_a_finished_run_whose_row_was_lost_gets_it_back_once(tmp_path):
+    """A kill after summary.json but before the gan_runs append: the rerun (which returns early) records it."""
+    run = train_gan(tiny_config(iterations=2), tmp_path, data=tiny_data())
+    results = tmp_path / "results" / "gan_runs.jsonl"
+    assert len(read_results(tmp_path, "gan_runs")) == 1
+    results.unlink()
+    assert train_gan(tiny_config(iterations=2), tmp_path, data=tiny_data()) == run
+    assert train_gan(tiny_config(iterations=2), tmp_path, data=tiny_data()) == run
+    rows = read_results(tmp_path, "gan_runs")
+    assert list(rows["run"]) == [run.name] and rows["config_hash"].iloc[0] == Run(run).summary["config_hash"]

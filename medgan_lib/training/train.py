@@ -32,7 +32,7 @@ from medgan_lib.hashing import hash_inputs
 from medgan_lib.locks import exclusive
 from medgan_lib.optim import Adas
 from medgan_lib.provenance import provenance
-from medgan_lib.results import append_result, study_path
+from medgan_lib.results import append_result, read_results, study_path
 from medgan_lib.runtime import get_rng_state, seed_everything, select_device, set_rng_state
 from medgan_lib.training.config import RESUMABLE_FIELDS, TrainConfig, config_differences
 from medgan_lib.training.grids import save_grid
@@ -300,6 +300,7 @@ class _Trainer:
                                                    "provenance": provenance(device=str(self.device))})
         start = self.step
         if start >= config.iterations and self.folder.finished:
+            self._record(self.folder.summary)  # a kill between summary.json and its row must not lose the row
             return self.folder.path
         self.gan.train()
         bar = tqdm(total=config.iterations, initial=start, disable=not config.progress,
@@ -345,4 +346,11 @@ class _Trainer:
                    "wall_time": self.wall, "images_per_s": images_done / self.wall if self.wall > 0 else None,
                    "data_hash": self.data_info["hash"], "device": str(self.device)}
         write_json(self.folder.summary_file, summary)
-        append_result(self.study_dir, "gan_runs", summary)
+        self._record(summary)
+
+    def _record(self, summary: dict[str, Any]) -> None:
+        """The run's ``gan_runs`` row, appended unless the study already holds it (idempotent on rerun)."""
+        rows = read_results(self.study_dir, "gan_runs")
+        done = (rows["run"] == summary["run"]) & (rows["config_hash"] == summary["config_hash"])
+        if not done.any():
+            append_result(self.study_dir, "gan_runs", summary)
