@@ -87,8 +87,10 @@ def test_verify_locks_metaimage_data_files(tmp_path, small_manifest_counts):
 
 def test_cli_prepare_prints_each_split(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
-    assert main(["data", "prepare", "elbow_phantom", "--count", "30", "--resolution", "16"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    assert main(["data", "prepare", "elbow_phantom", "--count", "30", "--resolution", "32"]) == 0
+    spec, *out = capsys.readouterr().out.splitlines()
+    assert spec.startswith("elbow_phantom at 32 px, 30 slices, split seed 0 (spec ") and spec.endswith("train")
     assert [line.split()[0] for line in out] == ["train", "val", "test"]
     assert "labels ('background',)" in out[0]
+    assert main(["data", "prepare", "elbow_phantom", "--resolution", "48"]) == 2  # no GAN builds 48 px
     assert main(["data", "prepare", "nope"]) == 2
