@@ -5,11 +5,13 @@ The file gets the mode an ordinary ``open`` would give it (0666 less the umask, 
 ``mkstemp``'s private 0600, so reports and kits stay readable once copied to a web server or shared folder.
 ``.npz`` files carry fixed zip timestamps, so the same arrays always give the same bytes (and SHA-256).
 ``torch_load`` reads tensors and plain values only (``weights_only=True``): no file ever runs code.
+A write that fails because the disk or quota is full raises ``NoSpaceError`` naming the folder and the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -28,19 +30,40 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     if "r" in mode or "a" in mode:
         raise ValueError(f"atomic_open writes whole files; mode {mode!r} is not supported")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as err:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if not isinstance(err, NoSpaceError) and _disk_full(err):  # a nested write's NoSpaceError names its file
+            raise NoSpaceError(errno.ENOSPC, f"no space left on the device holding {path.parent} while writing "
+                                             f"{path}") from err
         raise
+
+
+class NoSpaceError(OSError):
+    """A write failed because the disk (or the user's quota) is full; the message names the folder and the file."""
+
+
+def _disk_full(err: BaseException) -> bool:
+    """Whether ``err`` (or an error it arose from) is ENOSPC/EDQUOT, or torch's "unexpected pos" failed write."""
+    if isinstance(err, RuntimeError) and "unexpected pos" in str(err):
+        return True
+    seen = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _umask() -> int:

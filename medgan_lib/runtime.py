@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import numpy as np
 import torch
+
+from medgan_lib.config import ConfigError
 
 
 def seed_everything(seed: int) -> None:
@@ -43,10 +46,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def select_device(preference: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as asked."""
+    """``auto`` picks CUDA when present, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as asked; anything else
+    raises ``ConfigError`` listing the valid values."""
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(preference)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={preference!r} was asked for but CUDA is not available on this machine")
-    return device
+    if not (isinstance(preference, str) and re.fullmatch(r"cpu|cuda(:\d+)?", preference)):
+        raise ConfigError(f"device: {preference!r} is not a device this study runs on; valid: 'auto', 'cpu', "
+                          "'cuda', 'cuda:N' (N = GPU index)")
+    if preference.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device: {preference!r} was asked for, but CUDA is not available on this machine; "
+                          "use 'cpu' or 'auto'")
+    return torch.device(preference)

@@ -75,6 +75,7 @@ class StudyResult:
     records: dict[str, StepRecord]
     plan: list[str]
     executed: list[str]
+    index_error: str | None = None  # why index.html could not be written (the previous one is kept)
 
     @property
     def failed(self) -> list[str]:
@@ -82,7 +83,7 @@ class StudyResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.index_error is None
 
 
 def code_hash(library_dir: Path = LIBRARY_DIR) -> str:
@@ -221,8 +222,14 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
     save()
     from medgan_lib.study.report import write_index
 
-    write_index(out)
-    result = StudyResult(out, {n: records[n] for n in state["plan"]}, state["plan"], executed)
+    try:
+        write_index(out)
+        index_error = None
+    except Exception as err:  # the steps are done and recorded; the run is not ok, the previous index is kept
+        index_error = f"{type(err).__name__}: {err}"
+        echo(f"study {out.name}: could not write {out / 'index.html'} ({index_error}); the previous index, if any, "
+             f"is kept. Free space or fix the error, then run `medgan study report {out}`")
+    result = StudyResult(out, {n: records[n] for n in state["plan"]}, state["plan"], executed, index_error)
     echo(summary(result))
     return result
 
@@ -237,6 +244,8 @@ def summary(result: StudyResult) -> str:
              f"{counts[BLOCKED]} blocked, {counts[MISSING]} missing; {ran:.0f} s of notebook execution",
              f"index: {result.out / 'index.html'}"]
     lines += [f"  {r.status}: {r.name}: {r.error}" for r in recs if r.status != OK]
+    if result.index_error:
+        lines.append(f"  index not written: {result.index_error}")
     return "\n".join(lines)
 
 

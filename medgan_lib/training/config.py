@@ -79,6 +79,7 @@ class TrainConfig:
     log_every: int = 1  # iterations between rows of stats.jsonl
     grid_size: int = 16  # samples per grid (a square number looks best)
     collapse_ratio: float = 0.25  # mode collapse is flagged when sample diversity < this x real diversity
+    loss_warn_bound: float = 1e4  # a finite |D or G loss| above this is warned of in summary.json (training goes on)
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda"
     amp: bool = False  # mixed precision (CUDA only; ignored on CPU)
     progress: bool = True  # tqdm progress bar
@@ -107,6 +108,9 @@ class TrainConfig:
                      "vgg_loss_weight", "collapse_ratio"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"TrainConfig.{name}: must be >= 0, got {getattr(self, name)!r}")
+        if not self.loss_warn_bound > 0:
+            raise ConfigError(f"TrainConfig.loss_warn_bound: must be a number > 0 (inf: never warn), "
+                              f"got {self.loss_warn_bound!r}")
         if self.seed < 0:
             raise ConfigError(f"TrainConfig.seed: must be >= 0, got {self.seed!r}")
         if self.vgg_loss_weight > 0 and not self.vgg_weights:

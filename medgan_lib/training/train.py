@@ -17,7 +17,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -42,11 +42,12 @@ from medgan_lib.training.stats import diversity, dloss_statistics
 RUNS_LOCK, RUN_LOCK = ".runs.lock", ".run.lock"  # medgan_lib.locks files in runs/ and in each run folder
 DIVERSITY_SAMPLES = 64  # samples compared with as many real images to flag mode collapse
 GRID_SEED_OFFSET = 1_000_003  # the fixed grid latents use seed + this, never the training RNG
+LOSS_NAMES = {"d_loss": "discriminator loss", "g_loss": "generator loss"}  # stats key -> name in messages
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN/inf; the message says at which iteration, which loss, and where the last good
-    checkpoint is."""
+    """A loss or a network's weights became NaN/inf; the message says at which iteration, what, and which
+    checkpoint (always one with finite weights) is kept, if any."""
 
 
 def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: str | Path | None = "auto",
@@ -114,6 +115,15 @@ def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> 
     raise ConfigError(f"unknown optimizer '{name}'; valid: adam, adas")
 
 
+def _non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """Name of the first floating-point tensor holding a NaN/inf, else None (one sum per tensor is checked first;
+    an exact check confirms a non-finite sum, which finite but huge values could also give)."""
+    floats = {name: t.detach() for name, t in tensors.items() if t.is_floating_point()}
+    if not floats or bool(torch.stack([t.sum().float() for t in floats.values()]).isfinite().all()):
+        return None
+    return next((name for name, t in floats.items() if not bool(t.isfinite().all())), None)
+
+
 def _grad_norm(module: torch.nn.Module) -> float:
     norms = [p.grad.detach().float().norm() for p in module.parameters() if p.grad is not None]
     return float(torch.stack(norms).norm()) if norms else 0.0
@@ -155,6 +165,7 @@ class _Trainer:
         self.step = 0
         self.wall = 0.0  # training seconds over all sessions
         self.rows: list[dict[str, Any]] = []
+        self.loss_peaks: dict[str, tuple[int, float]] = {}  # loss key -> (first iteration beyond the bound, max |loss|)
         grid_gen = torch.Generator().manual_seed(config.seed + GRID_SEED_OFFSET)
         self.grid_index = torch.randperm(len(self.real), generator=grid_gen)[:max(config.grid_size, DIVERSITY_SAMPLES)]
         self.grid_seed = config.seed + GRID_SEED_OFFSET
@@ -187,8 +198,13 @@ class _Trainer:
                 "config": self.config.to_dict()}
 
     def _save(self) -> None:
+        """Write the stats and the checkpoint; a state holding a NaN/inf tensor is never written (it diverged)."""
         self._write_stats()
-        self.folder.write_checkpoint(self._state())
+        state = self._state()
+        bad = _non_finite(state["gan"])
+        if bad is not None:
+            self._diverged(f"the weights became non-finite ({bad})", self.step)
+        self.folder.write_checkpoint(state)
 
     def _write_stats(self) -> None:
         write_text(self.folder.stats_file, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
@@ -223,17 +239,40 @@ class _Trainer:
         scaler.update()
         return norm
 
-    def _check_finite(self, name: str, value: float, row: dict[str, Any]) -> None:
-        if math.isfinite(value):
-            return
-        self.rows.append(row)
+    def _check_finite(self, key: str, row: dict[str, Any]) -> None:
+        """Stop on a NaN/inf loss ``row[key]``; note (and print, once) a finite one beyond ``loss_warn_bound``."""
+        value, name = row[key], LOSS_NAMES[key]
+        if not math.isfinite(value):
+            self._diverged(f"the {name} became {value}", row["step"], row)
+        if abs(value) > self.config.loss_warn_bound:
+            first, peak = self.loss_peaks.get(key, (row["step"], 0.0))
+            if key not in self.loss_peaks:
+                print(f"warning: {self.folder.name}: the {name} reached {value:.3g} at iteration {row['step']} "
+                      f"(|loss| > loss_warn_bound={self.config.loss_warn_bound:g}); training goes on, but it is "
+                      f"unstable (lr_g={self.config.lr_g}, lr_d={self.config.lr_d})")
+            self.loss_peaks[key] = (first, max(peak, abs(value)))
+
+    def _check_weights(self, network: str, module: torch.nn.Module, row: dict[str, Any]) -> None:
+        """Stop if an update left a NaN/inf in ``network``'s parameters."""
+        bad = _non_finite(dict(module.named_parameters()))
+        if bad is not None:
+            self._diverged(f"the {network}'s weights became non-finite ({bad}) after its update", row["step"], row)
+
+    def _diverged(self, what: str, iteration: int, row: dict[str, Any] | None = None) -> NoReturn:
+        """Record ``row`` in the stats and raise ``TrainingDiverged`` naming the kept checkpoint, if there is one."""
+        if row is not None:
+            self.rows.append(row)
         self._write_stats()
-        last = self.folder.checkpoint_step()
+        stats = f" (stats: {json.dumps({k: v for k, v in row.items() if k != 'step'})})" if row else ""
+        if self.folder.checkpoint_file.is_file():  # never written with non-finite weights
+            kept = (f"the last good checkpoint (step {self.folder.checkpoint_step()}) is kept in "
+                    f"{self.folder.checkpoint_file}")
+        else:
+            kept = "no checkpoint had been written yet, so none is kept"
         raise TrainingDiverged(
-            f"{self.config.gan} run {self.folder.name}: the {name} became {value} at iteration {self.step + 1} "
-            f"(stats: {json.dumps({k: v for k, v in row.items() if k != 'step'})}). Training stopped; the last "
-            f"good checkpoint (step {last}) is kept in {self.folder.checkpoint_file}. Usual causes: a learning rate "
-            f"too high (lr_g={self.config.lr_g}, lr_d={self.config.lr_d}) or an unstable loss/normalisation choice.")
+            f"{self.config.gan} run {self.folder.name}: {what} at iteration {iteration}{stats}. Training stopped; "
+            f"{kept}. Usual causes: a learning rate too high (lr_g={self.config.lr_g}, lr_d={self.config.lr_d}) or "
+            "an unstable loss/normalisation choice.")
 
     def _iteration(self) -> dict[str, Any]:
         gan, step = self.gan, self.step
@@ -243,19 +282,21 @@ class _Trainer:
             with self._autocast():
                 d_loss, d_stats = gan.discriminator_loss(real, cond, step)
             row.update(d_loss=float(d_loss.detach()), **d_stats)
-            self._check_finite("discriminator loss", row["d_loss"], row)
+            self._check_finite("d_loss", row)
             row["grad_norm_d"] = self._update(d_loss, self.opt_d, self.scaler_d, gan.discriminator)
             gan.after_discriminator_step(step)
+            self._check_weights("discriminator", gan.discriminator, row)
         gan.discriminator.requires_grad_(False)  # G's step needs gradients through D, not of D's weights
         try:
             with self._autocast():
                 g_loss, g_stats = gan.generator_loss(real, cond, step)
             row.update(g_loss=float(g_loss.detach()), **g_stats)
-            self._check_finite("generator loss", row["g_loss"], row)
+            self._check_finite("g_loss", row)
             row["grad_norm_g"] = self._update(g_loss, self.opt_g, self.scaler_g, gan.generator)
         finally:
             gan.discriminator.requires_grad_(True)
         gan.after_generator_step(step)
+        self._check_weights("generator", gan.generator, row)
         return row
 
     # --- grids and diversity ---
@@ -333,9 +374,11 @@ class _Trainer:
             ratio = self._grid()
         d_losses = np.array([r["d_loss"] for r in self.rows], dtype=np.float64)
         collapsed = bool(ratio < config.collapse_ratio)
+        warnings = self._loss_warnings()
         if collapsed:
-            print(f"warning: {self.folder.name} looks mode-collapsed: sample diversity is {ratio:.3f} x that of "
-                  f"real images (threshold {config.collapse_ratio})")
+            warnings.append(f"{self.folder.name} looks mode-collapsed: sample diversity is {ratio:.3f} x that of "
+                            f"real images (threshold {config.collapse_ratio})")
+            print(f"warning: {warnings[-1]}")
         images_done = config.iterations * config.batch_size
         summary = {"run": self.folder.name, "gan": config.gan, "dataset": config.dataset, "seed": config.seed,
                    "channels": config.channels,
@@ -344,9 +387,21 @@ class _Trainer:
                    "final_d_loss": self.rows[-1]["d_loss"] if self.rows else None,
                    "final_g_loss": self.rows[-1]["g_loss"] if self.rows else None,
                    "wall_time": self.wall, "images_per_s": images_done / self.wall if self.wall > 0 else None,
-                   "data_hash": self.data_info["hash"], "device": str(self.device)}
+                   "data_hash": self.data_info["hash"], "device": str(self.device), "warnings": warnings}
         write_json(self.folder.summary_file, summary)
         self._record(summary)
+
+    def _loss_warnings(self) -> list[str]:
+        """One line per loss that went beyond ``loss_warn_bound``: in this session, or in an earlier one's rows."""
+        bound, peaks = self.config.loss_warn_bound, dict(self.loss_peaks)
+        for row in self.rows:
+            for key in LOSS_NAMES:
+                if abs(row.get(key, 0.0)) > bound:
+                    first, peak = peaks.get(key, (row["step"], 0.0))
+                    peaks[key] = (min(first, row["step"]), max(peak, abs(row[key])))
+        return [f"the {LOSS_NAMES[key]} went beyond loss_warn_bound={bound:g} (first at iteration {first}, largest "
+                f"|value| {peak:.3g}): training was unstable; try lower learning rates (lr_g={self.config.lr_g}, "
+                f"lr_d={self.config.lr_d})" for key, (first, peak) in sorted(peaks.items())]
 
     def _record(self, summary: dict[str, Any]) -> None:
         """The run's ``gan_runs`` row, appended unless the study already holds it (idempotent on rerun)."""

@@ -34,6 +34,10 @@ KIND = "tune"  # result table: <study>/results/tune.jsonl
 FINISHED = {"fifo": ("completed", "diverged"), "asha": ("completed", "diverged", "stopped_early")}
 
 
+class StudyFailed(RuntimeError):
+    """Every trial a study ran ended in an error; the message names the study and the first trial's error."""
+
+
 @dataclasses.dataclass
 class StudyConfig:
     """One study: which search, over which GANs, with what budget, on which Ray."""
@@ -94,7 +98,8 @@ def run_study(config: StudyConfig, study_dir: str | os.PathLike | None = None, e
     """Run the study's unfinished trials on Ray Tune; return their rows for this scheduler, in trial order.
 
     Finished trials (by ``results/tune.jsonl``) are skipped; unfinished run directories are resumed. A
-    full-budget (FIFO) study reuses trials that already reached the full budget under ASHA."""
+    full-budget (FIFO) study reuses trials that already reached the full budget under ASHA. If every trial
+    run ends in an error (not a divergence or an early stop), ``StudyFailed`` is raised."""
     study = study_path(study_dir).resolve()
     trials = study_trials(config)
     _reuse_asha_rows(study, config, trials)
@@ -106,7 +111,8 @@ def run_study(config: StudyConfig, study_dir: str | os.PathLike | None = None, e
 
             engine = GanEngine(fid_n=config.fid_n, metric=config.metric, device=config.device)
         with ray_session(config.address, config.workers * config.cpus_per_trial):
-            _tune(config, study, pending, engine)
+            errors = _tune(config, study, pending, engine)
+        _check_not_all_failed(config, study, pending, errors)
     rows = load_study(study, config.name, scheduler=config.scheduler)
     order = {spec.trial_id: index for index, spec in enumerate(trials)}
     if rows.empty:
@@ -149,7 +155,8 @@ def ray_session(address: str | None = None, num_cpus: int = 2) -> Iterator[None]
         ray.shutdown()
 
 
-def _tune(config: StudyConfig, study: Path, pending: list[TrialSpec], engine: Engine) -> None:
+def _tune(config: StudyConfig, study: Path, pending: list[TrialSpec], engine: Engine) -> dict[str, str]:
+    """Run ``pending`` on Ray Tune; return trial id -> the last line of its exception, for the trials that raised."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
@@ -173,9 +180,22 @@ def _tune(config: StudyConfig, study: Path, pending: list[TrialSpec], engine: En
                                   storage_path=str(study / "tune"), callbacks=[recorder], verbose=0),
     )
     try:
-        tuner.fit()
+        results = tuner.fit()
     finally:
         recorder.close()
+    return {result.config["trial_id"]: str(result.error).strip().splitlines()[-1] for result in results if result.error}
+
+
+def _check_not_all_failed(config: StudyConfig, study: Path, pending: list[TrialSpec], errors: dict[str, str]) -> None:
+    """Raise ``StudyFailed`` if every trial just run ended in "error" (``errors``: trial id -> its exception line)."""
+    rows = load_study(study, config.name, config.scheduler)
+    ended = {} if rows.empty else {row[TRIAL_ID]: row for row in rows.to_dict("records")}
+    if any(ended.get(spec.trial_id, {}).get(STATUS, "error") != "error" for spec in pending):
+        return
+    first = pending[0]
+    error = errors.get(first.trial_id) or ended.get(first.trial_id, {}).get("error") or "no result was recorded"
+    raise StudyFailed(f"study {config.name!r} ({config.scheduler}): all {len(pending)} trial(s) failed; the first, "
+                      f"{first.label} (trial {first.trial_id}), with: {error}")
 
 
 def _trainable(params: dict[str, Any], specs: dict[str, dict], study_dir: str, engine: Engine, threads: int) -> None:
