@@ -14,6 +14,20 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="module")
+def ray_local(request):
+    """A local Ray (2 CPUs) for one test module; the module's own engine classes travel to the workers by value."""
+    import ray
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(request.module)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
 class _ToySource:
     """The dataset name "toy": tests that hand ``train_gan`` their own arrays (``data=``) still need a DataSpec
     whose name is registered; it holds no files, so ``prepare`` must be patched where a test reads it."""

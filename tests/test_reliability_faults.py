@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -203,19 +202,6 @@ class _FailingEngine:
 
     def dloss_stats(self, run_dir):
         return {}
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    import ray
-    import ray.cloudpickle
-
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
 
 
 def test_a_tune_study_whose_trials_all_fail_raises_but_diverged_trials_do_not(ray_local, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -141,19 +140,6 @@ class FakeEngine:
     def dloss_stats(self, run_dir):
         losses = np.array([json.loads(line)["d_loss"] for line in (run_dir / "stats.jsonl").read_text().splitlines()])
         return {"dloss_mean": losses.mean(), "dloss_variance": losses.var(), "dloss_std": losses.std()}
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    import ray
-    import ray.cloudpickle
-
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
 
 
 def _config(**changes):
