@@ -17,7 +17,7 @@ from medgan_lib.study.runner import MISSING, OK, summary
 
 # Result kind -> the section notebook that writes it.
 PRODUCERS = {"gan_runs": "02_gan_training", "fid": "03_fid_evaluation", "memorization": "03_fid_evaluation",
-             "dice": "04_unet_dice", "memory": "05_memory_analysis", "tune": "06_hyperparameter_search"}
+             "distortion": "03_fid_evaluation", "dice": "04_unet_dice", "memory": "05_memory_analysis", "tune": "06_hyperparameter_search"}
 
 
 def test_every_section_notebook_is_committed_stripped_and_tagged():
@@ -48,3 +48,6 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
         if section in present:
             assert (folders[section] / "results" / f"{kind}.jsonl").exists(), f"{section} wrote no {kind} results"
     assert "tune: " in index and "tune: not available" not in index  # the index reads the search's own folder
+    # the findings are computed from this study's rows: the memory sweep has one feature-map size at smoke size
+    assert "The papers' findings" in index and "verdict-" in index
+    assert "needs &gt;= 3 feature-map sizes" in index

@@ -22,7 +22,7 @@ from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
-from medgan_lib.results import read_results
+from medgan_lib.results import append_result, read_results
 from medgan_lib.rows import (DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
                              GAN, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE, PIXEL_NEAR_COPY_SHARE,
                              PIXEL_NN_RATIO, QUANTILE, RUN)
@@ -86,11 +86,17 @@ def evaluate_runs(runs: Iterable[str | os.PathLike], real: PreparedDataset, held
 def validate_metrics(real: PreparedDataset, heldout: PreparedDataset, extractors: Iterable[str],
                      extractor_options: dict[str, dict[str, Any]], n_real: int | None = 200,
                      n_heldout: int | None = 64, strengths: Iterable[float] = (0.0, 0.5, 1.0), seed: int = 0,
-                     device: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """chetty Tables 5-6 on our data: (sweep rows, Pearson r/p of FID with distortion strength per extractor)."""
+                     device: str = "auto", data: DataSpec | None = None, study_dir: str | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """chetty Tables 5-6 on our data: (sweep rows, Pearson r/p of FID with distortion strength per extractor).
+    With ``data`` and ``study_dir`` the sweep is recorded as ``distortion`` result rows (the findings read them)."""
     sweep = distortion_sweep(real_subset(real, n_real, seed), real_subset(heldout, n_heldout, seed),
                              resolve_extractors(extractors, extractor_options), tuple(strengths), seed=seed,
                              device=device)
+    if data is not None and study_dir is not None:
+        for row in sweep.to_dict("records"):
+            append_result(study_dir, "distortion", {**row, "dataset": data.dataset, "data_spec_hash": data.hash,
+                                                    "seed": seed})
     return sweep, correlation_table(sweep)
 
 

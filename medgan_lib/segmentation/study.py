@@ -191,7 +191,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     structures = [c for c in rows.columns if c.startswith("dice_")]
     base = rows[rows["condition"] == "real"]
-    base_patients = _patient_means(base)
+    base_patients = patient_means(base)
     out = []
     for label, group in rows.groupby("label", sort=False):
         entry = {"condition": label, "kind": group["condition"].iloc[0], "gan": group["gan"].iloc[0],
@@ -200,7 +200,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
             entry[f"{col}_mean"], entry[f"{col}_std"] = group[col].mean(), group[col].std(ddof=1)
         entry["p_wilcoxon"], entry["p_welch"] = np.nan, np.nan
         if not base.empty and group["condition"].iloc[0] != "real":
-            diff = (_patient_means(group) - base_patients).dropna()
+            diff = (patient_means(group) - base_patients).dropna()
             if len(diff) and (diff != 0).any():
                 entry["p_wilcoxon"] = float(stats.wilcoxon(diff).pvalue)
             if len(group) > 1 and len(base) > 1:
@@ -209,7 +209,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _patient_means(rows: pd.DataFrame) -> pd.Series:
+def patient_means(rows: pd.DataFrame) -> pd.Series:
     """Per test patient: mean Dice over structures, averaged over seeds."""
     per = [pd.Series(np.nanmean(np.asarray(r["per_patient"], dtype=float), axis=1), index=r["patients"])
            for _, r in rows.iterrows()]

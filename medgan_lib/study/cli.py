@@ -43,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--reports", type=Path, default=REPORTS_DIR)
     report.set_defaults(func=_report)
 
+    findings = commands.add_parser("findings", help="print the papers' findings with the verdicts this study's "
+                                                    "results give (the index's findings table)")
+    findings.add_argument("study", help="study folder or name under reports/")
+    findings.add_argument("--reports", type=Path, default=REPORTS_DIR)
+    findings.set_defaults(func=_findings)
+
 
 def _run(args: argparse.Namespace) -> int:
     from medgan_lib.study.runner import run_study
@@ -95,3 +101,20 @@ def _report(args: argparse.Namespace) -> int:
             continue
         print(f"wrote {write_index(folder)}")
     return status
+
+
+def _findings(args: argparse.Namespace) -> int:
+    from medgan_lib.study.findings import evaluate_findings
+    from medgan_lib.study.report import study_results
+    from medgan_lib.study.runner import load_state
+
+    folder = Path(args.study) if Path(args.study).is_dir() else args.reports / args.study
+    if not (folder / "study.json").exists():
+        print(f"medgan study findings: {folder} is not a study folder (no study.json)", file=sys.stderr)
+        return 2
+    dataset = load_state(folder).get("common", {}).get("dataset", "cardiac_phantom")
+    table = evaluate_findings(study_results(folder), dataset)
+    for row in table.to_dict("records"):
+        print(f"[{row['verdict']}] {row['paper']} {row['section']}: {row['claim']}\n    ours: {row['ours']} "
+              f"(n: {row['n']})" + (f"\n    {row['detail']}" if row["detail"] else ""))
+    return 0

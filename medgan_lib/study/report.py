@@ -33,6 +33,8 @@ th{background:#f3f3f3} .ok{color:#17703a} .failed,.blocked,.missing{color:#b3261
 .na{color:#888;font-style:italic} figure{display:inline-block;margin:0.5em;max-width:360px}
 figure img{max-width:100%;border:1px solid #ddd} figcaption{font-size:0.8em;color:#555}
 .note{background:#eef4fb;border-left:4px solid #4a7ab5;padding:0.5em 1em}
+.verdict-reproduced{color:#17703a;font-weight:bold} .verdict-not-reproduced{color:#b3261e;font-weight:bold}
+.verdict-inconclusive-at-this-n{color:#8a5a00} .verdict-not-tested{color:#888;font-style:italic}
 """
 
 
@@ -44,9 +46,7 @@ def write_index(study_dir: Path) -> Path:
     plan = state.get("plan", sorted(records))
     common = state.get("common", {})
     dataset = common.get("dataset", "?")
-    folders = [study_dir] + [study_dir / s.folder for s in SECTIONS if s.folder and (study_dir / s.folder).is_dir()]
-    results = {kind: latest(pd.concat([read_results(f, kind) for f in folders], ignore_index=True), kind)
-               for kind in KINDS}
+    results = study_results(study_dir)
     parts = [
         f"<h1>GANs for medical image synthesis: study <code>{_e(study_dir.name)}</code></h1>",
         f"<p>Profile <b>{_e(state.get('profile', '?'))}</b>, dataset <b>{_e(dataset)}</b>, "
@@ -56,6 +56,7 @@ def write_index(study_dir: Path) -> Path:
         "<h2>Sections</h2>", _steps_table(plan, records),
         "<h2>Table 2: image quality and downstream segmentation</h2>",
         _table2(results, dataset, state.get("study", {}).get("gans")),
+        "<h2>The papers' findings, tested on this study</h2>", _findings(results, dataset),
         "<h2>Key figures</h2>", _figures(study_dir, plan, records),
         "<h2>Memorisation</h2>", _memorization(results["memorization"]),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
@@ -64,6 +65,15 @@ def write_index(study_dir: Path) -> Path:
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>study {_e(study_dir.name)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
     return write_text(study_dir / "index.html", page)
+
+
+def study_results(study_dir: Path) -> dict[str, pd.DataFrame]:
+    """Every result kind of a study (its own results and its sections' folders, e.g. the search's), latest
+    rows only: what the index and the findings read."""
+    study_dir = Path(study_dir).resolve()
+    folders = [study_dir] + [study_dir / s.folder for s in SECTIONS if s.folder and (study_dir / s.folder).is_dir()]
+    return {kind: latest(pd.concat([read_results(f, kind) for f in folders], ignore_index=True), kind)
+            for kind in KINDS}
 
 
 def table2(fid: pd.DataFrame, dice: pd.DataFrame, dataset: str, gans: Sequence[str] | None = None) -> pd.DataFrame:
@@ -164,6 +174,28 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | No
             f"masks-only GAN.</p>"
             if paper_name else "<p>The paper has no Table 2 values for this dataset.</p>")
     return note + body
+
+
+def _findings(results: dict[str, pd.DataFrame], dataset: str) -> str:
+    """The findings table (``study.findings``): each verdict computed from the result rows on this page."""
+    from medgan_lib.study.findings import evaluate_findings
+
+    table = evaluate_findings(results, dataset)
+    head = "".join(f"<th>{_e(c)}</th>" for c in ("paper", "section", "claim", "statistic", "ours", "n", "verdict"))
+    rows = []
+    for row in table.to_dict("records"):
+        css = "verdict-" + row["verdict"].replace(" ", "-")
+        detail = f"<br><small>{_e(row['detail'])}</small>" if row["detail"] else ""
+        rows.append("<tr>" + "".join(f"<td>{_e(row[c])}</td>" for c in ("paper", "section", "claim", "statistic",
+                                                                          "ours", "n"))
+                    + f"<td class='{css}'>{_e(row['verdict'])}{detail}</td></tr>")
+    note = ("<p>Each verdict is computed from this study's result files by <code>medgan_lib.study.findings"
+            "</code>, never typed: <i>reproduced</i> when the statistic supports the paper's claim at α = 0.05, "
+            "<i>not reproduced</i> when it supports the opposite, <i>inconclusive at this n</i> otherwise, and "
+            "<i>not tested</i> when the study has no rows the statistic needs. Margins and thresholds the papers "
+            "do not state are ours and named in the statistic. On phantom data a verdict is about the method, "
+            "not about patients.</p>")
+    return f"{note}<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
