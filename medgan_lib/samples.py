@@ -66,9 +66,10 @@ def write_samples(out_dir: str | Path, batches: Iterable[tuple[np.ndarray, np.nd
 
 class SampleSet:
     """A finished sample folder. ``len()``, ``meta``, ``iter_batches()``, ``load()`` and ``verify()``; opening it
-    checks that every shard ``meta.json`` lists is there with its recorded size."""
+    checks that every shard ``meta.json`` lists is there with its recorded size. ``limit``: only the first
+    ``limit`` samples (a smaller set drawn from a larger one: any prefix of independent draws is one)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, limit: int | None = None) -> None:
         self.path = Path(path)
         meta_file = self.path / "meta.json"
         if not meta_file.is_file():
@@ -82,9 +83,11 @@ class SampleSet:
                                 "shard sizes and hashes; sample again (Run.samples / sample() rewrite it)")
         self.files: list[dict[str, Any]] = self.meta["shard_files"]
         self.shards = [self.path / f["file"] for f in self.files]
-        if sum(f["count"] for f in self.files) != len(self):
+        count = int(self.meta["count"])
+        if sum(f["count"] for f in self.files) != count:
             raise ArtefactError(f"{meta_file}: shards of {sum(f['count'] for f in self.files)} samples, count "
-                                f"says {len(self)}")
+                                f"says {count}")
+        self.limit = count if limit is None else min(int(limit), count)
         for shard, expected in zip(self.shards, self.files):
             size = shard.stat().st_size if shard.is_file() else None
             if size != expected["bytes"]:
@@ -92,7 +95,7 @@ class SampleSet:
                                     f"{expected['bytes']} bytes, found {'no file' if size is None else size}")
 
     def __len__(self) -> int:
-        return int(self.meta["count"])
+        return self.limit
 
     def verify(self) -> "SampleSet":
         """Hash every shard against ``meta.json`` now (even those this process checked before); returns self."""

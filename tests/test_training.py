@@ -135,6 +135,10 @@ def test_sample_writes_batches_and_reuses_existing_sets(tmp_path):
     assert (samples.path / "meta.json").stat().st_mtime_ns == stamp  # not rewritten
     again = sample(run, 10, seed=4, batch_size=10).load()[0]
     assert not np.array_equal(again, images)
+    first = sample(run, 6, seed=3)  # a smaller set is the first samples of the larger one, not drawn again
+    assert first.path == samples.path and len(first) == 6 and not (Path(run) / "samples" / "n6-s3").exists()
+    np.testing.assert_array_equal(first.load()[0], images[:6])
+    assert len(sample(run, 12, seed=3)) == 12 and (Path(run) / "samples" / "n12-s3").is_dir()  # more: drawn anew
     found = Run(run)
     assert found.config.gan == "dcgan" and not found.load().training and found.finished
     assert found.data_spec == tiny_config().data and found.training_patients == set(tiny_data().patient_ids.tolist())

@@ -40,13 +40,9 @@ def sample(run: Run | str | os.PathLike, n: int, seed: int = 0, batch_size: int 
     if source == "gan" and mask is not None:
         source = f"gan-{mask.name}"
     out = run.samples_dir(n, seed, source)
-    if (out / "meta.json").is_file():
-        try:
-            existing = SampleSet(out).verify()
-            if len(existing) == n and existing.meta.get("seed") == seed:
-                return existing
-        except ArtefactError as err:
-            warnings.warn(f"{err}; sampling {out} again")
+    existing = _existing(run, out, n, seed, source)
+    if existing is not None:
+        return existing
     gan = run.load(device)
     shape = run.shape
     meta = {"run": run.name, "gan": run.gan_name, "dataset": run.data_spec.dataset, "data_spec": run.data_spec.to_dict(),
@@ -61,6 +57,24 @@ def sample(run: Run | str | os.PathLike, n: int, seed: int = 0, batch_size: int 
     images, decoded = samples.load(PREVIEW)
     save_grid(out / "preview.png", images if not run.is_mask_generator else images[:, :0], decoded)
     return samples
+
+
+def _existing(run: Run, out: Path, n: int, seed: int, source: str) -> SampleSet | None:
+    """The run's set ``out`` if written, else the first ``n`` of a larger set drawn with the same seed and mask
+    source (so each section reuses the one set notebook 02 drew); a damaged set is warned about and skipped."""
+    larger = [p for p in run.path.glob(f"samples/n*-s{seed}" + ("" if source == "train" else f"-{source}"))
+              if p != out and p.name.split("-")[0][1:].isdigit() and int(p.name.split("-")[0][1:]) > n]
+    for path in [out, *sorted(larger, key=lambda p: int(p.name.split("-")[0][1:]))]:
+        if not (path / "meta.json").is_file():
+            continue
+        try:
+            found = SampleSet(path, limit=n).verify()
+        except ArtefactError as err:
+            warnings.warn(f"{err}; sampling {out} again" if path == out else f"{err}; not reused")
+            continue
+        if len(found) == n and found.meta.get("seed") == seed:
+            return found
+    return None
 
 
 def _batches(run: Run, gan, n: int, seed: int, batch_size: int, masks: Iterator[np.ndarray] | None
