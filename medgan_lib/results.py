@@ -36,7 +36,8 @@ def study_path(study_dir: str | os.PathLike | None = None) -> Path:
 
 
 def append_result(study_dir: str | os.PathLike | None, kind: str, row: dict[str, Any]) -> dict[str, Any]:
-    """Append one row (with provenance and a timestamp) to ``results/<kind>.jsonl``; the file is
+    """Append one row (with provenance and a timestamp) to ``results/<kind>.jsonl``, replacing an earlier row of
+    the same result (equal identity keys, ``rows.KINDS``: a rerun does not duplicate rows); the file is
     rewritten atomically under an exclusive lock, so an interruption never leaves half a line and
     concurrent writers (parallel steps, Ray workers) never lose each other's rows. A row missing a key of its
     kind's row type is refused (``check_row``)."""
@@ -44,12 +45,26 @@ def append_result(study_dir: str | os.PathLike | None, kind: str, row: dict[str,
     path = study_path(study_dir) / "results" / f"{kind}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**row, TIME: time.strftime("%Y-%m-%dT%H:%M:%S"), PROVENANCE: provenance()}
+    line = json.dumps(record, sort_keys=True, default=str)
+    spec = result_kind(kind)
+    key = _identity(json.loads(line), spec)
     with _locked(path.with_suffix(".lock")):
-        old = path.read_text() if path.exists() else ""
-        if old and not old.endswith("\n"):  # a damaged (cut) last line stays alone; the new row starts afresh
-            old += "\n"
-        write_text(path, old + json.dumps(record, sort_keys=True, default=str) + "\n")
+        kept = [old for old in (path.read_text().splitlines() if path.exists() else [])
+                if old.strip() and not _same_result(old, key, spec)]  # a damaged (cut) line is kept, alone
+        write_text(path, "".join(f"{old}\n" for old in [*kept, line]))
     return record
+
+
+def _identity(row: Mapping[str, Any], spec) -> tuple:
+    row = {spec.renamed.get(k, k): v for k, v in row.items()}
+    return tuple(json.dumps(row.get(k), sort_keys=True) for k in spec.identity)
+
+
+def _same_result(line: str, key: tuple, spec) -> bool:
+    try:
+        return _identity(json.loads(line), spec) == key
+    except ValueError:
+        return False
 
 
 def check_row(kind: str, row: Mapping[str, Any]) -> None:

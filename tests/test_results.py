@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 
 from medgan_lib.results import append_result, read_results
@@ -39,3 +40,23 @@ def test_a_damaged_row_is_skipped_with_its_line_named_and_the_next_row_starts_af
     with pytest.warns(UserWarning, match=r"data.jsonl, line 2: damaged result row skipped"):
         table = read_results(tmp_path, "data")
     assert list(table["data_spec_hash"]) == ["a", "b"]  # the row after the cut one is intact
+
+
+def test_a_rerun_replaces_its_row_instead_of_appending_a_duplicate(tmp_path):
+    row = {"dataset": "demo", "data_spec": {}, "data_spec_hash": "a", "value": 1}
+    append_result(tmp_path, "data", row)
+    append_result(tmp_path, "data", {**row, "data_spec_hash": "b"})  # another result: kept
+    append_result(tmp_path, "data", {**row, "value": 2})  # the same result again: replaces the first
+    path = tmp_path / "results" / "data.jsonl"
+    assert len(path.read_text().splitlines()) == 2
+    table = read_results(tmp_path, "data")
+    assert list(zip(table["data_spec_hash"], table["value"])) == [("b", 1), ("a", 2)]
+    # rows of an older study under a renamed key count as the same result
+    memo = {"dataset": "demo", "gan": "dcgan", "run": "r", "seed": 0, "n": 4, "quantile": 0.05,
+            "pixel_near_copy_share": 0.0, "pixel_nn_ratio": 1.0, "pixel_diversity_ratio": 1.0,
+            "pixel_mode_collapse": False, "feature_near_copy_share": 0.0, "feature_nn_ratio": 1.0,
+            "feature_mode_collapse": False}
+    old = {**memo, "feature_extractor": "inception"}
+    (tmp_path / "results" / "memorization.jsonl").write_text(json.dumps(old) + "\n")
+    append_result(tmp_path, "memorization", {**memo, "extractor": "inception"})
+    assert len(read_results(tmp_path, "memorization")) == 1
