@@ -17,6 +17,23 @@ class ConfigError(ValueError):
     """A configuration value is missing, unknown or of the wrong type; the message names it."""
 
 
+def check_parameters(declared: dict[str, Any], values: dict[str, Any]) -> None:
+    """A notebook's parameters against the types its parameters cell declares (``n: int = 16`` puts ``int`` in
+    the kernel's ``__annotations__``). papermill injects ``-p`` values unchecked, so a wrong type stops here,
+    with each parameter named, instead of deep inside a library call. An int is accepted for a float."""
+    wrong = []
+    for name, hint in declared.items():
+        if name not in values or not isinstance(hint, type):
+            continue
+        value = values[name]
+        ok = isinstance(value, (int, float) if hint is float else hint) and not (
+            hint in (int, float) and isinstance(value, bool))
+        if not ok:
+            wrong.append(f"'{name}' must be {hint.__name__}, got {value!r} ({type(value).__name__})")
+    if wrong:
+        raise ConfigError(f"notebook parameter{'s' * (len(wrong) > 1)} of the wrong type: {'; '.join(wrong)}")
+
+
 def from_dict(cls: type[C], values: dict[str, Any], where: str = "config") -> C:
     """Build dataclass ``cls`` from ``values``; nested dataclasses are built recursively."""
     if not isinstance(values, dict):

@@ -79,3 +79,15 @@ def test_folder_masks_without_images_and_labels_beyond_labels_txt_are_refused(tm
     (root / "labels.txt").write_text("background\nlesion\n")
     with pytest.raises(DatasetError, match=r"label values \[3\] are not in labels.txt \(2 labels"):
         prepare("folder", "train", 32, root=root)
+
+
+def test_notebook_parameters_of_the_wrong_type_are_named():
+    """papermill -p n abc injects n = 'abc' unchecked; the notebooks' check_parameters stops it by name."""
+    from medgan_lib.config import ConfigError, check_parameters
+
+    declared = {"n": int, "lr": float, "gans": list, "name": str, "measure": bool}
+    check_parameters(declared, {"n": 3, "lr": 1, "gans": [], "name": "x", "measure": True, "other": object()})
+    with pytest.raises(ConfigError, match=r"'n' must be int, got 'abc' \(str\); 'lr' must be float, got True"):
+        check_parameters(declared, {"n": "abc", "lr": True, "gans": [], "name": "x", "measure": False})
+    with pytest.raises(ConfigError, match=r"'gans' must be list, got 'dcgan'"):
+        check_parameters(declared, {"gans": "dcgan"})
