@@ -53,9 +53,17 @@ def test_config_rejects_masks_for_conditional_gans_and_datasets_without_masks(tm
         config(gan="spade", channels="masks")
     with pytest.raises(ConfigError, match="dataset 'toy' has none"):
         train_gan(config(channels="masks"), tmp_path, data=toy(labels=("background",)))
-    # quick: a mask generator gets more steps than the joint GAN; explicit values still win
-    assert preset("quick", gan="dcgan").iterations == 500
-    assert preset("quick", gan="dcgan", channels="masks").iterations == 1500
+    # quick: every GAN run, joint or masks-only, gets the same wall-clock budget; explicit values still win
+    from medgan_lib.training.config import QUICK_BUDGET_SECONDS, QUICK_SECONDS_PER_ITERATION
+
+    for key, seconds in QUICK_SECONDS_PER_ITERATION.items():
+        gan, _, channels = key.partition(":")
+        iterations = preset("quick", gan=gan, channels=channels or "joint").iterations
+        assert abs(iterations * seconds - QUICK_BUDGET_SECONDS) <= 5 * seconds, key  # rounded to tens
+    from medgan_lib.study import load_profile
+
+    assert set(load_profile("quick").gans + load_profile("quick").mask_gans) <= {
+        key.partition(":")[0] for key in QUICK_SECONDS_PER_ITERATION}
     assert preset("quick", gan="dcgan", channels="masks", iterations=20).iterations == 20
     # a config.json written before the field existed means channels="joint": such runs still resume
     old = {k: v for k, v in config().to_dict().items() if k != "channels"}

@@ -197,49 +197,70 @@ def _norm(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-# Scale profiles: smoke (CI, seconds), quick (2-core CPU, ~90 s per GAN at 64x64), paper (GPU, hours).
+# The quick profile's data resolution: at 32x32 a 2-core CPU trains every GAN far enough in its budget to draw
+# matching images and masks (at 64x64, 1000 DCGAN iterations, 2.4 min, gave a synthetic-only Dice of 0.08).
+QUICK_RESOLUTION = 32
+# The quick profile's budget principle: the same wall-clock training time for every GAN run (joint and masks-only)
+# on the reference machine (2 CPU cores, AVX2, no GPU), so the study compares what each GAN learns for the same
+# compute, as on a teacher's laptop. A GAN's iterations = QUICK_BUDGET_SECONDS / its seconds per iteration at its
+# quick settings, measured at 32x32 on an idle reference machine with bench/gan_budget.py (which prints the
+# ratio on yours; measured at commit f7b95bb). Key "gan:masks": the masks-only run.
+QUICK_BUDGET_SECONDS = 80
+QUICK_SECONDS_PER_ITERATION = {"vanilla": 0.070, "dcgan": 0.043, "lsgan": 0.048, "wgan": 0.076, "wgan_gp": 0.132,
+                               "hinge": 0.049, "spade": 0.285, "stylegan2": 0.26, "dcgan:masks": 0.046}  # 2026-12-01
+
+
+def _budget(key: str) -> int:
+    """Iterations of ``key``'s quick run under the equal wall-clock budget, rounded to tens."""
+    return max(10, int(round(QUICK_BUDGET_SECONDS / QUICK_SECONDS_PER_ITERATION[key], -1)))
+
+
+# Scale profiles: smoke (CI, seconds), quick (2-core CPU, QUICK_BUDGET_SECONDS per GAN), paper (GPU, hours).
 SCALE_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(iterations=4, batch_size=8, filters_g=8, filters_d=8, checkpoint_every=2,
                   grid_every=2, grid_size=4, progress=False),
-    # quick: ~90 s per GAN on 2 CPU cores at 64x64 (DCGAN, 16 filters, batch 32: ~200-250 img/s). 840 phantom
-    # slices are a small dataset: without DiffAugment (and, for BCE/LSGAN, label smoothing) D wins within ~50
-    # iterations and G collapses (measured: diversity ratio 0.03-0.14 without, 0.40-0.45 with).
-    "quick": dict(iterations=500, batch_size=32, filters_g=16, filters_d=16, diff_augment=True,
-                  label_smoothing=True, checkpoint_every=100, grid_every=100, grid_size=16),
+    # quick: 840 phantom slices are a small dataset: without DiffAugment (and, for BCE/LSGAN, label smoothing) D
+    # wins within ~50 iterations and G collapses (measured: diversity ratio 0.03-0.14 without, 0.40-0.45 with).
+    "quick": dict(iterations=_budget("dcgan"), batch_size=32, filters_g=16, filters_d=16, diff_augment=True,
+                  label_smoothing=True, checkpoint_every=500, grid_every=250, grid_size=16),
     "paper": dict(iterations=20000, batch_size=64, filters_g=64, filters_d=64,
                   checkpoint_every=1000, grid_every=1000, grid_size=64),
 }
 
-# Per-GAN adjustments of a scale profile, applied over the GAN's own defaults: they keep every GAN of the
-# quick profile near the same wall-clock budget (a WGAN iteration runs several critic steps).
+# Per-GAN adjustments of a scale profile, applied over the GAN's own defaults. Quick (ours, not the papers'; one
+# GAN seed, synthetic-only U-Net Dice at 32x32 (1 U-Net seed), measured on the cardiac phantom at commit f7b95bb):
+# - iterations from the equal budget above (a WGAN iteration runs n_critic critic steps, so it gets fewer);
+# - WGAN and WGAN-GP: 2 critic steps instead of 5, and a larger learning rate than the WGAN papers' (WGAN lr 5e-5
+#   gave Dice 0.04 in 1000 iterations, 2e-4 gave 0.49; WGAN-GP lr 1e-4 gave 0.00 in 700, 5e-4 gave 0.41;
+#   WGAN-GP with 1 critic step, 1200 iterations, 0.01);
+# - Vanilla: half-width layers (the MLP's full-image layers dominate its cost) and no DiffAugment: random shifts
+#   blind a fully connected D (D(real) = D(fake) = 0.46 throughout, every sample the same, Dice 0.07; without,
+#   Dice 0.38 in 1500 iterations);
+# - StyleGAN2 and SPADE: narrow networks; paper: the official widths. StyleGAN2 at 64x64, same cost: batch 32
+#   r1_gamma 1 gave Dice 0.24, FID 357; r1_gamma 0.05: 0.17, 359; batch 16 r1_gamma 1: 0.08, 339.
 SCALE_GAN_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    # WGAN(-GP): 2 critic steps instead of 5 to afford enough generator steps. Vanilla: the MLP's full-image
-    # layers dominate (43M weights with hidden 256-512-1024 at 64x64x5), so half-width layers and fewer steps.
-    # StyleGAN2 and SPADE: narrow networks so ~90 s on 2 CPU cores gives recognisable samples; paper: the
-    # official widths. StyleGAN2 quick, same cost, one GAN seed, synthetic-only U-Net Dice (2 U-Net seeds) and
-    # Inception FID (n=100): batch 32 x 280 r1_gamma 1: 0.24, 357; r1_gamma 0.05: 0.17, 359; batch 16 x 560
-    # r1_gamma 1: 0.08, 339 (smoother images, single-label masks); r1_gamma 0.05: 0.06, 347. Dice decides here.
     "smoke": {"stylegan2": dict(gan_options={"channel_base": 256, "channel_max": 32, "mapping_layers": 2,
                                              "pl_weight": 0.0}),
               "spade": dict(gan_options={"spade_hidden": 8, "channel_max": 64})},
-    "quick": {"wgan": dict(n_critic=2, iterations=330), "wgan_gp": dict(n_critic=2, iterations=170),
-              "vanilla": dict(iterations=250, checkpoint_every=250, gan_options={"hidden": [128, 256, 512]}),
-              "stylegan2": dict(iterations=280, batch_size=32, latent_dim=64, diff_augment=False,
+    "quick": {"lsgan": dict(iterations=_budget("lsgan")), "hinge": dict(iterations=_budget("hinge")),
+              "wgan": dict(n_critic=2, lr_g=2e-4, lr_d=2e-4, iterations=_budget("wgan")),
+              "wgan_gp": dict(n_critic=2, lr_g=5e-4, lr_d=5e-4, iterations=_budget("wgan_gp")),
+              "vanilla": dict(iterations=_budget("vanilla"), diff_augment=False,
+                              gan_options={"hidden": [128, 256, 512]}),
+              "stylegan2": dict(iterations=_budget("stylegan2"), batch_size=32, latent_dim=64, diff_augment=False,
                                 gan_options={"channel_base": 512, "channel_max": 64, "mapping_layers": 2,
                                              "pl_weight": 0.0, "r1_gamma": 1.0, "r1_interval": 16,
                                              "style_mixing_prob": 0.0}),
-              "spade": dict(iterations=220, batch_size=16, filters_g=16, filters_d=16, lr_g=2e-4, lr_d=2e-4,
-                            spectral_norm_g=False, gan_options={"spade_hidden": 16, "channel_max": 128})},
+              "spade": dict(iterations=_budget("spade"), batch_size=16, filters_g=16, filters_d=16, lr_g=2e-4,
+                            lr_d=2e-4, spectral_norm_g=False, gan_options={"spade_hidden": 16, "channel_max": 128})},
     "paper": {"stylegan2": dict(latent_dim=512, batch_size=8, amp=True),
               "spade": dict(filters_g=64, filters_d=64, latent_dim=256, batch_size=16)},
 }
 
-# Masks-only runs (channels="masks") of a scale profile, per GAN, applied over its per-GAN adjustments. Quick:
-# a mask generator needs more steps than a joint GAN to draw cardiac-like masks (measured on the cardiac phantom,
-# DCGAN, batch 32: shapeless blobs after 500 steps, LV inside myocardium after 1000, with the RV crescent after
-# 1500; ~3 min on 2 cores).
+# Masks-only runs (channels="masks") of a scale profile, per GAN, applied over its per-GAN adjustments. Quick: the
+# same wall-clock budget as every other GAN run.
 SCALE_MASK_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {"dcgan": dict(iterations=1500, checkpoint_every=500, grid_every=250)},
+    "quick": {"dcgan": dict(iterations=_budget("dcgan:masks"))},
 }
 
 # chetty2023 Table (reference/chetty2023_experiments.csv): Vanilla GAN and WGAN-GP, lr and Adam betas.
