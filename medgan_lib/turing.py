@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ from scipy import stats
 
 from medgan_lib.atomic import atomic_open, write_json
 
-ANSWERS = ("real", "fake")
+ANSWERS = ("real", "fake")  # what the answer key writes
+# what a reader may write (any case): every page calls the synthetic images "synthetic", sheets say "fake"
+ANSWER_WORDS = {"real": True, "r": True, "fake": False, "f": False, "synthetic": False, "s": False}
 
 
 @dataclasses.dataclass
@@ -42,6 +45,7 @@ class TuringScore:
     p_value: float  # two-sided exact binomial test of accuracy = 0.5
     real_called_real: float  # sensitivity: share of real images recognised as real
     fake_called_fake: float  # specificity: share of synthetic images recognised as synthetic
+    skipped: int = 0  # images left blank (not in n)
 
 
 def load_turing_sets(study_dir: str | Path | None, gan: str = "", dataset: str = "cardiac_phantom",
@@ -128,46 +132,62 @@ def quiz_figure(test: TuringTest, columns: int = 10):
 
 
 def read_answers(path: str | Path, n: int) -> np.ndarray:
-    """Read a filled answer sheet; every image 1..n must be answered 'real' or 'fake'."""
+    """Read a filled answer sheet: per image 1..n, 1.0 for "real", 0.0 for "fake"/"synthetic" (also r/f/s, any
+    case) and NaN where the reader left it blank (or left its row out): skipped, not wrong."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"answer sheet {path} does not exist")
-    answers: dict[int, str] = {}
+    said = np.full(n, np.nan)
     with open(path, newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
-                image, answer = int(row["image"]), row["answer"].strip().lower()
+                image, answer = int(row["image"]), (row["answer"] or "").strip().lower()
             except (KeyError, TypeError, ValueError):
                 raise ValueError(f"{path}:{line}: expected columns 'image' (1..{n}) and 'answer'") from None
-            if answer not in ANSWERS:
-                raise ValueError(f"{path}:{line}: answer {row['answer']!r} for image {image}; expected 'real' or 'fake'")
-            answers[image] = answer
-    missing = sorted(set(range(1, n + 1)) - set(answers))
-    if missing:
-        raise ValueError(f"{path}: no answer for image(s) {missing[:10]}{' ...' if len(missing) > 10 else ''}")
-    return np.array([answers[i] == "real" for i in range(1, n + 1)])
+            if not 1 <= image <= n:
+                raise ValueError(f"{path}:{line}: image {image} is not in the quiz (1..{n})")
+            if answer and answer not in ANSWER_WORDS:
+                raise ValueError(f"{path}:{line}: answer {row['answer']!r} for image {image}; expected real or "
+                                 f"synthetic ({', '.join(ANSWER_WORDS)}) or blank")
+            if answer:
+                said[image - 1] = float(ANSWER_WORDS[answer])
+    return said
 
 
 def score(is_real: np.ndarray, said_real: np.ndarray, reader: str = "reader") -> TuringScore:
-    """Accuracy with its exact binomial interval and test against chance (50 %)."""
+    """Accuracy over the answered images with its exact binomial interval and test against chance (50 %);
+    ``said_real`` is boolean, or 1/0 with NaN for skipped images (``read_answers``)."""
+    said_real = np.asarray(said_real, dtype=float)
     if is_real.shape != said_real.shape:
         raise ValueError(f"{reader}: {said_real.shape[0]} answers for {is_real.shape[0]} images")
-    correct = int((is_real == said_real).sum())
-    test = stats.binomtest(correct, len(is_real), 0.5)
+    answered = ~np.isnan(said_real)
+    if not answered.any():
+        raise ValueError(f"{reader}: every image was left blank")
+    truth, said = is_real[answered], said_real[answered] == 1.0
+    correct = int((truth == said).sum())
+    test = stats.binomtest(correct, len(truth), 0.5)
     ci = test.proportion_ci(0.95, method="exact")
-    return TuringScore(reader, len(is_real), correct / len(is_real), ci.low, ci.high, test.pvalue,
-                       float(said_real[is_real].mean()), float((~said_real[~is_real]).mean()))
+    sensitivity = float(said[truth].mean()) if truth.any() else float("nan")
+    specificity = float((~said[~truth]).mean()) if (~truth).any() else float("nan")
+    return TuringScore(reader, len(truth), correct / len(truth), ci.low, ci.high, test.pvalue, sensitivity,
+                       specificity, int((~answered).sum()))
 
 
 def score_readers(test: TuringTest, answers_dir: str | Path = "") -> list[TuringScore]:
-    """Score every filled answer sheet ``<reader>.csv`` in ``answers_dir`` (none when it is empty)."""
+    """Score every filled answer sheet ``<reader>.csv`` in ``answers_dir`` (none when it is empty); a sheet that
+    cannot be read is left out with a warning naming the file and line."""
     if not answers_dir:
         return []
     folder = Path(answers_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"answers_dir {folder} is not a folder of answer sheets")
-    return [score(test.is_real, read_answers(sheet, len(test.is_real)), reader=sheet.stem)
-            for sheet in sorted(folder.glob("*.csv"))]
+    scores = []
+    for sheet in sorted(folder.glob("*.csv")):
+        try:
+            scores.append(score(test.is_real, read_answers(sheet, len(test.is_real)), reader=sheet.stem))
+        except ValueError as err:  # one unreadable sheet must not stop the class being scored
+            warnings.warn(f"answer sheet not scored: {err}", stacklevel=2)
+    return scores
 
 
 # skandarani2023 §4.3: four cardiologists, 100 ACDC/StyleGAN images each, accuracy 60 % (+/- 10 %).

@@ -52,9 +52,29 @@ def test_read_answers_names_bad_rows(tmp_path):
     sheet.write_text("image,answer\n1,real\n2,maybe\n")
     with pytest.raises(ValueError, match=r"bob.csv:3: answer 'maybe' for image 2"):
         read_answers(sheet, 2)
-    sheet.write_text("image,answer\n1,real\n")
-    with pytest.raises(ValueError, match=r"no answer for image\(s\) \[2\]"):
+    sheet.write_text("image,answer\n1,real\n7,fake\n")
+    with pytest.raises(ValueError, match=r"bob.csv:3: image 7 is not in the quiz \(1..2\)"):
         read_answers(sheet, 2)
+
+
+def test_answers_accept_every_word_for_synthetic_and_blanks_are_skipped(tmp_path):
+    sheet = tmp_path / "carol.csv"
+    sheet.write_text("image,answer\n1,Real\n2,SYNTHETIC\n3,s\n4,\n5,F\n")  # image 6 left out
+    said = read_answers(sheet, 6)
+    np.testing.assert_array_equal(said, [1.0, 0.0, 0.0, np.nan, 0.0, np.nan])
+    result = score(np.array([True, False, True, True, False, False]), said, "carol")
+    assert (result.n, result.skipped, result.accuracy) == (4, 2, 0.75)  # image 3 wrong, 4 and 6 skipped
+    assert result.real_called_real == 0.5 and result.fake_called_fake == 1.0
+
+
+def test_one_unreadable_sheet_does_not_stop_the_class_being_scored(tmp_path):
+    real, fake = _sets()
+    test = build_turing_test(real, fake, n=10, seed=1)
+    (tmp_path / "good.csv").write_text("image,answer\n" + "".join(f"{i + 1},synthetic\n" for i in range(10)))
+    (tmp_path / "bad.csv").write_text("image,answer\n1,perhaps\n")
+    with pytest.warns(UserWarning, match=r"bad.csv:2: answer 'perhaps'"):
+        scores = score_readers(test, tmp_path)
+    assert [s.reader for s in scores] == ["good"] and scores[0].accuracy == 0.5
 
 
 def test_score_matches_hand_counts():
