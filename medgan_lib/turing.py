@@ -97,22 +97,25 @@ def build_turing_test(real: np.ndarray, fake: np.ndarray, n: int = 100, seed: in
 
 
 def save_kit(test: TuringTest, out_dir: str | Path, columns: int = 10) -> dict[str, Path]:
-    """Write ``quiz.png`` (numbered grid), ``answer_sheet.csv`` (blank) and ``answer_key.json``."""
+    """Write ``quiz.png`` (numbered grid), ``answer_sheet.csv`` (blank), and apart from them the answers:
+    ``answer_key.json`` and ``answers.png`` (the grid with real/synthetic frames), for the teacher only."""
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fig = quiz_figure(test, columns)
-    with atomic_open(out / "quiz.png", "wb") as handle:
-        fig.savefig(handle, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    for name, figure in (("quiz.png", quiz_figure), ("answers.png", answer_figure)):
+        fig = figure(test, columns)
+        with atomic_open(out / name, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
     with atomic_open(out / "answer_sheet.csv", "w") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "answer"])
         writer.writerows([i + 1, ""] for i in range(len(test.is_real)))
     write_json(out / "answer_key.json", {"seed": test.seed,
                                          "answers": [ANSWERS[0] if r else ANSWERS[1] for r in test.is_real]})
-    return {"quiz": out / "quiz.png", "answer_sheet": out / "answer_sheet.csv", "key": out / "answer_key.json"}
+    return {"quiz": out / "quiz.png", "answer_sheet": out / "answer_sheet.csv", "key": out / "answer_key.json",
+            "answers": out / "answers.png"}
 
 
 def quiz_figure(test: TuringTest, columns: int = 10):

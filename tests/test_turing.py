@@ -44,7 +44,7 @@ def test_kit_roundtrip_and_perfect_reader(tmp_path):
     result = score(test.is_real, said, "alice")
     assert result.accuracy == 1.0 and result.real_called_real == 1.0 and result.fake_called_fake == 1.0
     assert result.p_value == pytest.approx(stats.binomtest(10, 10, 0.5).pvalue)
-    assert paths["quiz"].stat().st_size > 1000
+    assert paths["quiz"].stat().st_size > 1000 and paths["answers"].stat().st_size > 1000  # answers apart
 
 
 def test_read_answers_names_bad_rows(tmp_path):
