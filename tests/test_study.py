@@ -291,3 +291,41 @@ def test_one_runner_per_study_folder(tmp_path: Path):
                             timeout=180)
     assert holder.wait(60) == 1 and queued.returncode == 1, queued.stderr
     assert "is in use" not in queued.stderr and "ok 01_data_preparation" in queued.stdout  # it waited, then ran
+
+
+def test_an_unchanged_gan_step_whose_artefacts_are_damaged_runs_again(tmp_path: Path, monkeypatch):
+    """A truncated sample shard or checkpoint is not reused as 'unchanged': the step reruns, the shard is drawn
+    again, and a damaged checkpoint fails the step naming the file (never a silent success)."""
+    from medgan_lib.study.runner import FAILED
+    from medgan_lib.training import find_runs
+
+    monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
+    monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "notebooks"
+    (folder / "params").mkdir(parents=True)
+    write_notebook(folder, "01_data_preparation", "", gans=False)
+    write_notebook(folder, "02_gan_training", (
+        "from medgan_lib.training import preset, sample, train_gan\n"
+        "for gan in gans:\n"
+        "    run = train_gan(preset('smoke', gan=gan, dataset=dataset, resolution=32, count=60, seed=seed,\n"
+        "                           iterations=2), study_dir)\n"
+        "    sample(run, 8, seed=seed)\n"))
+    profile = {"study": {"gans": ["dcgan"], "seeds": [0]},
+               "common": {"dataset": "cardiac_phantom", "seed": 0, "device": "cpu"}}
+    (folder / "params" / "gan.yaml").write_text(yaml.safe_dump(profile))
+    out, lines = tmp_path / "study", []
+    study = lambda: run_study(load_profile("gan", folder / "params"), out, notebooks_dir=folder,  # noqa: E731
+                              echo=lines.append)
+    assert study().executed == ["01_data_preparation", "02_gan_training-dcgan-s0"]
+    assert study().executed == []
+    run, = find_runs(out)
+    shard = next(run.path.glob("samples/*/*.npz"))
+    shard.write_bytes(shard.read_bytes()[:100])
+    again = study()
+    assert again.executed == ["02_gan_training-dcgan-s0"] and not run.damaged()
+    assert again.records["02_gan_training-dcgan-s0"].status == "ok"
+    assert any("is unchanged but its output is damaged" in line and str(shard) in line for line in lines)
+    run.checkpoint_file.write_bytes(run.checkpoint_file.read_bytes()[:-10])
+    failed = study()
+    record = failed.records["02_gan_training-dcgan-s0"]
+    assert record.status == FAILED and str(run.checkpoint_file) in record.error

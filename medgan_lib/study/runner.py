@@ -179,7 +179,8 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
                         records[step.name] = record
                         echo(f"[{done_count()}/{total}] {record.status.upper()} {step.name}: {record.error}")
                     elif (not force and old is not None and old.status == OK and old.fingerprint == record.fingerprint
-                          and old.notebook and (out / old.notebook).exists()):
+                          and old.notebook and (out / old.notebook).exists()
+                          and not _report_damage(step, _damaged_outputs(step, out), echo)):
                         records[step.name] = dataclasses.replace(old, cached=True)
                         echo(f"[{done_count()}/{total}] unchanged {step.name} (reused; it ran {old.wall_time:.0f} s)")
                     elif len(running) < workers:
@@ -273,6 +274,23 @@ def _prepare(step: Step, records: dict[str, StepRecord], by_name: dict[str, Step
     record.fingerprint = hash_inputs(sha256_file(source), record.parameters, env_hash,
                                      [(n, records[n].fingerprint) for n in used])
     return record
+
+
+def _damaged_outputs(step: Step, out: Path) -> list[str]:
+    """Damaged artefacts of an unchanged step, which must then run again: for a GAN training step, its runs'
+    checkpoints and sample sets (checked against their recorded sizes and SHA-256)."""
+    if step.gan is None:
+        return []
+    from medgan_lib.training import find_runs
+
+    return [problem for run in find_runs(out, gan=step.gan, channels=step.channels)
+            if step.seed is None or run.config.seed == step.seed for problem in run.damaged()]
+
+
+def _report_damage(step: Step, problems: list[str], echo: Callable[[str], None]) -> bool:
+    for problem in problems:
+        echo(f"  {step.name} is unchanged but its output is damaged, so it runs again: {problem}")
+    return bool(problems)
 
 
 def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, threads: int) -> StepRecord:

@@ -28,6 +28,7 @@ from medgan_lib.gans import GANS, GAN, DataShape
 from medgan_lib.hashing import sha256_file
 from medgan_lib.results import study_path
 from medgan_lib.runtime import plain_rng_state, select_device
+from medgan_lib.samples import SampleSet
 from medgan_lib.training.config import TrainConfig
 
 RUN_NAME = re.compile(r"^(\d{5})-(.+)-s(\d+)$")
@@ -206,6 +207,24 @@ class Run:
             write_json(self.checkpoint_info_file, {"step": int(state["step"]), "wall": float(state["wall"]),
                                                    "size": writer.size, "sha256": writer.hexdigest(),
                                                    "previous": previous})
+
+    def damaged(self) -> list[str]:
+        """What of the run's artefacts fails its recorded size or SHA-256 (the checkpoint, every sample set), one
+        message naming the file each; [] when all are intact. The study runner asks before reusing a step."""
+        problems = []
+        if self.checkpoint_file.is_file() or self.finished:
+            try:
+                if self._checkpoint_entry() is None:
+                    problems.append(f"checkpoint {self.checkpoint_file} does not match the size and SHA-256 "
+                                    f"{self.checkpoint_info_file.name} records")
+            except ArtefactError as err:
+                problems.append(str(err))
+        for meta in sorted(self.path.glob("samples/*/meta.json")):
+            try:
+                SampleSet(meta.parent).verify()
+            except (ArtefactError, OSError) as err:
+                problems.append(str(err))
+        return problems
 
     def read_checkpoint(self) -> dict[str, Any]:
         """``last.pt`` once its size and SHA-256 match ``last.json``, read as tensors and plain values only."""
