@@ -145,3 +145,19 @@ def test_evaluate_run_writes_fid_and_memorization_rows(tmp_path, monkeypatch):
     memo = read_results(tmp_path, "memorization").iloc[-1]
     assert 0.0 <= memo["pixel_near_copy_share"] <= 1.0 and "feature_nn_ratio" in memo
     assert out["fid"][0]["fid"] == fid["fid"]
+
+
+def test_figure7_and_memorisation_panels_use_the_images_the_fid_was_computed_on(tmp_path, monkeypatch):
+    """A FID row's sample set may be larger than its n (one set per run, shared by the sections): the panels take
+    its first n images, not the whole set (which once cost 03 four minutes of Inception passes)."""
+    from medgan_lib.metrics import study as ev
+
+    images = blobs(20, seed=3)
+    samples = write_samples(tmp_path / "n20-s0", [(images, np.zeros((20, 32, 32), np.uint8))], {"seed": 0})
+    runs = {name: {"fid": [{"gan": gan, "extractor": "pixels", "fid": fid, "samples": str(samples.path), "n": 8}]}
+            for name, gan, fid in (("a", "dcgan", 10.0), ("b", "hinge", 20.0))}
+    sizes = []
+    monkeypatch.setattr("medgan_lib.metrics.study.umap_projection", lambda real, fake, seed: sizes.append(len(fake)))
+    ev.figure7_panels("", dataset(12, seed=4), runs, {}, spaces=("pixels",))
+    assert sizes == [8, 8]
+    assert len(ev.sample_images(runs, "a")) == 8 and len(ev.sample_images(runs, "a", 5)) == 5

@@ -116,7 +116,7 @@ def figure7_panels(study_dir: str, real: PreparedDataset, runs: dict[str, dict[s
     for space, extractor in zip(spaces, resolve_extractors(spaces, extractor_options)):
         real_f = extract_features(reference, extractor, device=device)
         for label, row in picks.items():
-            fake_f = extract_features(fake_images(row["samples"]), extractor, device=device)
+            fake_f = extract_features(fake_images(row["samples"], int(row["n"])), extractor, device=device)
             panels[f"{space} space: {row['gan']} ({label}, FID {row['fid']:.1f})"] = umap_projection(real_f, fake_f, seed)
     return panels
 
@@ -138,8 +138,10 @@ def config_from(cls: type, **values: Any) -> Any:
 
 
 def sample_images(runs: dict[str, dict[str, Any]], run: str, n: int | None = None) -> np.ndarray:
-    """The synthetic images a run was evaluated on (for the memorisation panel)."""
-    return fake_images(runs[run]["fid"][0]["samples"], n)
+    """The synthetic images a run was evaluated on (for the memorisation panel): the first ``n`` of its sample set
+    (by default the row's n; the set itself may be larger, shared with other sections)."""
+    row = runs[run]["fid"][0]
+    return fake_images(row["samples"], int(row["n"]) if n is None else n)
 
 
 def select_runs(study_dir: str, dataset: str, gans: Iterable[str] = ()) -> list["Run"]:
