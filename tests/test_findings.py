@@ -3,6 +3,7 @@ built to support, refute or leave open the paper's claim."""
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
 import numpy as np
@@ -222,6 +223,29 @@ def memory_rows(saving: float, per_map: float = 0.01) -> list[dict]:
                          "resolution": 64, "filters_g": filters, "seed": 0, "config_hash": f"{filters}{bn}",
                          "summary_mb_per_image": total, "summary_total_mb_per_image": total})
     return rows
+
+
+def test_findings_read_rows_as_the_result_files_give_them(tmp_path):
+    """Rows read back from JSONL have object dtypes where some rows lack a key (bool columns hold NaN); the
+    findings must give the same verdicts on them."""
+    from medgan_lib.results import append_result, read_results
+
+    for row in memory_rows(saving=4.0) + [{"config": "dcgan", "batchnorm": None, "dataset": DATASET, "n": 16,
+                                           "gan": "dcgan", "resolution": 64, "filters_g": 8, "seed": 0,
+                                           "config_hash": "oom", "error": "out of memory"}]:
+        append_result(tmp_path, "memory", row)
+    v = verdicts({"memory": read_results(tmp_path, "memory")})
+    assert v["be-memory-linear"] == REPRODUCED and v["be-bn-saving"] == REPRODUCED
+
+
+def test_a_finding_that_fails_is_shown_not_tested_with_its_error(monkeypatch):
+    def broken(results, dataset):
+        raise KeyError("boom")
+
+    monkeypatch.setitem(FINDINGS, "sk-top", dataclasses.replace(FINDINGS["sk-top"], test=broken))
+    with pytest.warns(UserWarning, match="finding 'sk-top' could not be computed"):
+        table = evaluate_findings({}, DATASET).set_index("key")
+    assert table.at["sk-top", "verdict"] == NOT_TESTED and "KeyError" in table.at["sk-top", "detail"]
 
 
 def test_belmekki_memory_findings():

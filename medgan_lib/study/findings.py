@@ -9,6 +9,7 @@ each finding names its own. ``evaluate_findings(results, dataset)`` gives the ta
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -77,6 +78,9 @@ def evaluate_findings(results: dict[str, pd.DataFrame], dataset: str) -> pd.Data
             outcome = item.test(results, dataset)
         except NotTested as reason:
             outcome = Outcome("–", "–", NOT_TESTED, str(reason))
+        except Exception as err:  # one finding's failure must not take the index with it; it is shown, not hidden
+            warnings.warn(f"finding '{item.key}' could not be computed: {type(err).__name__}: {err}", stacklevel=2)
+            outcome = Outcome("–", "–", NOT_TESTED, f"could not be computed: {type(err).__name__}: {err}")
         rows.append({"paper": item.paper, "section": item.section, "claim": item.claim,
                      "statistic": item.statistic, "ours": outcome.value, "n": outcome.n,
                      "verdict": outcome.verdict, "detail": outcome.detail, "key": item.key})
@@ -254,8 +258,8 @@ def _fid_not_dice(results, dataset, reps: int = 2000):
 @finding("sk-hinge-stable", "skandarani2023", "§4.1, Figure 5",
          "HingeGAN's FID varies least across hyperparameters; DCGAN and LSGAN's the most",
          "Brown–Forsythe test of equal spread of final FID over the search's trials of Figure 5's GANs (DCGAN, "
-         "LSGAN, WGAN, HingeGAN), spread = median absolute deviation; diverged and failed trials have no FID and "
-         "are excluded (counted)")
+         "LSGAN, WGAN, HingeGAN), spread = median absolute deviation; trials ASHA stopped count with their last "
+         "FID; diverged and failed trials have no FID and are excluded (counted)")
 def _hinge_stable(results, dataset):
     tune = _rows(results, "tune", None)
     _need(not tune.empty and "hinge" in set(tune[GAN]), "needs a hyperparameter search over HingeGAN (notebook 06)")
@@ -370,7 +374,8 @@ def _memory_rows(results) -> pd.DataFrame:
     _need(not memory.empty and "summary_mb_per_image" in memory and (memory["config"] == "belmekki_table2").any(),
           "needs notebook 05's Table II sweep")
     memory = memory[memory["config"] == "belmekki_table2"]
-    return memory[memory["error"].isna()] if "error" in memory else memory
+    memory = memory[memory["error"].isna()] if "error" in memory else memory
+    return memory.astype({"batchnorm": bool})  # read back from JSONL beside rows without it: object dtype
 
 
 @finding("be-memory-linear", "belmekki", "§IV, Figure 7",
