@@ -134,16 +134,25 @@ def test_evaluate_run_writes_fid_and_memorization_rows(tmp_path, monkeypatch):
     from medgan_lib.training import Run
 
     monkeypatch.setattr(Run, "samples", lambda self, n, seed=0, device="auto": samples)
+    torch.manual_seed(0)
+    unet = save_unet(tmp_path / "unet.pt", build_unet(1, 2, "quick").eval())
     with pytest.warns(UserWarning, match="KID subset size is 12"):  # small n is reported, not hidden
-        out = evaluate_run(run_dir, dataset(60, 0), n=24, extractors=("pixels",), study_dir=tmp_path, n_real=40,
-                           heldout=dataset(20, 9, "test"), n_heldout=20, bootstrap_reps=10)
-    fid = read_results(tmp_path, "fid").iloc[-1]
+        out = evaluate_run(run_dir, dataset(60, 0), n=24, extractors=("pixels", "unet"), study_dir=tmp_path,
+                           n_real=40, heldout=dataset(20, 9, "test"), n_heldout=20, bootstrap_reps=10,
+                           extractor_options={"unet": {"unet": unet}})
+    fids = read_results(tmp_path, "fid")
+    assert list(fids["extractor"]) == ["pixels", "unet"]
+    fid = fids.iloc[0]
     assert fid["gan"] == "dcgan" and fid["run"] == run_dir.name and fid["n"] == 24 and fid["n_real"] == 40
     assert fid["dataset"] == "toy" and fid["data_spec_hash"] == Run(run_dir).data_spec.hash
     assert fid["extractor"] == "pixels" and len(fid["weights_sha256"]) == 64
     assert fid["fid_ci"][0] <= fid["fid"] <= fid["fid_ci"][1]
-    memo = read_results(tmp_path, "memorization").iloc[-1]
+    memos = read_results(tmp_path, "memorization")
+    assert list(memos["extractor"]) == ["pixels", "unet"]  # one audit per feature space
+    memo = memos.iloc[0]
     assert 0.0 <= memo["pixel_near_copy_share"] <= 1.0 and "feature_nn_ratio" in memo
+    assert memos["feature_diversity_ratio"].iloc[0] != memos["feature_diversity_ratio"].iloc[1]
+    assert out["memorization"]["extractor"] == "pixels" and out["report"] is not None
     assert out["fid"][0]["fid"] == fid["fid"]
 
 

@@ -95,8 +95,8 @@ def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int =
                  n_heldout: int | None = 64, extractor_options: dict[str, dict[str, Any]] | None = None,
                  bootstrap_reps: int = 100, device: str = "auto", progress: bool = False) -> dict[str, Any]:
     """Sample ``n`` images from a trained GAN run (cached), compute every metric, append ``fid`` rows (one per
-    extractor) and, given ``heldout`` real images, one ``memorization`` row; returns {"fid": rows,
-    "memorization": row or None, "report": MemorizationReport or None}."""
+    extractor) and, given ``heldout`` real images, one ``memorization`` row per extractor; returns {"fid": rows,
+    "memorization": the first extractor's row or None, "report": its MemorizationReport or None}."""
     from medgan_lib.training.run import as_run
 
     run = as_run(run)
@@ -108,14 +108,16 @@ def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int =
     fid_rows = [append_result(study_dir, "fid", {**common, **row})
                 for row in evaluate_images(real, samples, extractors, n=n, n_real=n_real, seed=seed,
                                            bootstrap_reps=bootstrap_reps, device=device, progress=progress)]
-    memo_row, report = None, None
-    if heldout is not None:
-        report = audit_memorization(real, heldout, samples, extractors[0], n=n, n_real=n_real,
-                                    n_heldout=n_heldout, seed=seed, device=device)
-        memo_row = append_result(study_dir, "memorization", {
-            **common, "n": n, "heldout_split": heldout.split, "extractor": extractors[0].name,
-            "weights_sha256": extractors[0].weights_sha256, **report.row()})
-    return {"fid": fid_rows, "memorization": memo_row, "report": report}
+    memo_rows, reports = [], []
+    if heldout is not None:  # one audit per feature space (skandarani Figure 7 compares Inception with U-Net)
+        for extractor in extractors:
+            reports.append(audit_memorization(real, heldout, samples, extractor, n=n, n_real=n_real,
+                                              n_heldout=n_heldout, seed=seed, device=device))
+            memo_rows.append(append_result(study_dir, "memorization", {
+                **common, "n": n, "heldout_split": heldout.split, "extractor": extractor.name,
+                "weights_sha256": extractor.weights_sha256, **reports[-1].row()}))
+    return {"fid": fid_rows, "memorization": memo_rows[0] if memo_rows else None,
+            "report": reports[0] if reports else None}
 
 
 # Table 2's column for the FID of each feature extractor (others: "FID (<name>)")

@@ -122,13 +122,14 @@ def figure7_panels(study_dir: str, real: PreparedDataset, runs: dict[str, dict[s
 
 
 def memorization_summary(study_dir: str = "", dataset: str | None = None) -> pd.DataFrame:
-    """The latest memorisation row per run, with the columns that answer "does it copy / collapse?"."""
+    """The latest memorisation row per run and feature space, with the columns that answer "does it copy /
+    collapse?" (pixel columns are the same in every space's row)."""
     memo = read_results(study_dir, "memorization")
     if dataset is not None:
         memo = memo[memo[DATASET] == dataset]
     columns = [GAN, RUN, N, EXTRACTOR, PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
                PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE, FEATURE_MODE_COLLAPSE, QUANTILE]
-    return memo.drop_duplicates(RUN, keep="last")[columns].reset_index(drop=True)
+    return memo.drop_duplicates([RUN, EXTRACTOR], keep="last")[columns].reset_index(drop=True)
 
 
 def config_from(cls: type, **values: Any) -> Any:

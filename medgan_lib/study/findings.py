@@ -390,7 +390,7 @@ def _memory_linear(results, dataset):
     _need(fits, "needs >= 3 feature-map sizes at one resolution (notebook 05's feature_maps)")
     linear = [slope.value > 0 and slope.p < ALPHA and r2 >= LINEAR_R2 for slope, r2 in fits.values()]
     verdict = REPRODUCED if all(linear) else NOT_REPRODUCED
-    value = "; ".join(f"{res}×{res}: slope {s.text(4)} MB per feature map, R² = {r2:.4f}"
+    value = "; ".join(f"{int(res)}×{int(res)}: slope {s.text(4)} MB per feature map, R² = {r2:.4f}"
                       for res, (s, r2) in fits.items())
     return Outcome(value, ", ".join(f"{int(s.n)} sizes" for s, _ in fits.values()), verdict,
                    "a deterministic count (hooks on the modules), so the fit has no sampling noise")
