@@ -62,8 +62,11 @@ def test_config_rejects_masks_for_conditional_gans_and_datasets_without_masks(tm
         assert abs(iterations * seconds - QUICK_BUDGET_SECONDS) <= 5 * seconds, key  # rounded to tens
     from medgan_lib.study import load_profile
 
-    assert set(load_profile("quick").gans + load_profile("quick").mask_gans) <= {
-        key.partition(":")[0] for key in QUICK_SECONDS_PER_ITERATION}
+    from medgan_lib.training.config import QUICK_RESOLUTION
+
+    quick = load_profile("quick")
+    assert set(quick.gans + quick.mask_gans) <= {key.partition(":")[0] for key in QUICK_SECONDS_PER_ITERATION}
+    assert quick.common["resolution"] == QUICK_RESOLUTION  # the resolution the seconds per iteration were measured at
     assert preset("quick", gan="dcgan", channels="masks", iterations=20).iterations == 20
     # a config.json written before the field existed means channels="joint": such runs still resume
     old = {k: v for k, v in config().to_dict().items() if k != "channels"}
