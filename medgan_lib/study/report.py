@@ -191,7 +191,8 @@ def _findings(results: dict[str, pd.DataFrame], dataset: str) -> str:
                     + f"<td class='{css}'>{_e(row['verdict'])}{detail}</td></tr>")
     note = ("<p>Each verdict is computed from this study's result files by <code>medgan_lib.study.findings"
             "</code>, never typed: <i>reproduced</i> when the statistic supports the paper's claim at α = 0.05, "
-            "<i>not reproduced</i> when it supports the opposite, <i>inconclusive at this n</i> otherwise, and "
+            "<i>not reproduced</i> when it contradicts it (for a deterministic count or a threshold rule: when the "
+            "value misses the claim), <i>inconclusive at this n</i> otherwise, and "
             "<i>not tested</i> when the study has no rows the statistic needs. Margins and thresholds the papers "
             "do not state are ours and named in the statistic. On phantom data a verdict is about the method, "
             "not about patients.</p>")
