@@ -124,6 +124,11 @@ def inception_fids(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFra
     return fid.groupby(GAN, sort=False).last()[[FID, FID_CI_LOW, FID_CI_HIGH, N]]
 
 
+def _scored(tune: pd.DataFrame) -> pd.DataFrame:
+    """Search trials with a finite final FID (diverged and failed trials have none)."""
+    return tune[np.isfinite(pd.to_numeric(tune[FID], errors="coerce").astype(float))]
+
+
 def _need(condition: bool, reason: str) -> None:
     if not condition:
         raise NotTested(reason)
@@ -263,7 +268,7 @@ def _fid_not_dice(results, dataset, reps: int = 2000):
 def _hinge_stable(results, dataset):
     tune = _rows(results, "tune", None)
     _need(not tune.empty and "hinge" in set(tune[GAN]), "needs a hyperparameter search over HingeGAN (notebook 06)")
-    scored = tune[tune[FID].notna() & tune[FID].map(np.isfinite)]
+    scored = _scored(tune)
     groups = {g: s[FID].to_numpy(float) for g, s in scored.groupby(GAN) if len(s) >= 2 and g in FIGURE5_GANS}
     _need("hinge" in groups and len(groups) >= 2 and set(groups) & {"dcgan", "lsgan"},
           "needs >= 2 scored trials of HingeGAN and of DCGAN or LSGAN (notebook 06)")
@@ -321,8 +326,7 @@ def _spade_copies(results, dataset):
          "the Vanilla GAN is more sensitive to its hyperparameters than WGAN-GP",
          "Brown–Forsythe test of equal spread of final FID over the search's trials of the two GANs")
 def _vanilla_sensitive(results, dataset):
-    tune = _rows(results, "tune", None)
-    scored = tune[tune[FID].notna()] if not tune.empty else tune
+    scored = _scored(_rows(results, "tune", None))
     groups = {g: scored[scored[GAN] == g][FID].to_numpy(float) for g in ("vanilla", "wgan_gp")}
     _need(all(len(v) >= 2 for v in groups.values()), "needs >= 2 scored search trials of Vanilla GAN and of "
           "WGAN-GP (notebook 06 with tune_gans [vanilla, wgan_gp])")
