@@ -132,3 +132,45 @@ def linear_fit(x: Sequence[float], y: Sequence[float]) -> tuple[Estimate, float]
     half = stats.t.ppf(0.975, len(x) - 2) * fit.stderr
     return Estimate(float(fit.slope), float(fit.slope - half), float(fit.slope + half), len(x),
                     float(fit.pvalue)), float(fit.rvalue ** 2)
+
+
+def fleiss_kappa(counts: np.ndarray, reps: int = 2000, seed: int = 0) -> Estimate:
+    """Fleiss' kappa of agreement between raters (0: chance agreement, 1: all agree) from ``counts`` (items x
+    categories: how many raters put each item in each category), with a percentile interval from resampling the
+    items. Items may have different numbers of raters (a skipped answer); items with fewer than two are left out.
+    statsmodels' ``fleiss_kappa`` needs the same number of raters for every item, which blanks break."""
+    counts = np.asarray(counts, dtype=float)
+    counts = counts[counts.sum(1) >= 2]
+    if len(counts) < 2:
+        raise ValueError(f"fleiss_kappa needs at least 2 items with 2 or more ratings, got {len(counts)}")
+
+    def kappa(table: np.ndarray) -> np.ndarray:  # table: (..., items, categories)
+        raters = table.sum(-1)
+        agreement = ((table ** 2).sum(-1) - raters) / (raters * (raters - 1))
+        shares = table.sum(-2) / raters.sum(-1, keepdims=True)
+        expected = (shares ** 2).sum(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (agreement.mean(-1) - expected) / (1 - expected)
+
+    index = np.random.default_rng(seed).integers(0, len(counts), (reps, len(counts)))
+    replicates = kappa(counts[index])
+    replicates = replicates[np.isfinite(replicates)]
+    low, high = np.quantile(replicates, [0.025, 0.975]) if len(replicates) else (np.nan, np.nan)
+    return Estimate(float(kappa(counts)), float(low), float(high), len(counts))
+
+
+def bootstrap_ratio(numerator: Sequence[float], denominator: Sequence[float], reps: int = 2000,
+                    seed: int = 0) -> Estimate:
+    """sum(numerator) / sum(denominator) over units (e.g. correct / answered over readers), with a percentile
+    interval from resampling the units: the unit, not the single answer, is what varies between classes."""
+    num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    if len(num) != len(den) or len(num) < 1 or den.sum() <= 0:
+        raise ValueError(f"bootstrap_ratio needs matching units with a positive denominator, got {len(num)} and "
+                         f"{len(den)} units summing to {den.sum()}")
+    value = float(num.sum() / den.sum())
+    if len(num) < 2:
+        return Estimate(value, np.nan, np.nan, 1)
+    index = np.random.default_rng(seed).integers(0, len(num), (reps, len(num)))
+    replicates = num[index].sum(1) / den[index].sum(1)
+    low, high = np.quantile(replicates, [0.025, 0.975])
+    return Estimate(value, float(low), float(high), len(num))
