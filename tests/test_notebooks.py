@@ -7,6 +7,7 @@ By hand, one notebook: ``.venv/bin/python -m pytest --nbval-lax notebooks/NN_nam
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -28,6 +29,9 @@ def test_every_section_notebook_is_committed_stripped_and_tagged():
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert not any(c.outputs or c.execution_count for c in code), f"{path.name}: strip its outputs"
         assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell is not tagged"
+        ids = [c.get("id") for c in json.loads(path.read_text())["cells"]]  # nbformat 4.5 cells need ids (nbformat
+        # fills missing ones on read, with a warning on every read, and the next save would change the file)
+        assert all(ids) and len(set(ids)) == len(ids), f"{path.name}: every cell needs its own id"
 
 
 def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):

@@ -169,6 +169,39 @@ def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependent
     assert changed.records["06_hyperparameter_search"].parameters["n"] == 5
 
 
+def test_dry_run_says_why_and_sections_run_alone(notebooks: Path, monkeypatch, capsys):
+    from medgan_lib.study.runner import dry_run
+
+    monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
+    out = notebooks.parent / "study"
+    profile = load_profile("tiny", notebooks / "params")
+    fresh = dict((name, (action, reason)) for name, action, reason in dry_run(profile, out, notebooks_dir=notebooks))
+    assert set(fresh.values()) == {("run", "never ran in this study folder")} and not out.exists()
+    blocked = run_study(profile, out, notebooks_dir=notebooks, only=("03",), echo=lambda _: None)
+    assert blocked.executed == [] and blocked.records["03_fid_evaluation"].status == "blocked"
+    assert "01_data_preparation" in blocked.records["03_fid_evaluation"].error  # what it waits for, named
+    assert "never finished" in blocked.records["01_data_preparation"].error
+    assert run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None).ok
+    write_notebook(notebooks, "03_fid_evaluation", BODIES["03_fid_evaluation"] + "\nprint('changed')")
+    changed = apply_overrides(profile, [("01_data_preparation.n", "3")])
+    plan = {name: (action, reason) for name, action, reason in dry_run(changed, out, notebooks_dir=notebooks)}
+    assert plan["01_data_preparation"] == ("run", "parameters changed (n: 2 -> 3)")
+    assert plan["03_fid_evaluation"][0] == "run" and "the notebook was edited" in plan["03_fid_evaluation"][1]
+    assert plan["04_unet_dice"] == ("run", "steps it reads changed: 01_data_preparation, 02_gan_training-dcgan-s0, "
+                                           "03_fid_evaluation")
+    assert plan["05_memory_analysis"] == ("reuse", "unchanged")
+    only = {name: action for name, action, _ in dry_run(changed, out, notebooks_dir=notebooks, only=("03",))}
+    assert only["03_fid_evaluation"] == "run" and only["01_data_preparation"] == only["04_unet_dice"] == "keep"
+    result = run_study(changed, out, notebooks_dir=notebooks, only=("03_fid_evaluation",), echo=lambda _: None)
+    assert result.ok and result.executed == ["03_fid_evaluation"]  # 01's new n waits for a run that asks for it
+    with pytest.raises(ProfileError, match="no section '09'"):
+        dry_run(profile, out, notebooks_dir=notebooks, only=("09",))
+    assert main(["study", "run", "--notebooks", str(notebooks), "--profile", "tiny", "--out", str(out),
+                 "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "dry run for" in printed and "run      04_unet_dice" in printed and "reuse    05_memory_analysis" in printed
+
+
 def test_an_interrupted_study_stops_its_notebook_kernels(tmp_path: Path):
     folder = tmp_path / "notebooks"
     (folder / "params").mkdir(parents=True)
@@ -213,10 +246,10 @@ def test_masks_only_gans_get_their_own_training_steps_which_never_block_or_count
     write_notebook(tmp_path, "04_unet_dice", "")
     records = {n: StepRecord(n, s.section, OK, fingerprint=n) for n, s in steps.items()}
     records["02_gan_training-dcgan-s0"].status = FAILED
-    record = _prepare(steps["04_unet_dice"], records, steps, tmp_path, "env")
+    record = _prepare(steps["04_unet_dice"], records, steps, tmp_path, {"code": "c", "libraries": "l"})
     assert record.status == "pending" and record.parameters["gans"] == ["spade"]
     records["02_gan_training-dcgan-s0"].status, records[masks.name].status = OK, FAILED
-    record = _prepare(steps["04_unet_dice"], records, steps, tmp_path, "env")
+    record = _prepare(steps["04_unet_dice"], records, steps, tmp_path, {"code": "c", "libraries": "l"})
     assert record.status == "pending" and record.parameters["gans"] == ["dcgan", "spade"]
     no_channels = {**declared, "02_gan_training": {k: {} for k in ("study_dir", "dataset", "seed", "device", "gans")}}
     with pytest.raises(ProfileError, match="declares no 'channels' parameter"):
@@ -324,7 +357,7 @@ def test_an_unchanged_gan_step_whose_artefacts_are_damaged_runs_again(tmp_path: 
     again = study()
     assert again.executed == ["02_gan_training-dcgan-s0"] and not run.damaged()
     assert again.records["02_gan_training-dcgan-s0"].status == "ok"
-    assert any("is unchanged but its output is damaged" in line and str(shard) in line for line in lines)
+    assert any("unchanged but its output is damaged" in line and str(shard) in line for line in lines)
     run.checkpoint_file.write_bytes(run.checkpoint_file.read_bytes()[:-10])
     failed = study()
     record = failed.records["02_gan_training-dcgan-s0"]

@@ -26,7 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--out", type=Path, help="study folder (default: reports/<profile>-<dataset>)")
     run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                      help="override a parameter: KEY (all notebooks declaring it) or NOTEBOOK.KEY; VALUE is YAML")
-    run.add_argument("--force", action="store_true", help="rerun every step even if its inputs are unchanged")
+    run.add_argument("--force", action="store_true", help="rerun every step (of --sections) even if its inputs are "
+                                                          "unchanged")
+    run.add_argument("--sections", nargs="+", metavar="SECTION", default=(),
+                     help="run only these sections (03 or 03_fid_evaluation); every other step keeps its last result")
+    run.add_argument("--dry-run", action="store_true",
+                     help="list which steps would run or be reused, and why, without running anything")
     run.add_argument("--wait", action="store_true",
                      help="if another runner is using the study folder, wait for it instead of refusing")
     run.add_argument("--workers", type=int, help="steps run in parallel (default: the profile's)")
@@ -51,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from medgan_lib.study.runner import run_study
+    from medgan_lib.study.runner import dry_run, run_study
 
     signal.signal(signal.SIGTERM, _terminate)  # like Ctrl-C: stop the notebooks, keep the finished steps
     try:
@@ -59,7 +64,11 @@ def _run(args: argparse.Namespace) -> int:
         profile = apply_overrides(profile, args.param, dataset=args.dataset, root=args.root, gans=args.gans,
                                   seeds=args.seeds, workers=args.workers)
         out = args.out or REPORTS_DIR / f"{profile.name}-{profile.common.get('dataset', 'default')}"
-        result = run_study(profile, out, notebooks_dir=args.notebooks, force=args.force, wait=args.wait)
+        if args.dry_run:
+            return _print_plan(dry_run(profile, out, notebooks_dir=args.notebooks, force=args.force,
+                                       only=tuple(args.sections)), out)
+        result = run_study(profile, out, notebooks_dir=args.notebooks, force=args.force, wait=args.wait,
+                           only=tuple(args.sections))
     except (ProfileError, Locked) as err:
         print(f"medgan study run: {err}", file=sys.stderr)
         return 2
@@ -67,6 +76,16 @@ def _run(args: argparse.Namespace) -> int:
         print("medgan study run: interrupted; finished steps are kept and reused by the next run", file=sys.stderr)
         return 130
     return 0 if result.ok else 1
+
+
+def _print_plan(plan: list[tuple[str, str, str]], out: Path) -> int:
+    print(f"dry run for {out} (nothing is run or written):")
+    width = max(len(name) for name, _, _ in plan)
+    for name, action, reason in plan:
+        print(f"  {action:<8} {name:<{width}}  {reason}")
+    counts = {a: sum(1 for _, action, _ in plan if action == a) for a in ("run", "reuse", "keep", "blocked", "missing")}
+    print("  " + ", ".join(f"{n} {a}" for a, n in counts.items() if n))
+    return 0
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -59,6 +59,7 @@ class StepRecord:
     gan: str | None = None
     seed: int | None = None
     fingerprint: str | None = None
+    inputs: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the fingerprint hashes, by part
     parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
     started: str | None = None
     wall_time: float | None = None
@@ -120,27 +121,73 @@ def declared_parameters(notebooks_dir: Path, sections: tuple[Section, ...] = SEC
 
 
 def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
-              workers: int | None = None, sections: tuple[Section, ...] = SECTIONS,
+              workers: int | None = None, sections: tuple[Section, ...] = SECTIONS, only: tuple[str, ...] = (),
               echo: Callable[[str], None] = print, heartbeat: float = 30.0, wait: bool = False) -> StudyResult:
     """Execute the study's notebooks into ``out``; reuse steps whose fingerprint (notebook, parameters,
     library code, library versions, fingerprints of the steps it reads) is unchanged unless ``force``.
-    One runner per study folder: a second one raises ``Locked`` naming the first (``wait``: queue behind it)."""
+    ``only`` (section names or their numbers, "03") runs those sections alone: every other step keeps its
+    previous result, unrun. One runner per study folder: a second one raises ``Locked`` naming the first
+    (``wait``: queue behind it)."""
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with exclusive(out / LOCK_FILE, wait=wait, what=f"study folder {out}"):
-        return _run_study(profile, out, notebooks_dir, force, workers, sections, echo, heartbeat)
+        return _run_study(profile, out, notebooks_dir, force, workers, sections, only, echo, heartbeat)
 
 
-def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, workers: int | None,
-               sections: tuple[Section, ...], echo: Callable[[str], None], heartbeat: float) -> StudyResult:
+def select_sections(names: tuple[str, ...], sections: tuple[Section, ...] = SECTIONS) -> set[str]:
+    """The section notebooks named by ``names`` (full names, or the number they start with: "03")."""
+    chosen = set()
+    for name in names:
+        matches = [s.notebook for s in sections if s.notebook == name or s.notebook.split("_")[0] == name]
+        if not matches:
+            raise ProfileError(f"--sections: no section {name!r}; the sections are "
+                               f"{', '.join(s.notebook for s in sections)} (a number like 03 is enough)")
+        chosen.update(matches)
+    return chosen
+
+
+def dry_run(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
+            sections: tuple[Section, ...] = SECTIONS, only: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    """What ``run_study`` would do with each step, and why, without running or writing anything:
+    (step, action, reason), action one of run, reuse, keep (not in ``only``), blocked, missing. Steps a dry run
+    expects to run are taken to succeed."""
+    out = Path(out).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
     declared = declared_parameters(notebooks_dir, sections)
     validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
     steps = build_plan(profile, declared, out, sections)
+    by_name = {s.name: s for s in steps}
+    previous = records_of(load_state(out))
+    env = _environment()
+    chosen = select_sections(only, sections) if only else None
+    records: dict[str, StepRecord] = {}
+    plan = []
+    for step in steps:  # in plan order every step comes after the steps it needs
+        record = _prepare(step, records, by_name, notebooks_dir, env)
+        action, reason = _decide(step, record, previous.get(step.name), out, force, chosen)
+        records[step.name] = previous[step.name] if action in ("reuse", "keep") else \
+            dataclasses.replace(record, status=OK if action == "run" else record.status)
+        plan.append((step.name, action, reason))
+    return plan
+
+
+def _environment() -> dict[str, str]:
+    """The parts of every fingerprint that are not the step's own: the library's code and library versions."""
+    return {"code": code_hash(), "libraries": hash_inputs(library_versions())}
+
+
+def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, workers: int | None,
+               sections: tuple[Section, ...], only: tuple[str, ...], echo: Callable[[str], None],
+               heartbeat: float) -> StudyResult:
+    notebooks_dir = Path(notebooks_dir).resolve()
+    declared = declared_parameters(notebooks_dir, sections)
+    validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
+    chosen = select_sections(only, sections) if only else None
+    steps = build_plan(profile, declared, out, sections)
     workers = workers or profile.workers
     by_name = {s.name: s for s in steps}
     previous = records_of(load_state(out))
-    env_hash = hash_inputs(code_hash(), library_versions())
+    env = _environment()
     # This run's records; a previous record is kept on disk until its step is decided again (so an
     # interrupted run loses nothing finished) but dropped as soon as its step starts executing.
     records: dict[str, StepRecord] = {n: r for n, r in previous.items() if n not in by_name}
@@ -173,18 +220,19 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
                 for step in list(pending):
                     if any(n not in records for n in step.needs + step.waits):
                         continue
-                    record = _prepare(step, records, by_name, notebooks_dir, env_hash)
+                    record = _prepare(step, records, by_name, notebooks_dir, env)
                     old = previous.get(step.name)
-                    if record.status != "pending":
-                        records[step.name] = record
-                        echo(f"[{done_count()}/{total}] {record.status.upper()} {step.name}: {record.error}")
-                    elif (not force and old is not None and old.status == OK and old.fingerprint == record.fingerprint
-                          and old.notebook and (out / old.notebook).exists()
-                          and not _report_damage(step, _damaged_outputs(step, out), echo)):
+                    action, reason = _decide(step, record, old, out, force, chosen)
+                    if action in (BLOCKED, MISSING):
+                        records[step.name] = record if record.status != "pending" else \
+                            dataclasses.replace(record, status=BLOCKED, error=reason)
+                        echo(f"[{done_count()}/{total}] {action.upper()} {step.name}: {reason}")
+                    elif action in ("reuse", "keep"):
                         records[step.name] = dataclasses.replace(old, cached=True)
-                        echo(f"[{done_count()}/{total}] unchanged {step.name} (reused; it ran {old.wall_time:.0f} s)")
+                        echo(f"[{done_count()}/{total}] {'unchanged' if action == 'reuse' else 'kept'} {step.name} "
+                             f"({reason}; it ran {old.wall_time or 0:.0f} s)")
                     elif len(running) < workers:
-                        echo(f"[{done_count()}/{total}] running {step.name} ...")
+                        echo(f"[{done_count()}/{total}] running {step.name} ({reason}) ...")
                         previous.pop(step.name, None)
                         running[pool.submit(_execute, step, record, out, notebooks_dir, threads)] = (step, time.monotonic())
                     else:
@@ -251,7 +299,7 @@ def summary(result: StudyResult) -> str:
 
 
 def _prepare(step: Step, records: dict[str, StepRecord], by_name: dict[str, Step], notebooks_dir: Path,
-             env_hash: str) -> StepRecord:
+             env: dict[str, str]) -> StepRecord:
     """Decide a step's final parameters and fingerprint once what it needs has finished, or why it cannot run."""
     record = StepRecord(step.name, step.section, "pending", gan=step.gan, seed=step.seed,
                         parameters=dict(step.parameters))
@@ -271,9 +319,54 @@ def _prepare(step: Step, records: dict[str, StepRecord], by_name: dict[str, Step
             return record
         record.parameters["gans"] = gans
     used = sorted(n for n in step.needs if records[n].status == OK)
-    record.fingerprint = hash_inputs(sha256_file(source), record.parameters, env_hash,
+    record.inputs = {"notebook": sha256_file(source), **env, "needs": {n: records[n].fingerprint for n in used}}
+    record.fingerprint = hash_inputs(record.inputs["notebook"], record.parameters, env["code"], env["libraries"],
                                      [(n, records[n].fingerprint) for n in used])
     return record
+
+
+def _decide(step: Step, record: StepRecord, old: StepRecord | None, out: Path, force: bool,
+            chosen: set[str] | None) -> tuple[str, str]:
+    """What to do with a step whose needs are decided, and why: run, reuse (unchanged), keep (outside the
+    sections asked for), blocked or missing. The one place the rerun rules live (the runner and dry runs ask it)."""
+    if record.status != "pending":
+        return record.status, record.error or ""
+    finished = old is not None and old.status == OK and bool(old.notebook) and (out / old.notebook).exists()
+    if chosen is not None and step.section not in chosen:
+        return ("keep", "not in --sections") if finished else \
+            (BLOCKED, "not in --sections and never finished in this study folder: run it first")
+    if force:
+        return "run", "--force"
+    if old is None:
+        return "run", "never ran in this study folder"
+    if old.status != OK:
+        return "run", f"it {old.status} last time"
+    if not finished:
+        return "run", "its executed notebook is gone"
+    if old.fingerprint != record.fingerprint:
+        return "run", _what_changed(old, record)
+    damage = _damaged_outputs(step, out)
+    if damage:
+        return "run", "unchanged but its output is damaged: " + "; ".join(damage)
+    return "reuse", "unchanged"
+
+
+def _what_changed(old: StepRecord, new: StepRecord) -> str:
+    """Which input of a step's fingerprint differs from its last run (parameters named with old and new values)."""
+    changes = [f"{k}: {old.parameters.get(k)!r} -> {new.parameters.get(k)!r}"
+               for k in sorted(set(old.parameters) | set(new.parameters)) if old.parameters.get(k) != new.parameters.get(k)]
+    if changes:
+        return "parameters changed (" + ", ".join(changes) + ")"
+    if not old.inputs:
+        return "inputs changed (its last run predates the record of which)"
+    parts = {"notebook": "the notebook was edited", "code": "the library's code changed",
+             "libraries": "library versions changed"}
+    reasons = [text for key, text in parts.items() if old.inputs.get(key) != new.inputs.get(key)]
+    upstream = [n for n in sorted(set(old.inputs.get("needs", {})) | set(new.inputs.get("needs", {})))
+                if old.inputs.get("needs", {}).get(n) != new.inputs.get("needs", {}).get(n)]
+    if upstream:
+        reasons.append("steps it reads changed: " + ", ".join(upstream))
+    return "; ".join(reasons) or "inputs changed"
 
 
 def _damaged_outputs(step: Step, out: Path) -> list[str]:
@@ -285,12 +378,6 @@ def _damaged_outputs(step: Step, out: Path) -> list[str]:
 
     return [problem for run in find_runs(out, gan=step.gan, channels=step.channels)
             if step.seed is None or run.config.seed == step.seed for problem in run.damaged()]
-
-
-def _report_damage(step: Step, problems: list[str], echo: Callable[[str], None]) -> bool:
-    for problem in problems:
-        echo(f"  {step.name} is unchanged but its output is damaged, so it runs again: {problem}")
-    return bool(problems)
 
 
 def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, threads: int) -> StepRecord:
