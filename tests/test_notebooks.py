@@ -8,6 +8,7 @@ By hand, one notebook: ``.venv/bin/python -m pytest --nbval-lax notebooks/NN_nam
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -15,6 +16,7 @@ import nbformat
 from medgan_lib.study import SECTIONS, load_profile, run_study
 from medgan_lib.study.profiles import NOTEBOOKS_DIR
 from medgan_lib.study.runner import MISSING, OK, summary
+from medgan_lib.tables import CSS_CLASS
 
 # Result kind -> the section notebook that writes it.
 PRODUCERS = {"gan_runs": "02_gan_training", "fid": "03_fid_evaluation", "memorization": "03_fid_evaluation",
@@ -55,3 +57,24 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
     # the findings are computed from this study's rows: the memory sweep has one feature-map size at smoke size
     assert "The papers' findings" in index and "verdict-" in index
     assert "needs &gt;= 3 feature-map sizes" in index
+    for name in result.plan:
+        if result.records[name].status == OK:
+            assert_clean_outputs(out / result.records[name].notebook)
+
+
+# What must never reach a report a class reads: progress-bar lines on stderr, raw reprs of paths and configs.
+NOISE = re.compile(r"\d+it/s|s/it\]|\|[#█▏▎▍▌▋▊▉ ]{5,}\||PosixPath\(|TrainConfig\(|SegConfig\(|StudyConfig\(")
+
+
+def assert_clean_outputs(path: Path) -> None:
+    """Every displayed table comes from ``medgan_lib.tables`` and no output is noise."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + output.get("data", {}).get("text/plain", "")
+            assert not NOISE.search(text), f"{path.name}: noise in an output: {NOISE.search(text).group(0)!r} in " \
+                                           f"{text[:200]!r}"
+            page = output.get("data", {}).get("text/html", "")
+            if "<table" in page:
+                assert f'class="{CSS_CLASS}"' in page, f"{path.name}: a table not shown with medgan_lib.tables: " \
+                                                     f"{page[:200]!r}"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.data.dataset import DatasetError
 from medgan_lib.data.manifest import load_manifest

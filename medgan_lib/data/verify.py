@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import write_json
 from medgan_lib.config import to_dict

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.config import replace
 from medgan_lib.gans.base import GANS, GAN, DataShape

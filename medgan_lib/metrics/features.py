@@ -17,6 +17,7 @@ import zipfile
 import numpy as np
 import torch
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
+from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import save_npz
 from medgan_lib.hashing import hash_inputs
@@ -99,6 +100,8 @@ def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int |
     """(N, D) float32 features of ``images`` with ``extractor``; read from / written to the cache. ``batch_size``
     None: the extractor's ``cpu_batch_size`` on a CPU, GPU_BATCH_SIZE otherwise."""
     images_u8 = to_uint8_rgb(images)
+    if not len(images_u8):
+        raise ValueError(f"no images to extract {extractor.name} features from")
     path = cache_dir() / "features" / f"{hash_inputs(CACHE_VERSION, images_hash(images_u8), extractor.identity())}.npz"
     if cache and path.is_file():
         cached = _read_cache(path, len(images_u8))
@@ -111,10 +114,16 @@ def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int |
         dev = select_device(device)
         module = feature_module(extractor, dev)
         batch_size = batch_size or (extractor.cpu_batch_size if dev.type == "cpu" else GPU_BATCH_SIZE)
+        # torch-fidelity's own bar is a plain tqdm on stderr (red lines in a notebook): ours, by chunks, instead
+        chunk = batch_size * 8
+        parts = []
         with torch.inference_mode():
-            out = get_featuresdict_from_dataset(_Uint8Images(images_u8), module, batch_size, dev.type == "cuda",
-                                                save_cpu_ram=True, verbose=progress)
-        features = out[extractor.layer].numpy()
+            for start in tqdm(range(0, len(images_u8), chunk), desc=f"{extractor.name} features", leave=False,
+                              disable=not progress or len(images_u8) <= chunk):
+                out = get_featuresdict_from_dataset(_Uint8Images(images_u8[start:start + chunk]), module, batch_size,
+                                                    dev.type == "cuda", save_cpu_ram=True, verbose=False)
+                parts.append(out[extractor.layer].numpy())
+        features = np.concatenate(parts)
     features = np.ascontiguousarray(features, dtype=np.float32)
     if cache:
         save_npz(path, features=features)

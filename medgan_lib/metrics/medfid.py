@@ -34,7 +34,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import ArtefactError, torch_load, torch_save
 from medgan_lib.data.mura import MURA_PARTS, mura_parts, mura_training_set

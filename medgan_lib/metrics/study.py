@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 from scipy import ndimage, stats
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.metrics.extractors import Extractor
 from medgan_lib.metrics.features import extract_features

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.config import name_list
 from medgan_lib.data.dataset import PreparedDataset

@@ -12,7 +12,7 @@ import numpy as np
 import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.runtime import seed_everything, select_device

@@ -20,9 +20,9 @@ from medgan_lib.results import latest, of_dataset, read_results
 from medgan_lib.rows import CONDITION, EXTRACTOR, GAN, KINDS, LABEL, MEMORIZATION_FLAGS, N, PROVENANCE, RUN, TIME
 from medgan_lib.study.plan import SECTIONS
 from medgan_lib.study.runner import OK, load_state, records_of
+from medgan_lib.tables import CSS_CLASS, mean_sd, to_html
 
 NOT_AVAILABLE = "not available"  # a part of the page without results
-MISSING = "–"  # a cell of a table without a value
 _HIDDEN_COLUMNS = {PROVENANCE, TIME, "config", "libraries", "device"}
 
 _CSS = """
@@ -35,6 +35,7 @@ figure img{max-width:100%;border:1px solid #ddd} figcaption{font-size:0.8em;colo
 .note{background:#eef4fb;border-left:4px solid #4a7ab5;padding:0.5em 1em}
 .verdict-reproduced{color:#17703a;font-weight:bold} .verdict-not-reproduced{color:#b3261e;font-weight:bold}
 .verdict-inconclusive-at-this-n{color:#8a5a00} .verdict-not-tested{color:#888;font-style:italic}
+table.medgan-table{display:block;max-width:100%;overflow-x:auto} .medgan-table td{max-width:28em;overflow-wrap:anywhere}
 """
 
 
@@ -119,7 +120,7 @@ def _dice_text(entry: dict) -> str | None:
     if not entry:
         return None
     mean, std, seeds = entry["dice_mean"], entry["dice_std"], entry["seeds"]
-    return f"{mean:.3g} ± {std:.2g} ({seeds} seeds)" if seeds > 1 else f"{mean:.3g}"
+    return f"{mean_sd(mean, std)} ({seeds} seeds)" if seeds > 1 else mean_sd(mean, float("nan"))
 
 
 def list_studies(reports_dir: Path) -> list[dict[str, Any]]:
@@ -164,7 +165,7 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | No
     if _no_fid_or_dice(results):
         return f"<p class='na'>{NOT_AVAILABLE}: no FID or Dice results yet.</p>"
     table = table2(results["fid"], results["dice"], dataset, gans)
-    body = table.to_html(index=False, escape=True, na_rep=MISSING, float_format=lambda v: f"{v:.3g}")
+    body = to_html(table)
     paper_name = PAPER_DATASETS.get(dataset)
     note = (f"<p>Columns labelled <i>paper</i> are skandarani et al. 2023's published values on {paper_name}, "
             f"real patient data at the paper's scale; the other columns are this study's own numbers on "
@@ -196,7 +197,7 @@ def _findings(results: dict[str, pd.DataFrame], dataset: str) -> str:
             "<i>not tested</i> when the study has no rows the statistic needs. Margins and thresholds the papers "
             "do not state are ours and named in the statistic. On phantom data a verdict is about the method, "
             "not about patients.</p>")
-    return f"{note}<table><tr>{head}</tr>{''.join(rows)}</table>"
+    return f"{note}<table class='{CSS_CLASS}'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
@@ -251,7 +252,7 @@ def _provenance(state: dict, plan: list[str], records: dict, results: dict[str, 
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in items)
     libs = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in versions.items())
     hashes = _weight_hashes(results)
-    hash_html = (pd.DataFrame(hashes).to_html(index=False) if hashes
+    hash_html = (to_html(pd.DataFrame(hashes)) if hashes
                  else f"<p class='na'>{NOT_AVAILABLE}: no result row records a weight hash.</p>")
     return (f"<table>{rows}</table><h3>Library versions</h3><table>{libs}</table>"
             f"<h3>Weights used (SHA-256 recorded in the results)</h3>{hash_html}")
@@ -280,7 +281,7 @@ def _table_or_na(frame: pd.DataFrame) -> str:
     if frame.empty:
         return f"<p class='na'>{NOT_AVAILABLE}</p>"
     shown = frame[[c for c in frame.columns if c not in _HIDDEN_COLUMNS]]
-    return shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+    return to_html(shown)
 
 
 def _phantom_note(dataset: str) -> str:

@@ -398,6 +398,7 @@ def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, thr
                                                         env.get("JUPYTER_PATH")]))
     env.setdefault("OMP_NUM_THREADS", str(threads))
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline, whatever the caller set
+    env["MEDGAN_NO_PROGRESS"] = "1"  # a widget bar would be saved frozen at 0 % (medgan_lib.progress)
     command = [sys.executable, "-m", "papermill", str(notebooks_dir / f"{step.section}.ipynb"), str(output),
                "-f", str(params_file), "-k", "python3", "--cwd", str(notebooks_dir), "--no-progress-bar",
                "--log-output"]

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import write_json, write_text
 from medgan_lib.config import ConfigError

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Literal
 
 import pandas as pd
 from ray.tune import Callback
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.config import ConfigError, replace
 from medgan_lib.data.spec import DataSpec

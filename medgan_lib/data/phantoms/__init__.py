@@ -11,7 +11,7 @@ import dataclasses
 from typing import Callable
 
 import numpy as np
-from tqdm.auto import tqdm
+from medgan_lib.progress import tqdm
 
 from medgan_lib.data.phantoms import cardiac, liver, retina, xray
 
