@@ -16,6 +16,7 @@ import nbformat
 from medgan_lib.study import SECTIONS, load_profile, run_study
 from medgan_lib.study.profiles import NOTEBOOKS_DIR
 from medgan_lib.study.runner import MISSING, OK, summary
+from medgan_lib.study.render import NAV_END, NAV_START, PROVENANCE_TAG
 from medgan_lib.tables import CSS_CLASS
 
 # Result kind -> the section notebook that writes it.
@@ -31,6 +32,9 @@ def test_every_section_notebook_is_committed_stripped_and_tagged():
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert not any(c.outputs or c.execution_count for c in code), f"{path.name}: strip its outputs"
         assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell is not tagged"
+        dump = [c for c in code if "print_config()" in c.source]
+        assert dump and all(PROVENANCE_TAG in c.metadata.get("tags", []) for c in dump), \
+            f"{path.name}: tag the print_config() cell '{PROVENANCE_TAG}' (the reader's version drops its output)"
         ids = [c.get("id") for c in json.loads(path.read_text())["cells"]]  # nbformat 4.5 cells need ids (nbformat
         # fills missing ones on read, with a warning on every read, and the next save would change the file)
         assert all(ids) and len(set(ids)) == len(ids), f"{path.name}: every cell needs its own id"
@@ -60,6 +64,25 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
     for name in result.plan:
         if result.records[name].status == OK:
             assert_clean_outputs(out / result.records[name].notebook)
+            assert_linked(out, out / result.records[name].html, reader=False)
+            assert_linked(out, out / result.records[name].reader_html, reader=True)
+    two = (out / result.records["02_gan_training-spade-s0"].html).read_text()
+    assert "<title>02_gan_training · SPADE GAN, seed 0</title>" in two  # the per-GAN pages say which GAN
+
+
+def assert_linked(out: Path, page: Path, reader: bool) -> None:
+    """The page's header links resolve: the index, the previous/next page of the same version, the other version."""
+    text = page.read_text()
+    nav = text[text.index(NAV_START):text.index(NAV_END)]
+    links = re.findall(r'<a href="([^"]+)">([^<]*)</a>', nav)
+    assert ("../index.html", "&#8593; study index") in links or any(h == "../index.html" for h, _ in links), \
+        f"{page.name}: no link back to the index"
+    for href, label in links:
+        assert (page.parent / href).resolve().is_file(), f"{page.name}: header link {href} does not resolve"
+        if href != "../index.html":  # prev/next stay in this version; the switch goes to the other one
+            switch = label in ("reader's version", "full version with code")
+            assert href.endswith(".reader.html") == (reader != switch), f"{page.name}: {label} -> {href}"
+    assert ("code version :" in text) != reader, f"{page.name}: the version dump belongs in the full version only"
 
 
 # What must never reach a report a class reads: progress-bar lines on stderr, raw reprs of paths and configs.

@@ -19,6 +19,7 @@ from medgan_lib.reference import PAPER_DATASETS, paper_table2
 from medgan_lib.results import latest, of_dataset, read_results
 from medgan_lib.rows import CONDITION, EXTRACTOR, GAN, KINDS, LABEL, MEMORIZATION_FLAGS, N, PROVENANCE, RUN, TIME
 from medgan_lib.study.plan import SECTIONS
+from medgan_lib.study.render import Page, link_pages
 from medgan_lib.study.runner import OK, load_state, records_of
 from medgan_lib.tables import CSS_CLASS, mean_sd, to_html
 
@@ -40,11 +41,15 @@ table.medgan-table{display:block;max-width:100%;overflow-x:auto} .medgan-table t
 
 
 def write_index(study_dir: Path) -> Path:
-    """(Re)write ``<study_dir>/index.html`` from ``study.json`` and ``results/*.jsonl``."""
+    """(Re)write ``<study_dir>/index.html`` from ``study.json`` and ``results/*.jsonl``, and the header of every
+    section page (``render.link_pages``), so the pages and the index always link to what exists."""
     study_dir = Path(study_dir).resolve()
     state = load_state(study_dir)
     records = records_of(state)
     plan = state.get("plan", sorted(records))
+    link_pages(study_dir, [Page(n, records[n].html, records[n].reader_html, records[n].gan, records[n].seed,
+                                records[n].parameters) for n in plan if n in records and records[n].html],
+               state.get("profile", ""))
     common = state.get("common", {})
     dataset = common.get("dataset", "?")
     results = study_results(study_dir)
