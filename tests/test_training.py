@@ -17,7 +17,8 @@ from medgan_lib.gans.conv import DCGAN
 from medgan_lib.results import read_results
 from medgan_lib.samples import SampleSet
 from medgan_lib.training import Run, TrainingDiverged, find_runs, preset, sample, train_gan
-from medgan_lib.training.stats import diversity, dloss_statistics
+from medgan_lib.diversity import diversity
+from medgan_lib.training.stats import dloss_statistics
 
 
 
@@ -177,3 +178,18 @@ def test_a_finished_run_whose_row_was_lost_gets_it_back_once(tmp_path):
     assert train_gan(tiny_config(iterations=2), tmp_path, data=tiny_data()) == run
     rows = read_results(tmp_path, "gan_runs")
     assert list(rows["run"]) == [run.name] and rows["config_hash"].iloc[0] == Run(run).summary["config_hash"]
+
+
+def test_a_run_config_with_a_retired_field_still_loads_and_matches():
+    from medgan_lib.training.config import TrainConfig, config_differences
+
+    config = preset("smoke", gan="dcgan")
+    old = {**config.to_dict(), "collapse_ratio": 0.25}  # written before the one mode-collapse rule
+    assert TrainConfig.from_dict(old) == config and config_differences(old, config.to_dict()) == []
+
+
+def test_one_mode_collapse_rule_for_training_and_the_audit():
+    from medgan_lib.diversity import COLLAPSE_RATIO, collapsed
+
+    assert collapsed(COLLAPSE_RATIO - 1e-6) and not collapsed(COLLAPSE_RATIO)
+    assert diversity(np.zeros((4, 1, 2, 2))) == 0.0 and diversity(np.zeros((1, 3))) == 0.0

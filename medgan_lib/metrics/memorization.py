@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import torch
 
-COLLAPSE_RATIO = 0.5  # synthetic diversity below half the real diversity is flagged as mode collapse
+from medgan_lib.diversity import collapsed, diversity
 
 
 def _flat(x: np.ndarray) -> torch.Tensor:
@@ -33,15 +33,6 @@ def nearest(queries: np.ndarray, references: np.ndarray, chunk: int = 512) -> tu
         dist.append(best.values)
         idx.append(best.indices)
     return (torch.cat(dist) / np.sqrt(q.shape[1])).numpy(), torch.cat(idx).numpy()
-
-
-def mean_pairwise_distance(x: np.ndarray) -> float:
-    """Mean RMS distance over all distinct pairs of a set (its diversity)."""
-    f = _flat(x)
-    if len(f) < 2:
-        raise ValueError("diversity needs at least 2 samples")
-    d = torch.cdist(f, f)
-    return float(d.sum() / (len(f) * (len(f) - 1)) / np.sqrt(f.shape[1]))
 
 
 @dataclasses.dataclass
@@ -81,7 +72,7 @@ class SpaceAudit:
                 f"{s}_heldout_nn_median": float(np.median(self.heldout_nn)), f"{s}_threshold": self.threshold,
                 f"{s}_diversity_fake": self.diversity_fake, f"{s}_diversity_real": self.diversity_real,
                 f"{s}_diversity_ratio": self.diversity_ratio,
-                f"{s}_mode_collapse": bool(self.diversity_ratio < COLLAPSE_RATIO)}
+                f"{s}_mode_collapse": collapsed(self.diversity_ratio)}
 
 
 def audit_space(space: str, fake: np.ndarray, train: np.ndarray, heldout: np.ndarray,
@@ -93,7 +84,7 @@ def audit_space(space: str, fake: np.ndarray, train: np.ndarray, heldout: np.nda
     heldout_nn, _ = nearest(heldout, train)
     real_same_size = train[np.linspace(0, len(train) - 1, min(len(train), len(fake))).astype(int)]
     return SpaceAudit(space, fake_nn, fake_idx, heldout_nn, float(np.quantile(heldout_nn, quantile)),
-                      mean_pairwise_distance(fake), mean_pairwise_distance(real_same_size))
+                      diversity(fake), diversity(real_same_size))
 
 
 @dataclasses.dataclass

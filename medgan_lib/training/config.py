@@ -23,6 +23,9 @@ WeightInit = Literal["normal", "xavier", "xavier_uniform", "kaiming", "default"]
 
 # Fields that may change when a run is resumed: they do not alter what is computed per iteration.
 RESUMABLE_FIELDS = ("iterations", "checkpoint_every", "grid_every", "log_every", "device", "progress")
+# Fields of configs written by earlier versions that never changed training: read and ignored, so those runs
+# still load and match (collapse_ratio: the mode-collapse rule is now medgan_lib.diversity's, one for every page).
+RETIRED_FIELDS = ("collapse_ratio",)
 
 
 @dataclasses.dataclass
@@ -78,7 +81,6 @@ class TrainConfig:
     grid_every: int = 250  # iterations between sample-grid PNGs in grids/ (and at the end)
     log_every: int = 1  # iterations between rows of stats.jsonl
     grid_size: int = 16  # samples per grid (a square number looks best)
-    collapse_ratio: float = 0.25  # mode collapse is flagged when sample diversity < this x real diversity
     loss_warn_bound: float = 1e4  # a finite |D or G loss| above this is warned of in summary.json (training goes on)
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda"
     amp: bool = False  # mixed precision (CUDA only; ignored on CPU)
@@ -105,7 +107,7 @@ class TrainConfig:
                 raise ConfigError(f"TrainConfig.{name}: expected two numbers in [0, 1), got {betas!r}")
             setattr(self, name, betas)
         for name in ("weight_init_gain", "gradient_penalty_weight", "clip_value", "feature_matching_weight",
-                     "vgg_loss_weight", "collapse_ratio"):
+                     "vgg_loss_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"TrainConfig.{name}: must be >= 0, got {getattr(self, name)!r}")
         if not self.loss_warn_bound > 0:
@@ -153,6 +155,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str = "TrainConfig") -> "TrainConfig":
+        values = {k: v for k, v in values.items() if k not in RETIRED_FIELDS}
         try:
             return cfg.from_dict(cls, fold_data(values), where)
         except DatasetError as err:
@@ -189,7 +192,7 @@ def config_differences(old: dict[str, Any], new: dict[str, Any], ignore: tuple[s
     defaults["data"] = DataSpec().to_dict()
     old, new = {**defaults, **fold_data(old)}, {**defaults, **fold_data(new)}
     old["data"], new["data"] = ({**defaults["data"], **side["data"]} for side in (old, new))
-    keys = sorted((set(old) | set(new)) - set(ignore))
+    keys = sorted((set(old) | set(new)) - set(ignore) - set(RETIRED_FIELDS))
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if _norm(old.get(k)) != _norm(new.get(k))]
 
 

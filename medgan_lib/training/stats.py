@@ -1,10 +1,9 @@
 """Run statistics: belmekki's discriminator-loss statistics (mean, variance, std, initial low-loss phase
-T0) and sample diversity, used to flag mode collapse."""
+T0). Sample diversity and the mode-collapse rule are ``medgan_lib.diversity``'s."""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 
 def dloss_statistics(d_loss: np.ndarray, window: int | None = None, fraction: float = 0.5) -> dict[str, float | int | None]:
@@ -26,12 +25,3 @@ def dloss_statistics(d_loss: np.ndarray, window: int | None = None, fraction: fl
     return {"dloss_mean": float(d_loss.mean()), "dloss_variance": float(d_loss.var()),
             "dloss_std": float(d_loss.std()), "t0": t0}
 
-
-def diversity(samples: torch.Tensor) -> float:
-    """Mean pairwise RMS distance between samples (0 when all are identical)."""
-    flat = samples.detach().float().flatten(1)
-    if flat.shape[0] < 2:
-        return 0.0
-    dist = torch.cdist(flat, flat) / flat.shape[1] ** 0.5
-    n = flat.shape[0]
-    return float(dist.sum() / (n * (n - 1)))

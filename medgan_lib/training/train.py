@@ -26,6 +26,7 @@ from medgan_lib.progress import tqdm
 from medgan_lib.atomic import write_json, write_text
 from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset, from_joint, onehot
+from medgan_lib.diversity import COLLAPSE_RATIO, collapsed, diversity
 from medgan_lib.gans import DataShape
 from medgan_lib.gans.augment import classic_augment
 from medgan_lib.hashing import hash_inputs
@@ -37,7 +38,7 @@ from medgan_lib.runtime import get_rng_state, seed_everything, select_device, se
 from medgan_lib.training.config import RESUMABLE_FIELDS, TrainConfig, config_differences
 from medgan_lib.training.grids import save_grid
 from medgan_lib.training.run import Run, build_gan, runs_like
-from medgan_lib.training.stats import diversity, dloss_statistics
+from medgan_lib.training.stats import dloss_statistics
 
 RUNS_LOCK, RUN_LOCK = ".runs.lock", ".run.lock"  # medgan_lib.locks files in runs/ and in each run folder
 DIVERSITY_SAMPLES = 64  # samples compared with as many real images to flag mode collapse
@@ -373,17 +374,17 @@ class _Trainer:
         if ratio is None:
             ratio = self._grid()
         d_losses = np.array([r["d_loss"] for r in self.rows], dtype=np.float64)
-        collapsed = bool(ratio < config.collapse_ratio)
+        collapse = collapsed(ratio)
         warnings = self._loss_warnings()
-        if collapsed:
+        if collapse:
             warnings.append(f"{self.folder.name} looks mode-collapsed: sample diversity is {ratio:.3f} x that of "
-                            f"real images (threshold {config.collapse_ratio})")
+                            f"real images (threshold {COLLAPSE_RATIO})")
             print(f"warning: {warnings[-1]}")
         images_done = config.iterations * config.batch_size
         summary = {"run": self.folder.name, "gan": config.gan, "dataset": config.dataset, "seed": config.seed,
                    "channels": config.channels,
                    "iterations": self.step, "n": self.data_info["count"], "config_hash": hash_inputs(config.to_dict()),
-                   **dloss_statistics(d_losses), "diversity_ratio": ratio, "mode_collapse": collapsed,
+                   **dloss_statistics(d_losses), "diversity_ratio": ratio, "mode_collapse": collapse,
                    "final_d_loss": self.rows[-1]["d_loss"] if self.rows else None,
                    "final_g_loss": self.rows[-1]["g_loss"] if self.rows else None,
                    "wall_time": self.wall, "images_per_s": images_done / self.wall if self.wall > 0 else None,
