@@ -7,16 +7,20 @@ By hand, one notebook: ``.venv/bin/python -m pytest --nbval-lax notebooks/NN_nam
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 from pathlib import Path
 
 import nbformat
+from PIL import Image
 
 from medgan_lib.study import SECTIONS, load_profile, run_study
 from medgan_lib.study.profiles import NOTEBOOKS_DIR
 from medgan_lib.study.runner import MISSING, OK, summary
 from medgan_lib.study.render import NAV_END, NAV_START, PROVENANCE_TAG
+from medgan_lib.plotting import MAX_WIDTH
 from medgan_lib.tables import CSS_CLASS
 
 # Result kind -> the section notebook that writes it.
@@ -66,6 +70,8 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
             assert_clean_outputs(out / result.records[name].notebook)
             assert_linked(out, out / result.records[name].html, reader=False)
             assert_linked(out, out / result.records[name].reader_html, reader=True)
+    for figure in (out / "figures").glob("*.png"):  # the index's key figures too
+        assert Image.open(figure).size[0] <= MAX_PIXELS, f"{figure.name} is wider than {MAX_WIDTH} in"
     two = (out / result.records["02_gan_training-spade-s0"].html).read_text()
     assert "<title>02_gan_training · SPADE GAN, seed 0</title>" in two  # the per-GAN pages say which GAN
 
@@ -85,6 +91,7 @@ def assert_linked(out: Path, page: Path, reader: bool) -> None:
     assert ("code version :" in text) != reader, f"{page.name}: the version dump belongs in the full version only"
 
 
+MAX_PIXELS = int(MAX_WIDTH * 100 * 1.06)  # the inline backend's 100 dpi, with bbox_inches="tight"'s margin
 # What must never reach a report a class reads: progress-bar lines on stderr, raw reprs of paths and configs.
 NOISE = re.compile(r"\d+it/s|s/it\]|\|[#█▏▎▍▌▋▊▉ ]{5,}\||PosixPath\(|TrainConfig\(|SegConfig\(|StudyConfig\(")
 
@@ -97,6 +104,10 @@ def assert_clean_outputs(path: Path) -> None:
             text = output.get("text", "") + output.get("data", {}).get("text/plain", "")
             assert not NOISE.search(text), f"{path.name}: noise in an output: {NOISE.search(text).group(0)!r} in " \
                                            f"{text[:200]!r}"
+            png = output.get("data", {}).get("image/png")
+            if png:
+                width = Image.open(io.BytesIO(base64.b64decode("".join(png)))).size[0]
+                assert width <= MAX_PIXELS, f"{path.name}: a figure {width} px wide (> {MAX_WIDTH} in at 100 dpi)"
             page = output.get("data", {}).get("text/html", "")
             if "<table" in page:
                 assert f'class="{CSS_CLASS}"' in page, f"{path.name}: a table not shown with medgan_lib.tables: " \

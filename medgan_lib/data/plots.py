@@ -5,12 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
 
+from medgan_lib.colours import add_label_legend, overlay_cmap
 from medgan_lib.data.dataset import PreparedDataset
-
-LABEL_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0"]
-
+from medgan_lib.plotting import fit
 
 def _display(image: np.ndarray) -> np.ndarray:
     """(C, H, W) in [-1, 1] -> something imshow draws: (H, W) gray or (H, W, 3) RGB in [0, 1]."""
@@ -21,8 +19,8 @@ def _display(image: np.ndarray) -> np.ndarray:
 def show_samples(ds: PreparedDataset, n: int = 8, seed: int = 0, alpha: float = 0.45) -> plt.Figure:
     """Random slices (top row) and the same slices with their mask overlaid (bottom row)."""
     index = np.sort(np.random.default_rng(seed).choice(len(ds), size=min(n, len(ds)), replace=False))
-    fig, axes = plt.subplots(2, len(index), figsize=(1.6 * len(index), 3.6), squeeze=False)
-    cmap = ListedColormap(LABEL_COLOURS[: max(ds.num_classes - 1, 1)])
+    fig, axes = plt.subplots(2, len(index), figsize=fit(1.6 * len(index), 3.6), squeeze=False)
+    cmap = overlay_cmap(ds.num_classes)
     for column, i in enumerate(index):
         image = _display(ds.images[i])
         for row in (0, 1):
@@ -33,10 +31,8 @@ def show_samples(ds: PreparedDataset, n: int = 8, seed: int = 0, alpha: float = 
             overlay = np.ma.masked_equal(ds.masks[i], 0)
             axes[1, column].imshow(overlay, cmap=cmap, vmin=1, vmax=max(ds.num_classes - 1, 1) + 1e-6,
                                    alpha=alpha, interpolation="nearest")
-        axes[0, column].set_title(str(ds.patient_ids[i]).split("-")[-1], fontsize=7)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=LABEL_COLOURS[k - 1]) for k in range(1, ds.num_classes)]
-    if handles:
-        fig.legend(handles, ds.label_names[1:], loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+        axes[0, column].set_title(str(ds.patient_ids[i]).split("-")[-1], fontsize=9)
+    handles = add_label_legend(fig, ds.label_names)
     fig.suptitle(f"{ds.name} ({ds.split}, {ds.resolution}x{ds.resolution}): images and masks", fontsize=10)
     fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
     return fig
@@ -60,7 +56,7 @@ def label_fractions(parts: dict[str, PreparedDataset]) -> tuple[pd.DataFrame, pl
                          "slices with label": float((present == k).any(axis=1).mean())})
     table = pd.DataFrame(rows)
     foreground = table[table["label"] != "background"]
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = plt.subplots(figsize=fit(6, 3))
     if len(foreground):
         pivot = foreground.pivot(index="label", columns="split", values="pixel fraction")
         pivot = pivot[[c for c in parts if c in pivot.columns]]
@@ -76,12 +72,12 @@ def label_fractions(parts: dict[str, PreparedDataset]) -> tuple[pd.DataFrame, pl
 
 def intensity_histograms(parts: dict[str, PreparedDataset], bins: int = 64) -> plt.Figure:
     """Intensity histograms in [-1, 1]: per split (left) and per label region of the training split (right)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3))
+    fig, (left, right) = plt.subplots(1, 2, figsize=fit(10, 3))
     edges = np.linspace(-1, 1, bins + 1)
     for name, ds in parts.items():
         left.hist(ds.images.ravel(), bins=edges, histtype="step", density=True, label=name)
     left.set(title="All pixels per split", xlabel="intensity", ylabel="density")
-    left.legend(fontsize=8)
+    left.legend(fontsize=9)
     train = parts.get("train", next(iter(parts.values())))
     gray = train.images.mean(axis=1)  # RGB: mean over channels
     for k, label in enumerate(train.label_names):
@@ -89,6 +85,6 @@ def intensity_histograms(parts: dict[str, PreparedDataset], bins: int = 64) -> p
         if values.size:
             right.hist(values, bins=edges, histtype="step", density=True, label=label)
     right.set(title=f"Per label ({train.split})", xlabel="intensity")
-    right.legend(fontsize=8)
+    right.legend(fontsize=9)
     fig.tight_layout()
     return fig

@@ -6,6 +6,8 @@ turns raw outputs into the reported D(x), D(G(z)): probabilities for the BCE los
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -15,7 +17,11 @@ SMOOTH_REAL = 0.9  # one-sided label smoothing target for real samples (Salimans
 
 
 class Loss:
-    """Base interface: ``discriminator(d_real, d_fake, smoothing)`` and ``generator(d_fake)``, both scalars."""
+    """Base interface: ``discriminator(d_real, d_fake, smoothing)`` and ``generator(d_fake)``, both scalars;
+    ``chance_d_loss``: the D loss when D gives real and fake images the same best constant output (it cannot tell
+    them apart), the reference line of the loss plots."""
+
+    chance_d_loss: float = float("nan")
 
     def discriminator(self, d_real: torch.Tensor, d_fake: torch.Tensor, smoothing: bool = False) -> torch.Tensor:
         raise NotImplementedError
@@ -33,6 +39,8 @@ LOSSES: Registry[Loss] = Registry("loss")  # filled at the end of this module
 class BCELoss(Loss):
     """Original GAN loss (binary cross-entropy) with the non-saturating generator loss -log D(G(z))."""
 
+    chance_d_loss = 2 * math.log(2)  # D(x) = D(G(z)) = 1/2
+
     def discriminator(self, d_real, d_fake, smoothing=False):
         target = torch.full_like(d_real, SMOOTH_REAL if smoothing else 1.0)
         return (F.binary_cross_entropy_with_logits(d_real, target)
@@ -48,6 +56,8 @@ class BCELoss(Loss):
 class LeastSquaresLoss(Loss):
     """LSGAN (Mao et al.): D pushes real to 1 and fake to 0 in mean squared error; G pushes fake to 1."""
 
+    chance_d_loss = 0.25  # D outputs 1/2 for both
+
     def discriminator(self, d_real, d_fake, smoothing=False):
         target = SMOOTH_REAL if smoothing else 1.0
         return 0.5 * ((d_real - target) ** 2).mean() + 0.5 * (d_fake ** 2).mean()
@@ -59,6 +69,8 @@ class LeastSquaresLoss(Loss):
 class WassersteinLoss(Loss):
     """WGAN critic loss E[D(fake)] - E[D(real)]; G maximises E[D(fake)]. Label smoothing does not apply."""
 
+    chance_d_loss = 0.0  # equal critic scores (plus any gradient penalty)
+
     def discriminator(self, d_real, d_fake, smoothing=False):
         return d_fake.mean() - d_real.mean()
 
@@ -68,6 +80,8 @@ class WassersteinLoss(Loss):
 
 class HingeLoss(Loss):
     """Geometric GAN hinge loss: D: E[relu(1 - D(real))] + E[relu(1 + D(fake))]; G: -E[D(fake)]."""
+
+    chance_d_loss = 2.0  # D outputs 0 for both
 
     def discriminator(self, d_real, d_fake, smoothing=False):
         return F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()

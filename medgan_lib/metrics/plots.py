@@ -8,6 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from medgan_lib.metrics.memorization import MemorizationReport
+from medgan_lib.plotting import fit
 
 
 def _show(image: np.ndarray, ax) -> None:
@@ -20,7 +21,7 @@ def _show(image: np.ndarray, ax) -> None:
 def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None):
     """Bar per GAN run: FID with its bootstrap 95 % CI as error bars (one extractor)."""
     rows = fid_rows[fid_rows["extractor"] == extractor].drop_duplicates("run", keep="last")
-    ax = ax or plt.subplots(figsize=(7, 3.2))[1]
+    ax = ax or plt.subplots(figsize=fit(7, 3.2))[1]
     low = rows["fid"] - rows["fid_ci"].map(lambda c: c[0])
     high = rows["fid_ci"].map(lambda c: c[1]) - rows["fid"]
     ax.bar(rows["gan"], rows["fid"], yerr=[low.clip(lower=0), high.clip(lower=0)], capsize=3, color="#4a7ab5")
@@ -33,7 +34,7 @@ def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None):
 def plot_distortion_sweep(sweep: pd.DataFrame):
     """FID vs distortion strength, one panel per extractor, one line per distortion (chetty Figs. 12-19)."""
     extractors = list(dict.fromkeys(sweep["extractor"]))
-    fig, axes = plt.subplots(1, len(extractors), figsize=(4 * len(extractors), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(extractors), figsize=fit(4 * len(extractors), 3.2), squeeze=False)
     for ax, name in zip(axes[0], extractors):
         sns.lineplot(data=sweep[sweep["extractor"] == name], x="strength", y="fid", hue="distortion", marker="o", ax=ax)
         ax.set_title(name)
@@ -46,7 +47,7 @@ def plot_memorization(report: MemorizationReport, fake: np.ndarray, train: np.nd
     """Nearest-training distance histograms (synthetic vs held-out, near-copy threshold) and the k closest
     synthetic/training pairs (top row synthetic, bottom row its nearest training image)."""
     audits = [a for a in (report.pixels, report.features) if a is not None]
-    fig = plt.figure(figsize=(3.2 * len(audits) + 1.3 * k, 3.4))
+    fig = plt.figure(figsize=fit(3.2 * len(audits) + 1.3 * k, 3.4))
     grid = fig.add_gridspec(2, len(audits) + k, width_ratios=[2.4] * len(audits) + [1] * k)
     for i, audit in enumerate(audits):
         ax = fig.add_subplot(grid[:, i])
@@ -57,12 +58,12 @@ def plot_memorization(report: MemorizationReport, fake: np.ndarray, train: np.nd
         ax.set_title(f"{audit.space}: near-copies {audit.near_copy_share:.0%}, diversity x{audit.diversity_ratio:.2f}",
                      fontsize=9)
         ax.set_xlabel("distance to nearest training image")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     for j, (fi, ti, dist) in enumerate(report.pixels.closest(k)):
         _show(fake[fi], fig.add_subplot(grid[0, len(audits) + j]))
         ax = fig.add_subplot(grid[1, len(audits) + j])
         _show(train[ti], ax)
-        ax.set_title(f"d={dist:.3f}", fontsize=7, y=-0.25)
+        ax.set_title(f"d={dist:.3f}", fontsize=9, y=-0.25)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -70,7 +71,7 @@ def plot_memorization(report: MemorizationReport, fake: np.ndarray, train: np.nd
 
 def plot_correlation_matrix(corr: pd.DataFrame, title: str = "Pearson correlation across runs"):
     """Heatmap of a correlation matrix (belmekki Figure 5)."""
-    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    fig, ax = plt.subplots(figsize=fit(4.6, 3.8))
     sns.heatmap(corr, annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="coolwarm", square=True, ax=ax)
     ax.set_title(title)
     fig.tight_layout()
@@ -82,7 +83,7 @@ def plot_umap_panels(panels: dict[str, pd.DataFrame]):
     titles = list(panels)
     cols = 2 if len(titles) > 1 else 1
     rows = int(np.ceil(len(titles) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=fit(4.2 * cols, 3.8 * rows), squeeze=False)
     for ax, title in zip(axes.flat, titles):
         df = panels[title]
         for source, color in (("real", "tab:red"), ("generated", "tab:blue")):
@@ -91,7 +92,7 @@ def plot_umap_panels(panels: dict[str, pd.DataFrame]):
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     for ax in list(axes.flat)[len(titles):]:
         ax.axis("off")
     fig.tight_layout()

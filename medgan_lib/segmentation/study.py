@@ -79,7 +79,8 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
     name = f"{train.name}-{condition.kind.replace('+', '_')}{'-' + condition.gan if condition.gan else ''}-s{seed}-{key}"
     checkpoint = save_unet(study_path(study_dir) / "unet" / name / "model.pt", model, label_names=train.label_names,
                            condition=dataclasses.asdict(condition), config=dataclasses.asdict(config), seed=seed,
-                           dataset=train.name, config_hash=key)
+                           dataset=train.name, config_hash=key,
+                           history={k: history[k] for k in ("iteration", "loss", "val_dice")})
     row = {"dataset": train.name, "data_spec": data_spec.to_dict() if data_spec else None,
            "data_spec_hash": data_spec.hash if data_spec else None, "condition": condition.kind, "label": condition.label, "gan": condition.gan,
            "run": condition.run, "mask_run": samples.meta.get("mask_run") if samples else None,

@@ -11,10 +11,8 @@ import torch
 from PIL import Image
 
 from medgan_lib.atomic import atomic_open
+from medgan_lib.colours import colour_masks
 
-# Label colours: background black, then red, green, blue, yellow, magenta, cyan, ...
-PALETTE = np.array([[0, 0, 0], [230, 60, 60], [60, 200, 60], [70, 110, 240], [240, 220, 60], [220, 80, 220],
-                    [60, 220, 220], [250, 150, 50]], dtype=np.uint8)
 
 
 def grid_array(images: np.ndarray, masks: np.ndarray | None, columns: int | None = None) -> np.ndarray:
@@ -29,7 +27,7 @@ def grid_array(images: np.ndarray, masks: np.ndarray | None, columns: int | None
     rgb = np.repeat(rgb, 3, axis=1) if c == 1 else rgb[:, :3]
     tiles = [rgb.transpose(0, 2, 3, 1)] if c else []
     if masks is not None:
-        tiles.append(PALETTE[masks % len(PALETTE)])
+        tiles.append(colour_masks(masks))
     tiles = np.concatenate(tiles, axis=2)
     tile_w = tiles.shape[2]
     pad = 2
@@ -60,7 +58,7 @@ def mask_to_image_grid(gan, masks: np.ndarray, styles: int = 4, seed: int = 0) -
                                   generator=torch.Generator().manual_seed(seed))[0] for i in range(rows)])
     rgb = (images + 1) / 2  # (rows, styles, C, H, W)
     rgb = np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb[:, :, :3]
-    coloured = PALETTE[masks % len(PALETTE)].astype(np.float32) / 255.0  # (rows, H, W, 3)
+    coloured = colour_masks(masks).astype(np.float32) / 255.0  # (rows, H, W, 3)
     tiles = np.concatenate([coloured[:, None], rgb.transpose(0, 1, 3, 4, 2)], axis=1)  # (rows, styles+1, H, W, 3)
     return tiles.transpose(0, 2, 1, 3, 4).reshape(rows * h, (styles + 1) * w, 3)
 

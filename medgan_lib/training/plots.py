@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from medgan_lib.plotting import fit
 from medgan_lib.training.grids import mask_to_image_grid
 from medgan_lib.training.run import Run, as_run, find_runs, latest_mask_run
 from medgan_lib.training.sampling import mask_batches
@@ -25,18 +26,46 @@ def _smooth(values: pd.Series, window: int) -> pd.Series:
 
 
 def plot_losses(runs: dict[str, Path], smooth: int | None = None) -> plt.Figure:
-    """D and G loss per iteration for each run (moving average over ``smooth`` iterations; symlog axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-    for name, run in runs.items():
-        stats = read_stats(run)
+    """Per run (moving average over ``smooth`` iterations): D and G losses with the D loss of a discriminator that
+    cannot tell real from fake (2 ln 2 for BCE); D(x) and D(G(z)) (probabilities for BCE, raw scores otherwise);
+    the gradient norms of both networks. Linear axes with plain tick labels; log for gradient norms."""
+    from matplotlib.ticker import FuncFormatter
+
+    from medgan_lib.gans import GANS, LOSSES
+
+    fig, (loss_ax, out_ax, grad_ax) = plt.subplots(1, 3, figsize=fit(10, 3.3))
+    chance_lines = {}
+    for i, (name, run) in enumerate(runs.items()):
+        run = as_run(run)
+        stats, colour = read_stats(run), f"C{i}"
         window = smooth or max(1, len(stats) // 50)
-        for ax, key in zip(axes, ("d_loss", "g_loss")):
-            ax.plot(stats["step"], _smooth(stats[key], window), label=name)
-    for ax, title in zip(axes, ("discriminator loss", "generator loss")):
-        ax.set(title=title, xlabel="iteration")
-        ax.set_yscale("symlog", linthresh=1.0)  # WGAN critics' early losses are 100x the BCE ones
+        step = stats["step"]
+        loss_ax.plot(step, _smooth(stats["d_loss"], window), color=colour, label=f"{name}: D")
+        loss_ax.plot(step, _smooth(stats["g_loss"], window), color=colour, ls="--", label=f"{name}: G")
+        for key, style, label in (("d_real", "-", "D(x)"), ("d_fake", "--", "D(G(z))")):
+            if key in stats:
+                out_ax.plot(step, _smooth(stats[key], window), color=colour, ls=style, label=f"{name}: {label}")
+        for key, style, label in (("grad_norm_d", "-", "D"), ("grad_norm_g", "--", "G")):
+            if key in stats and stats[key].notna().any():
+                grad_ax.plot(step, _smooth(stats[key], window), color=colour, ls=style, label=f"{name}: {label}")
+        loss_name = getattr(GANS[run.config.gan], "loss_name", None) if run.config.gan in GANS else None
+        if loss_name and np.isfinite(LOSSES[loss_name].chance_d_loss):
+            chance_lines[LOSSES[loss_name].chance_d_loss] = type(LOSSES[loss_name]).__name__.replace("Loss", "")
+    for value, kind in chance_lines.items():
+        text = "2 ln 2" if kind == "BCE" else f"{value:g}"
+        loss_ax.axhline(value, color="0.35", ls=":", lw=1.2, label=f"D cannot tell ({kind}: {text})")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for ax, title, ylabel in ((loss_ax, "losses", "loss (moving average)"),
+                              (out_ax, "discriminator outputs", "mean D output"),
+                              (grad_ax, "gradient norms", "L2 norm")):
+        ax.set(title=title, xlabel="iteration", ylabel=ylabel)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
+        if ax.lines:
+            ax.legend(fontsize=9)
+    if grad_ax.lines:
+        grad_ax.set_yscale("log")
+    for ax in (loss_ax, out_ax, grad_ax):
+        ax.yaxis.set_major_formatter(plain)  # 0.00367, not 3.66873x10^-3
     fig.tight_layout()
     return fig
 
@@ -56,7 +85,7 @@ def dloss_table(runs: dict[str, Path]) -> pd.DataFrame:
 def plot_dloss_stats(runs: dict[str, Path]) -> plt.Figure:
     """Bars of mean / variance / std of the D loss per GAN (belmekki Table I)."""
     table = dloss_table(runs)[["dloss_mean", "dloss_variance", "dloss_std"]]
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(table)), 3.5))
+    fig, ax = plt.subplots(figsize=fit(max(5, 1.2 * len(table)), 3.5))
     table.plot.bar(ax=ax, rot=0)
     ax.set(title="discriminator-loss statistics", ylabel="value")
     ax.grid(alpha=0.3, axis="y")
@@ -68,14 +97,14 @@ def show_grids(runs: dict[str, Path], per_run: int = 4) -> plt.Figure:
     """Sample grids saved through training: one row per run, ``per_run`` evenly spaced steps."""
     grids = {name: sorted(as_run(run).grids_dir.glob("step_*.png")) for name, run in runs.items()}
     cols = max(1, min(per_run, max((len(g) for g in grids.values()), default=1)))
-    fig, axes = plt.subplots(len(runs), cols, figsize=(3.6 * cols, 2.2 * len(runs)), squeeze=False)
+    fig, axes = plt.subplots(len(runs), cols, figsize=fit(3.6 * cols, 2.2 * len(runs)), squeeze=False)
     for row, (name, files) in zip(axes, grids.items()):
         picks = [files[i] for i in np.unique(np.linspace(0, len(files) - 1, cols).round().astype(int))] if files else []
         for ax in row:
             ax.axis("off")
         for ax, path in zip(row, picks):
             ax.imshow(Image.open(path))
-            ax.set_title(f"{name}, iteration {int(path.stem.split('_')[1])}", fontsize=8)
+            ax.set_title(f"{name}, iteration {int(path.stem.split('_')[1])}", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -104,7 +133,7 @@ def show_architecture_grids(runs: dict[str, Path], masks: int = 5) -> plt.Figure
                            mask_to_image_grid(run.load(device="cpu"), val[pick])))
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=fit(6 * len(panels), 6), squeeze=False)
     for ax, (title, grid) in zip(axes[0], panels):
         ax.imshow(grid, cmap="gray", vmin=0, vmax=1)
         ax.set_title(title, fontsize=9)
@@ -129,7 +158,7 @@ def show_spade_on_gan_masks(runs: dict[str, Path], study_dir: str | Path | None 
     pairs = [(s, m) for s, m in pairs if s is not None and m is not None]
     if not pairs:
         return None
-    fig, axes = plt.subplots(1, len(pairs), figsize=(6 * len(pairs), 6), squeeze=False)
+    fig, axes = plt.subplots(1, len(pairs), figsize=fit(6 * len(pairs), 6), squeeze=False)
     for ax, (spade_run, mask_run) in zip(axes[0], pairs):
         masks = np.concatenate(list(mask_batches("gan", rows, spade_run.data_spec, seed=seed, mask_run=mask_run)))
         ax.imshow(mask_to_image_grid(spade_run.load(device="cpu"), masks), vmin=0, vmax=1)

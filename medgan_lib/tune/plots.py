@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from medgan_lib.plotting import fit
 from medgan_lib.tune.search_space import BETA_KEYS, DESCRIPTIVE_KEYS, KEY_TO_FIELDS
 
 
 def fid_distribution(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """Figure 5: the final FID of every setting, per GAN (and dataset); diverged trials counted in the labels."""
-    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    ax = ax or plt.subplots(figsize=fit(6, 4))[1]
     done = rows[rows["status"] == "completed"].dropna(subset=["fid"])
     counts = rows.groupby("gan")["status"].apply(lambda s: int((s == "diverged").sum()))
     order = sorted(rows["gan"].unique())
@@ -32,7 +33,7 @@ def fid_distribution(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes
 
 def fid_vs_knob(rows: pd.DataFrame, knob: str, ax: plt.Axes | None = None) -> plt.Axes:
     """Figure 6 for any knob: FID of every finished trial against the knob's value, one colour per GAN."""
-    ax = ax or plt.subplots(figsize=(5, 3.5))[1]
+    ax = ax or plt.subplots(figsize=fit(5, 3.5))[1]
     done = rows[rows["status"] == "completed"].dropna(subset=["fid", knob])
     values = sorted(done[knob].unique(), key=lambda v: (isinstance(v, str), v))
     several = done["gan"].nunique() > 1
@@ -50,12 +51,12 @@ def knob_panels(rows: pd.DataFrame, knobs: list[str] | None = None, columns: int
     if "filters_discriminator" in knobs:  # the paper's Figure 6 first
         knobs = ["filters_discriminator"] + [k for k in knobs if k != "filters_discriminator"]
     if not knobs:
-        fig, ax = plt.subplots(figsize=(4, 1))
+        fig, ax = plt.subplots(figsize=fit(4, 1))
         ax.axis("off")
         ax.text(0.5, 0.5, "no knob took more than one value", ha="center", va="center")
         return fig
     nrows = math.ceil(len(knobs) / columns)
-    fig, axes = plt.subplots(nrows, min(columns, len(knobs)), figsize=(5 * min(columns, len(knobs)), 3.5 * nrows),
+    fig, axes = plt.subplots(nrows, min(columns, len(knobs)), figsize=fit(5 * min(columns, len(knobs)), 3.5 * nrows),
                              squeeze=False)
     for ax, knob in zip(axes.flat, knobs):
         fid_vs_knob(rows, knob, ax)
@@ -68,7 +69,7 @@ def knob_panels(rows: pd.DataFrame, knobs: list[str] | None = None, columns: int
 
 def fid_curves(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """FID after every interval for every trial; trials stopped early by ASHA end before the budget."""
-    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    ax = ax or plt.subplots(figsize=fit(6, 4))[1]
     for row in rows.itertuples():
         curve = np.array(row.fid_curve, dtype=float).reshape(-1, 2)
         if len(curve):
@@ -76,13 +77,17 @@ def fid_curves(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
             ax.plot(curve[:, 0], curve[:, 1], style, marker="o", label=f"{row.gan} {row.label} s{row.seed}")
     ax.set(xlabel="iteration", ylabel="FID", title="FID per training interval (dashed: stopped by ASHA)")
     if len(rows) <= 12:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     return ax
 
 
-def significance_table(grid: pd.DataFrame, title: str = "", ax: plt.Axes | None = None) -> plt.Axes:
-    """chetty Table 3: ✓ where two configurations' FIDs differ at the 5% level, ✗ where not."""
-    ax = ax or plt.subplots(figsize=(1.2 * len(grid.columns) + 1.5, 0.5 * len(grid) + 1))[1]
+def significance_table(grid: pd.DataFrame, title: str = "", ax: plt.Axes | None = None) -> plt.Axes | None:
+    """chetty Table 3: ✓ where two configurations' FIDs differ at the 5% level, ✗ where not (None, with a printed
+    note, for a single configuration: nothing to compare)."""
+    if len(grid) < 2:
+        print(f"{title or 'pairwise t-tests'}: one configuration, nothing to compare")
+        return None
+    ax = ax or plt.subplots(figsize=fit(1.2 * len(grid.columns) + 1.5, 0.5 * len(grid) + 1))[1]
     colour = grid.replace({"✓": 1.0, "✗": 0.0, ".": np.nan, "?": 0.5}).astype(float)
     sns.heatmap(colour, annot=grid.to_numpy(), fmt="", cmap="RdYlGn", vmin=0, vmax=1, cbar=False, ax=ax,
                 linewidths=0.5, linecolor="white")
@@ -92,7 +97,7 @@ def significance_table(grid: pd.DataFrame, title: str = "", ax: plt.Axes | None 
 
 def correlation_heatmap(r: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """belmekki Figure 5: Pearson correlation between FID and the D-loss statistics."""
-    ax = ax or plt.subplots(figsize=(4.5, 3.8))[1]
+    ax = ax or plt.subplots(figsize=fit(4.5, 3.8))[1]
     sns.heatmap(r.astype(float), annot=True, fmt=".2f", cmap="coolwarm", vmin=-1, vmax=1, square=True, ax=ax)
     ax.set(title="Pearson correlation (belmekki Fig. 5)")
     return ax

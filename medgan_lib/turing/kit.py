@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from medgan_lib.atomic import atomic_open, write_json
+from medgan_lib.plotting import fit
 
 ANSWERS = ("real", "fake")  # what the answer key writes
 
@@ -161,7 +162,7 @@ def quiz_figure(test: TuringTest, columns: int = 10):
 
     n = len(test.images)
     rows = -(-n // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.75 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=fit(1.6 * columns, 1.75 * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -182,7 +183,7 @@ def answer_figure(test: TuringTest, columns: int = 10):
         for spine in ax.spines.values():
             spine.set_edgecolor(colour)
             spine.set_linewidth(3)
-        ax.set_title(f"{i + 1}: {'real' if test.is_real[i] else 'synthetic'}", fontsize=8, color=colour)
+        ax.set_title(f"{i + 1}: {'real' if test.is_real[i] else 'synthetic'}", fontsize=9, color=colour)
     fig.suptitle("Answers: green = real, red = synthetic")
     return fig
 

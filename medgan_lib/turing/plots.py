@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from medgan_lib.plotting import fit
 from medgan_lib.turing.kit import Kit
 from medgan_lib.turing.scoring import PAPER_EXPERTS, ClassResult
 
@@ -15,7 +16,7 @@ def class_figure(result: ClassResult):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, max(3.0, 0.32 * len(result.readers) + 2.0)),
+    fig, (left, right) = plt.subplots(1, 2, figsize=fit(9.5, max(3.0, 0.32 * len(result.readers) + 2.0)),
                                       gridspec_kw={"width_ratios": [3, 2]})
     names = [r.reader for r in result.readers] + ["class (pooled)"]
     values = [r.accuracy for r in result.readers] + [result.pooled.value]
@@ -33,7 +34,7 @@ def class_figure(result: ClassResult):
     left.set_xlim(0, 1)
     left.set_xlabel("accuracy (95 % interval)")
     left.xaxis.set_major_formatter(PercentFormatter(1.0))
-    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     left.set_title("Readers' accuracy")
     table = result.by_confidence
     if len(table):
@@ -42,7 +43,7 @@ def class_figure(result: ClassResult):
         right.errorbar(x, table["accuracy"], yerr=[table["accuracy"] - table["ci low"],
                                                    table["ci high"] - table["accuracy"]],
                        fmt="none", ecolor="black", capsize=3)
-        right.set_xticks(x, [f"{c}\n(n={n})" for c, n in zip(table["confidence"], table["answers"])], fontsize=8)
+        right.set_xticks(x, [f"{c}\n(n={n})" for c, n in zip(table["confidence"], table["answers"])], fontsize=9)
         right.axhline(0.5, color="0.4", ls="--", lw=1)
     right.set_ylim(0, 1)
     right.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -64,7 +65,7 @@ def fooled_figure(kit: Kit, result: ClassResult, top: int = 8):
     if fake.empty:
         return None
     files = kit.image_files()
-    fig, axes = plt.subplots(1, len(fake), figsize=(min(9.5, 1.4 * len(fake)), 1.9), squeeze=False)
+    fig, axes = plt.subplots(1, len(fake), figsize=fit(min(9.5, 1.4 * len(fake)), 1.9), squeeze=False)
     for ax, (_, row) in zip(axes.flat, fake.iterrows()):
         with Image.open(files[row["image"] - 1]) as image:
             ax.imshow(np.asarray(image), cmap="gray", vmin=0, vmax=255)
