@@ -75,6 +75,12 @@ def _umask() -> int:
     return 0o022
 
 
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
 def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_open(path, "w") as handle:
         handle.write(text)

@@ -70,6 +70,10 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
             assert_clean_outputs(out / result.records[name].notebook)
             assert_linked(out, out / result.records[name].html, reader=False)
             assert_linked(out, out / result.records[name].reader_html, reader=True)
+    assert "data:image/png" not in index  # thumbnails are files beside the index, each linked to its page
+    for link in re.findall(r"<figure><a href='([^']+)'", index):
+        assert (out / link).is_file(), f"index figure link {link} does not resolve"
+    assert "02_gan_training-dcgan-s0: samples through training: dcgan" in index  # captioned by what it shows
     for figure in (out / "figures").glob("*.png"):  # the index's key figures too
         assert Image.open(figure).size[0] <= MAX_PIXELS, f"{figure.name} is wider than {MAX_WIDTH} in"
     two = (out / result.records["02_gan_training-spade-s0"].html).read_text()

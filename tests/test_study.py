@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import base64
 import json
 import os
 import signal
@@ -13,8 +15,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-
-import argparse
 
 from medgan_lib.study import ProfileError, apply_overrides, list_studies, load_profile, run_study
 from medgan_lib.study.cli import register
@@ -138,7 +138,10 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     index = (out / "index.html").read_text()
     assert "this GAN diverged" in index and "html/02_gan_training-bad-s0.html" in index
     assert "figures/03_umap.png" in index  # saved by the notebook under figures/
-    assert f"data:image/png;base64,{PNG}" in index  # 05 saved none: its last displayed figure is shown
+    # 05 saved none: its last displayed figure is shown, as a file beside the index (never inlined), linked to its page
+    assert "thumbs/05_memory_analysis.png" in index and "data:image/png" not in index
+    assert (out / "thumbs" / "05_memory_analysis.png").read_bytes() == base64.b64decode(PNG)
+    assert "<a href='html/05_memory_analysis.html'" in index
     assert "41 [38, 45]" in index  # our FID with its CI, from results/fid.jsonl
     printed = capsys.readouterr().out
     assert "FAILED 02_gan_training-bad-s0" in printed and "1 failed" in printed

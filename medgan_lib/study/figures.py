@@ -7,10 +7,11 @@ index groups figures by section. Sections that save none get the last figure of 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from medgan_lib.atomic import atomic_open
+from medgan_lib.atomic import atomic_open, write_json
 from medgan_lib.results import study_path
 
 
@@ -18,11 +19,23 @@ def figures_dir(study_dir: str | os.PathLike | None) -> Path:
     return study_path(study_dir) / "figures"
 
 
-def save_figure(fig, study_dir: str | os.PathLike | None, name: str, dpi: int = 100) -> Path:
-    """Write matplotlib figure ``fig`` to ``<study>/figures/<name>.png`` atomically; returns the path."""
+def save_figure(fig, study_dir: str | os.PathLike | None, name: str, caption: str = "", dpi: int = 100) -> Path:
+    """Write matplotlib figure ``fig`` to ``<study>/figures/<name>.png`` atomically, and ``caption`` (what the
+    figure shows, the index's caption under its thumbnail) beside it as ``<name>.json``; returns the PNG's path."""
     if not name or "/" in name or name.endswith(".png"):
         raise ValueError(f"figure name {name!r}: expected a plain name like '03_fid_per_gan' (no folder, no .png)")
     path = figures_dir(study_dir) / f"{name}.png"
     with atomic_open(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=dpi, bbox_inches="tight")
+    if caption:
+        write_json(path.with_suffix(".json"), {"caption": caption})
     return path
+
+
+def caption_of(png: Path) -> str:
+    """The caption saved with a key figure ("" if none was given)."""
+    side = png.with_suffix(".json")
+    try:
+        return str(json.loads(side.read_text()).get("caption", "")) if side.is_file() else ""
+    except (OSError, ValueError):
+        return ""

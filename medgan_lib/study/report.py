@@ -3,6 +3,7 @@ paper's published values, key figures, memorisation flags, links to every sectio
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import time
@@ -12,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from medgan_lib.atomic import write_text
+from medgan_lib.atomic import write_bytes, write_text
 from medgan_lib.names import condition_label
 from medgan_lib.provenance import library_versions
 from medgan_lib.reference import PAPER_DATASETS, paper_table2
@@ -210,14 +211,21 @@ def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
 
 
 def _figures(study_dir: Path, plan: list[str], records: dict) -> str:
-    """Files in ``figures/`` (see :mod:`medgan_lib.study.figures`), grouped by section; a section that saved
-    none shows the last figure of its executed notebook instead."""
+    """The key figures in ``figures/`` (``study.figures.save_figure``) with their captions, each linking to its
+    section's page; a section that saved none shows the last figure of its executed notebook, written as a file
+    under ``thumbs/`` (never inlined: the index stays small)."""
+    from medgan_lib.study.figures import caption_of
+
     files = sorted(p for p in study_dir.glob("**/figures/*.png") if "runs" not in p.relative_to(study_dir).parts)
+    pages = [records[n] for n in plan if n in records and records[n].html]
     parts = []
     for p in files:
-        rel = _e(p.relative_to(study_dir))
-        parts.append(f"<figure><a href='{rel}'><img src='{rel}'></a>"
-                     f"<figcaption>{_e(p.name)}</figcaption></figure>")
+        section = p.name.split("_", 1)[0]
+        page = next((r for r in pages if r.name.startswith(section + "_") and _shows_run_of(p.stem, r)), None) or \
+            next((r for r in pages if r.name.startswith(section + "_")), None)
+        caption = caption_of(p) or p.stem.split("_", 1)[-1].replace("_", " ")
+        parts.append(_thumbnail(p.relative_to(study_dir), page.html if page else None,
+                                f"{page.name if page else section}: {caption}"))
     for name in plan:
         rec = records.get(name)
         prefix = name.split("_", 1)[0] + "_"
@@ -225,9 +233,25 @@ def _figures(study_dir: Path, plan: list[str], records: dict) -> str:
             continue
         png = _last_png(study_dir / rec.notebook)
         if png:
-            parts.append(f"<figure><img src='data:image/png;base64,{png}'>"
-                         f"<figcaption>{_e(name)}: last figure of the notebook</figcaption></figure>")
+            thumb = write_bytes(study_dir / "thumbs" / f"{name}.png", base64.b64decode(png))
+            parts.append(_thumbnail(thumb.relative_to(study_dir), rec.html, f"{name}: the notebook's last figure"))
     return "".join(parts) or f"<p class='na'>{NOT_AVAILABLE}: no figures.</p>"
+
+
+def _shows_run_of(figure: str, record) -> bool:
+    """Whether a figure named after GAN runs (``02_samples_<run>+<run>``, run folder names) shows the run of a
+    per-GAN step (run names are ``NNNNN-<gan>-<dataset>[-masks]-s<seed>``)."""
+    if not record.gan:
+        return False
+    masks = "-masks-" in record.name
+    return any(run.split("-")[1:2] == [record.gan] and run.endswith(f"-s{record.seed}") and ("-masks-" in run) == masks
+               for run in figure.split("_samples_", 1)[-1].split("+"))
+
+
+def _thumbnail(png: Path, page: str | None, caption: str) -> str:
+    image = f"<img src='{_e(png.as_posix())}' alt='{_e(caption)}' loading='lazy'>"
+    linked = f"<a href='{_e(page)}' title='open the section'>{image}</a>" if page else image
+    return f"<figure>{linked}<figcaption>{_e(caption)}</figcaption></figure>"
 
 
 def _last_png(notebook: Path) -> str | None:
