@@ -170,3 +170,19 @@ def test_figure7_and_memorisation_panels_use_the_images_the_fid_was_computed_on(
     ev.figure7_panels("", dataset(12, seed=4), runs, {}, spaces=("pixels",))
     assert sizes == [8, 8]
     assert len(ev.sample_images(runs, "a")) == 8 and len(ev.sample_images(runs, "a", 5)) == 5
+
+
+def test_memorization_notes_tell_collapse_from_copying():
+    import pandas as pd
+
+    from medgan_lib.metrics.study import memorization_notes
+    from medgan_lib.rows import GAN, PIXEL_DIVERSITY_RATIO, PIXEL_NEAR_COPY_SHARE, QUANTILE, RUN
+
+    summary = pd.DataFrame({GAN: ["vanilla", "spade", "wgan", "dcgan"], RUN: ["a", "b", "c", "d"],
+                            PIXEL_NEAR_COPY_SHARE: [0.69, 0.40, 0.04, 0.05], QUANTILE: [0.05] * 4,
+                            PIXEL_DIVERSITY_RATIO: [0.08, 0.95, 0.3, 0.9]})
+    notes = memorization_notes(summary)
+    assert "mode collapse, not memorisation" in notes[0] and "69%" in notes[0]
+    assert "reproduces training images" in notes[1]
+    assert "mode collapse, without copying" in notes[2]
+    assert "no sign of copying" in notes[3]

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from medgan_lib.progress import tqdm
 
 from medgan_lib.data.dataset import DatasetError
 from medgan_lib.data.manifest import load_manifest
 from medgan_lib.data.preprocessing import normalise, resize_image
 from medgan_lib.data.readers import read_file
+from medgan_lib.progress import tqdm
 
 MURA_PARTS = ("ELBOW", "FINGER", "FOREARM", "HAND", "HUMERUS", "SHOULDER", "WRIST")
 SUBSETS = ("train", "valid")

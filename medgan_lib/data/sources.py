@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from medgan_lib.progress import tqdm
 
 from medgan_lib.data.dataset import DatasetError
 from medgan_lib.data.manifest import Manifest, load_manifest
@@ -23,6 +22,7 @@ from medgan_lib.data.phantoms import PHANTOMS, Phantom, generate
 from medgan_lib.data.preprocessing import Preprocessing, normalise, resize_image, resize_mask
 from medgan_lib.data.readers import Case, RawCase, format_of, read_case
 from medgan_lib.hashing import hash_inputs
+from medgan_lib.progress import tqdm
 from medgan_lib.registry import Registry
 
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}

@@ -16,13 +16,13 @@ import json
 import re
 from pathlib import Path
 
-from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import write_json
 from medgan_lib.config import to_dict
 from medgan_lib.data.dataset import DatasetError
 from medgan_lib.data.sources import DATASETS, ManifestSource
 from medgan_lib.hashing import hash_inputs, sha256_file
+from medgan_lib.progress import tqdm
 
 LOCK_NAME = "medgan-lock.json"
 

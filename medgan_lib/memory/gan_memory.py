@@ -27,7 +27,6 @@ from typing import Any
 import pandas as pd
 import torch
 from torch import nn
-from medgan_lib.progress import tqdm
 
 from medgan_lib.config import replace
 from medgan_lib.gans.base import GANS, GAN, DataShape
@@ -35,6 +34,7 @@ from medgan_lib.hashing import hash_inputs
 from medgan_lib.memory.accounting import (MB, leaf_output_summary, parameter_memory, saved_tensor_memory,
                                           summary_mb_per_image)
 from medgan_lib.memory.measure import peak_memory_delta, seconds_per_call, tensor_bytes
+from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result
 from medgan_lib.runtime import seed_everything, select_device
 from medgan_lib.training.train import build_gan, make_optimizer

@@ -17,12 +17,12 @@ import zipfile
 import numpy as np
 import torch
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
-from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import save_npz
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.metrics.extractors import Extractor
 from medgan_lib.paths import cache_dir
+from medgan_lib.progress import tqdm
 from medgan_lib.runtime import select_device
 from medgan_lib.samples import to_uint8
 

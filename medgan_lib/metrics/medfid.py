@@ -34,7 +34,6 @@ from typing import Any, Callable, Literal
 import numpy as np
 import torch
 from torch import nn
-from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import ArtefactError, torch_load, torch_save
 from medgan_lib.data.mura import MURA_PARTS, mura_parts, mura_training_set
@@ -46,6 +45,7 @@ from medgan_lib.metrics.inception import (INCEPTION_CPU_BATCH, WeightsError, inc
                                           preprocess_like_torch_fidelity, split_inception)
 from medgan_lib.metrics.unet_features import module_sha256
 from medgan_lib.paths import cache_dir
+from medgan_lib.progress import tqdm
 from medgan_lib.runtime import select_device
 
 TF_NAME = "medgan-medfid"

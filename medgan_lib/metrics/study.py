@@ -13,7 +13,6 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from medgan_lib.progress import tqdm
 
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
@@ -22,6 +21,7 @@ from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
+from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, read_results
 from medgan_lib.rows import (DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
                              GAN, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE, PIXEL_NEAR_COPY_SHARE,
@@ -130,6 +130,32 @@ def memorization_summary(study_dir: str = "", dataset: str | None = None) -> pd.
     columns = [GAN, RUN, N, EXTRACTOR, PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
                PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE, FEATURE_MODE_COLLAPSE, QUANTILE]
     return memo.drop_duplicates([RUN, EXTRACTOR], keep="last")[columns].reset_index(drop=True)
+
+
+def memorization_notes(summary: pd.DataFrame) -> list[str]:
+    """One "what to notice" line per run of ``memorization_summary``, written from its numbers: many pixel
+    near-copies with a collapsed diversity is a GAN drawing a few mean-like images, not one reproducing training
+    images; near-copies with a real-like diversity is memorisation."""
+    from medgan_lib.diversity import COLLAPSE_RATIO
+
+    notes = []
+    for _, row in summary.drop_duplicates(RUN).iterrows():
+        share, expected, ratio = row[PIXEL_NEAR_COPY_SHARE], row[QUANTILE], row[PIXEL_DIVERSITY_RATIO]
+        many = share > 3 * expected
+        if many and ratio < COLLAPSE_RATIO:
+            text = (f"{share:.0%} of its images are pixel near-copies (about {expected:.0%} expected), but their "
+                    f"diversity is {ratio:.2f} x the real set's: it collapsed to a few mean-like images, which sit "
+                    f"near many training images; that is mode collapse, not memorisation")
+        elif many:
+            text = (f"{share:.0%} pixel near-copies (about {expected:.0%} expected) with a real-like diversity "
+                    f"({ratio:.2f} x): it reproduces training images; the nearest-neighbour panel below shows which")
+        elif ratio < COLLAPSE_RATIO:
+            text = f"diversity {ratio:.2f} x the real set's: mode collapse, without copying ({share:.0%} near-copies)"
+        else:
+            text = (f"no sign of copying ({share:.0%} near-copies, about {expected:.0%} expected) or of collapse "
+                    f"(diversity {ratio:.2f} x)")
+        notes.append(f"{row[GAN]} ({row[RUN]}): {text}.")
+    return notes
 
 
 def config_from(cls: type, **values: Any) -> Any:

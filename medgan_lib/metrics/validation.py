@@ -14,11 +14,11 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 from scipy import ndimage, stats
-from medgan_lib.progress import tqdm
 
 from medgan_lib.metrics.extractors import Extractor
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.fidelity import frechet_distance
+from medgan_lib.progress import tqdm
 
 
 def gaussian_blur(images: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:

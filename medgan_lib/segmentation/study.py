@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from medgan_lib.progress import tqdm
 
 from medgan_lib.config import name_list
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.names import condition_label
+from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, read_results, study_path
 from medgan_lib.samples import SampleSet
 from medgan_lib.segmentation.data import check_disjoint, check_test_patients, synthetic_arrays

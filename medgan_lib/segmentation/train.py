@@ -12,9 +12,9 @@ import numpy as np
 import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
-from medgan_lib.progress import tqdm
 
 from medgan_lib.data.dataset import PreparedDataset
+from medgan_lib.progress import tqdm
 from medgan_lib.runtime import seed_everything, select_device
 from medgan_lib.segmentation.data import augment
 from medgan_lib.segmentation.metrics import dice_per_patient, summarize

@@ -167,3 +167,43 @@ def show_spade_on_gan_masks(runs: dict[str, Path], study_dir: str | Path | None 
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def compare_gans(runs: list[Run], real_images: np.ndarray, real_masks: np.ndarray | None, n: int = 6,
+                 seed: int = 0) -> plt.Figure:
+    """The comparison students make: real images with their masks on top, then per GAN run its D loss against
+    wall-clock training time (every quick run had the same budget) beside ``n`` of its samples."""
+    from medgan_lib.gans import GANS, LOSSES
+    from medgan_lib.names import gan_name
+    from medgan_lib.training.grids import grid_array
+
+    runs = [as_run(r) for r in runs]
+    fig = plt.figure(figsize=fit(10, 1.05 * (len(runs) + 1) + 0.4))
+    grid = fig.add_gridspec(len(runs) + 1, 2, width_ratios=[1, 2.2], hspace=0.55, wspace=0.08)
+    real = fig.add_subplot(grid[0, 1])
+    real.imshow(grid_array(real_images[:n], None if real_masks is None else real_masks[:n], columns=n))
+    real.set_title("real training images (each with its mask)", fontsize=9)
+    real.axis("off")
+    legend = fig.add_subplot(grid[0, 0])
+    legend.axis("off")
+    legend.text(0, 0.5, "left: D loss (moving average)\nagainst training time;\ndotted: a D that cannot tell",
+                fontsize=9, va="center")
+    for row, run in enumerate(runs, start=1):
+        stats = read_stats(run)
+        timed = "wall_time" in stats and stats["wall_time"].notna().all()
+        x = stats["wall_time"] if timed else stats["step"]
+        curve = fig.add_subplot(grid[row, 0])
+        curve.plot(x, _smooth(stats["d_loss"], max(1, len(stats) // 50)), color=f"C{row - 1}")
+        loss_name = getattr(GANS[run.config.gan], "loss_name", None) if run.config.gan in GANS else None
+        if loss_name and np.isfinite(LOSSES[loss_name].chance_d_loss):
+            curve.axhline(LOSSES[loss_name].chance_d_loss, color="0.35", ls=":", lw=1)
+        curve.set_ylabel(gan_name(run.gan_name), fontsize=9, rotation=0, ha="right", va="center")
+        curve.tick_params(labelsize=9)
+        curve.grid(alpha=0.3)
+        if row == len(runs):
+            curve.set_xlabel("training time (s)" if timed else "iteration", fontsize=9)
+        images, masks = run.samples(n, seed=seed).load(n)
+        shown = fig.add_subplot(grid[row, 1])
+        shown.imshow(grid_array(images, masks, columns=n))
+        shown.axis("off")
+    return fig

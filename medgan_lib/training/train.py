@@ -21,7 +21,6 @@ from typing import Any, NoReturn
 
 import numpy as np
 import torch
-from medgan_lib.progress import tqdm
 
 from medgan_lib.atomic import write_json, write_text
 from medgan_lib.config import ConfigError
@@ -32,6 +31,7 @@ from medgan_lib.gans.augment import classic_augment
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.locks import exclusive
 from medgan_lib.optim import Adas
+from medgan_lib.progress import tqdm
 from medgan_lib.provenance import provenance
 from medgan_lib.results import append_result, read_results, study_path
 from medgan_lib.runtime import get_rng_state, seed_everything, select_device, set_rng_state

@@ -17,10 +17,10 @@ from typing import Any, Iterator, Literal
 
 import pandas as pd
 from ray.tune import Callback
-from medgan_lib.progress import tqdm
 
 from medgan_lib.config import ConfigError, replace
 from medgan_lib.data.spec import DataSpec
+from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, latest, read_results, study_path
 from medgan_lib.rows import (CONFIG_ID, GAN, OVERRIDES, PARAMS, PRESET, PROVENANCE, SCHEDULER, STATUS, STUDY, TIME,
                              TRIAL_ID)

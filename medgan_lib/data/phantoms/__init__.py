@@ -11,9 +11,9 @@ import dataclasses
 from typing import Callable
 
 import numpy as np
-from medgan_lib.progress import tqdm
 
 from medgan_lib.data.phantoms import cardiac, liver, retina, xray
+from medgan_lib.progress import tqdm
 
 PatientFn = Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarray]]
 
