@@ -113,3 +113,22 @@ def test_bad_input(tmp_path, splits):
         synthetic_arrays(empty, train)
     with pytest.raises(ValueError, match="sample set"):
         Condition("synthetic", "dcgan")
+
+
+def test_dice_notes_are_written_from_the_table():
+    import pandas as pd
+
+    from medgan_lib.segmentation.study import dice_notes
+
+    table = pd.DataFrame([
+        {"condition": "Original Data", "kind": "real", "gan": None, "seeds": 1, "dice_mean": 0.85, "p_wilcoxon": np.nan},
+        {"condition": "WGAN", "kind": "synthetic", "gan": "wgan", "seeds": 1, "dice_mean": 0.44, "p_wilcoxon": 0.001},
+        {"condition": "DCGAN", "kind": "synthetic", "gan": "dcgan", "seeds": 1, "dice_mean": 0.31, "p_wilcoxon": 0.001},
+        {"condition": "Orig. Data + SPADE GAN", "kind": "real+synthetic", "gan": "spade", "seeds": 1, "dice_mean": 0.815,
+         "p_wilcoxon": 0.03}])
+    notes = dice_notes(table)
+    assert notes[0] == "real data alone: Dice 0.85."
+    assert "best synthetic-only training set: WGAN at 0.44, 0.41 below real data" in notes[1]
+    assert "below half of real data: WGAN, DCGAN" in notes[2]
+    assert "Orig. Data + SPADE GAN: costs 0.035 Dice" in notes[3] and "one seed" in notes[3]
+    assert dice_notes(pd.DataFrame()) == []

@@ -226,3 +226,31 @@ def find_unet(study_dir: str | Path | None = None, dataset: str = "cardiac_phant
         raise FileNotFoundError(f"no '{condition}' U-Net for dataset '{dataset}' in study {study_path(study_dir)}; "
                                 f"train one with real_unet() or notebook 04")
     return Path(rows.iloc[-1]["checkpoint"])
+
+
+def dice_notes(table: pd.DataFrame) -> list[str]:
+    """"What to notice" lines written from a ``summary`` table: the best synthetic-only GAN and its gap to real
+    data, the GANs below half of it, and whether adding synthetic images beat the real data alone."""
+    if table.empty or "real" not in set(table["kind"]):
+        return []
+    real = float(table.loc[table["kind"] == "real", "dice_mean"].iloc[0])
+    notes = [f"real data alone: Dice {real:.2f}."]
+    synthetic = table[table["kind"] == "synthetic"].sort_values("dice_mean", ascending=False)
+    if len(synthetic):
+        best = synthetic.iloc[0]
+        notes.append(f"best synthetic-only training set: {best['condition']} at {best['dice_mean']:.2f}, "
+                     f"{real - best['dice_mean']:.2f} below real data"
+                     + (f" (Wilcoxon over test patients p = {best['p_wilcoxon']:.2g})" if np.isfinite(best["p_wilcoxon"])
+                        else "") + ".")
+        weak = synthetic[synthetic["dice_mean"] < real / 2]
+        if len(weak):
+            notes.append(f"below half of real data: {', '.join(weak['condition'])}: their images or masks do not "
+                         f"teach a U-Net the anatomy (look at their samples in 02 and 03).")
+    mixed = table[table["kind"] == "real+synthetic"]
+    for _, row in mixed.iterrows():
+        change = row["dice_mean"] - real
+        verdict = "adds" if change > 0 else "costs"
+        notes.append(f"{row['condition']}: {verdict} {abs(change):.3f} Dice over real data alone"
+                     + (f" (p = {row['p_wilcoxon']:.2g}; one seed: read it as a trend)" if row["seeds"] == 1 and
+                        np.isfinite(row["p_wilcoxon"]) else "") + ".")
+    return notes

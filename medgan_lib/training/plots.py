@@ -207,3 +207,30 @@ def compare_gans(runs: list[Run], real_images: np.ndarray, real_masks: np.ndarra
         shown.imshow(grid_array(images, masks, columns=n))
         shown.axis("off")
     return fig
+
+
+def training_notes(runs: dict[str, Path]) -> list[str]:
+    """"What to notice" lines written from each run's losses and summary: where its D loss ended against a D
+    that cannot tell real from fake, and whether its samples collapsed."""
+    from medgan_lib.diversity import COLLAPSE_RATIO
+    from medgan_lib.gans import GANS, LOSSES
+
+    notes = []
+    for name, run in runs.items():
+        run = as_run(run)
+        stats, summary = read_stats(run), run.summary
+        end = float(stats["d_loss"].tail(max(1, len(stats) // 10)).mean())
+        loss_name = getattr(GANS[run.config.gan], "loss_name", None) if run.config.gan in GANS else None
+        chance = LOSSES[loss_name].chance_d_loss if loss_name else float("nan")
+        if np.isfinite(chance):
+            side = ("D is winning: it still tells real from fake" if end < chance - 0.05 * max(abs(chance), 1) else
+                    "near the value of a D that cannot tell" if abs(end - chance) <= 0.05 * max(abs(chance), 1) else
+                    "above it: G is fooling D")
+            loss = f"D loss ended at {end:.3g} against {chance:.3g} for a D that cannot tell ({side})"
+        else:
+            loss = f"D loss ended at {end:.3g}"
+        ratio = summary.get("diversity_ratio")
+        diversity = (f"sample diversity {ratio:.2f} x the real images'" + (" (mode collapse)" if ratio < COLLAPSE_RATIO
+                                                                            else "")) if ratio is not None else ""
+        notes.append(f"{name}: {loss}; {diversity}." if diversity else f"{name}: {loss}.")
+    return notes
