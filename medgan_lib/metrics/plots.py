@@ -31,6 +31,15 @@ def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None):
     return ax
 
 
+def plot_fid_panels(rows: pd.DataFrame, extractors: list[str]):
+    """``plot_fid`` for each feature space, side by side (at most 10 in wide)."""
+    fig, axes = plt.subplots(1, len(extractors), figsize=fit(4.5 * len(extractors), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], extractors):
+        plot_fid(rows, name, ax)
+    fig.tight_layout()
+    return fig
+
+
 def plot_distortion_sweep(sweep: pd.DataFrame):
     """FID vs distortion strength, one panel per extractor, one line per distortion (chetty Figs. 12-19)."""
     extractors = list(dict.fromkeys(sweep["extractor"]))
