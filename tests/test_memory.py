@@ -148,3 +148,17 @@ def test_belmekki_reference_numbers():
     d = 2 * 4 * (2 * 64 * 1024 + 3 * (128 * 256 + 256 * 64 + 512 * 16) + 1)
     assert table.ours.iloc[0] == pytest.approx((g + d) / MB)
     assert table.ours.iloc[-1] == 10.0
+
+
+def test_memory_notes_are_written_from_the_sweep():
+    import pandas as pd
+
+    from medgan_lib.memory.gan_memory import memory_notes
+
+    sweep = pd.DataFrame({"config": ["t"] * 3, "resolution": [64] * 3, "filters_g": [32, 64, 128], "batchnorm": [True] * 3,
+                          "summary_mb_per_image": [1.0, 2.0, 4.0]})
+    savings = pd.DataFrame({"summary_total_mb_per_image_saving_pct": [0.9, 2.4]})
+    notes = memory_notes(sweep, savings)
+    assert "0.0312 MB per feature map, R² = 1.000 over 3 sizes (linear" in notes[0]
+    assert "saves 0.9-2.4 %" in notes[1] and "outside their range" in notes[1]
+    assert "needs at least 3" in memory_notes(sweep.head(2), savings.head(0))[0]

@@ -307,3 +307,31 @@ def max_batch(sweep: pd.DataFrame, capacities_gb: Sequence[float] = ACCELERATORS
                 row[f"{gb:g} GB"] = max(0, int((gb * GIB / MB - fixed_mb) // per_image_mb))
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# Ours: memory "grows linearly" when a straight line explains >= 98 % of the variance (the findings use it too).
+LINEAR_R2 = 0.98
+
+
+def memory_notes(sweep: pd.DataFrame, savings: pd.DataFrame, column: str = "summary_mb_per_image") -> list[str]:
+    """"What to notice" lines written from the Table II sweep and its BatchNorm savings: how linear memory per
+    image is in the number of feature maps (belmekki Figure 7) and the BatchNorm saving beside belmekki's 1.2-7 %."""
+    from medgan_lib.stats import linear_fit
+
+    notes = []
+    for (config, resolution), group in sweep[sweep.batchnorm].groupby(["config", "resolution"]):
+        if group.filters_g.nunique() >= 3:
+            slope, r2 = linear_fit(group.filters_g, group[column])
+            notes.append(f"{config} at {resolution}x{resolution}: memory per image grows by {slope.value:.3g} MB per "
+                         f"feature map, R² = {r2:.3f} over {len(group)} sizes ({'linear' if r2 >= LINEAR_R2 else 'not linear'}"
+                         f", as belmekki Figure 7 {'shows' if r2 >= LINEAR_R2 else 'does not show here'}).")
+        else:
+            notes.append(f"{config} at {resolution}x{resolution}: {group.filters_g.nunique()} feature-map size(s); "
+                         f"linearity needs at least 3.")
+    saving = "summary_total_mb_per_image_saving_pct"
+    if saving in savings and len(savings):
+        low, high = savings[saving].min(), savings[saving].max()
+        inside = 1.2 <= low and high <= 7.0
+        notes.append(f"removing BatchNorm saves {low:.2g}-{high:.2g} % of the memory per image (belmekki: 1.2-7 %; "
+                     f"{'inside' if inside else 'outside'} their range).")
+    return notes

@@ -17,6 +17,7 @@ import pandas as pd
 
 from medgan_lib import stats
 from medgan_lib.diversity import COLLAPSE_RATIO
+from medgan_lib.memory.gan_memory import LINEAR_R2
 from medgan_lib.names import gan_name
 from medgan_lib.results import latest, of_dataset
 from medgan_lib.rows import (CONDITION, DLOSS_MEAN, EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, N, PER_PATIENT,
@@ -30,7 +31,6 @@ TOP_GANS = ("spade", "stylegan2")
 WELL_BELOW = 0.10  # ours: "well below real data" = more than 0.10 mean Dice lower
 EQUIVALENCE_MARGIN = 0.02  # ours: real + synthetic "≈" augmentation = within ±0.02 Dice (TOST)
 TRACKS_TAU = 0.7  # ours: FID "tracks" Dice when Kendall's tau between the rankings is at least 0.7
-LINEAR_R2 = 0.98  # ours: memory "grows linearly" when a straight line explains >= 98 % of the variance
 FIGURE5_GANS = ("dcgan", "lsgan", "wgan", "hinge")  # the GANs of skandarani's Figure 5 (their searches)
 BN_SAVING = (1.2, 7.0)  # belmekki Fig. 8: removing BatchNorm saves 1.2-7 % of memory
 
