@@ -63,3 +63,16 @@ def test_foreground_fractions_match_the_mimicked_datasets():
     assert retina.images[:, 0][retina.masks == 1].mean() > retina.images[:, 0][retina.masks == 0].mean()
     cardiac = _load("cardiac_phantom", count=24, resolution=32)
     assert np.all((cardiac.masks == 3).reshape(24, -1).any(1))  # the LV cavity is on every level
+
+
+def test_label_notes_are_written_from_the_label_table():
+    import pandas as pd
+
+    from medgan_lib.data.plots import label_notes
+
+    table = pd.DataFrame({"split": ["train"] * 3, "label": ["background", "lv", "rv"],
+                          "pixel fraction": [0.9, 0.08, 0.02], "slices with label": [1.0, 1.0, 0.7]}).set_index(["split", "label"])
+    notes = label_notes(table)
+    assert "cover 10.0% of the pixels; the smallest, rv, 2.00%" in notes[0]
+    assert notes[1].startswith("rv is absent from 30% of the train slices")
+    assert label_notes(table, split="test") == []

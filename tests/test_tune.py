@@ -193,3 +193,17 @@ def test_every_searched_configuration_is_a_valid_train_config():
     assert ttur.optimizer == "adas" and ttur.activation_g == "elu" and ttur.lr_d > ttur.lr_g
     wgan_gp3 = next(c for c, s in zip(configs, specs) if s.label == "WGAN-GP3")
     assert wgan_gp3.lr_g == 0.001 and wgan_gp3.betas_d == (0.5, 0.9)
+
+
+def test_spread_notes_are_written_from_the_trials():
+    import numpy as np
+    import pandas as pd
+
+    from medgan_lib.tune.stats import spread_notes
+
+    rows = pd.DataFrame({"gan": ["hinge", "hinge", "dcgan", "dcgan", "dcgan"], "fid": [100.0, 110.0, 90.0, 150.0, np.nan],
+                         "status": ["completed", "completed", "completed", "stopped_early", "failed"]})
+    notes = spread_notes(rows)
+    assert notes[0] == "hinge: FID 100-110 over 2 trials (range 10)."
+    assert "dcgan: FID 90-150 over 2 trials (range 60); 1 trial(s) without a finite FID; 1 stopped early" in notes[1]
+    assert notes[2].startswith("smallest range: hinge; largest: dcgan")

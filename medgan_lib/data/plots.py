@@ -88,3 +88,23 @@ def intensity_histograms(parts: dict[str, PreparedDataset], bins: int = 64) -> p
     right.legend(fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def label_notes(table: pd.DataFrame, split: str = "train") -> list[str]:
+    """"What to notice" lines written from ``label_fractions``'s table: how small each structure is against the
+    background (a U-Net's Dice weighs every structure equally, however few its pixels) and how often it is absent."""
+    if split not in table.index.get_level_values("split"):
+        return []
+    rows = table.loc[split]
+    foreground = rows.drop(index="background", errors="ignore")
+    if foreground.empty:
+        return ["no segmentation labels: the image-only metrics apply, the U-Net Dice of 04 does not."]
+    smallest = foreground["pixel fraction"].idxmin()
+    notes = [f"{split}: the structures cover {foreground['pixel fraction'].sum():.1%} of the pixels; the smallest, "
+             f"{smallest}, {foreground.loc[smallest, 'pixel fraction']:.2%}, counts as much in the mean Dice as the "
+             f"largest."]
+    absent = foreground[foreground["slices with label"] < 0.95]
+    for label, row in absent.iterrows():
+        notes.append(f"{label} is absent from {1 - row['slices with label']:.0%} of the {split} slices (a GAN must "
+                     f"learn when to draw it, not only how).")
+    return notes

@@ -112,3 +112,26 @@ def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:
     paper.index = [f"{r.optimizer}-{r.activation}" + ("-TTUR" if r.ttur == "yes" else "") for r in paper.itertuples()]
     paper = paper[[*DLOSS_COLUMNS, FID]].add_prefix("paper_")
     return ours.join(paper, how="left") if ours.index.isin(paper.index).any() else ours
+
+
+def spread_notes(rows: pd.DataFrame, value: str = FID) -> list[str]:
+    """"What to notice" lines for Figure 5, written from the trials: each GAN's FID range over its settings (the
+    trials with a finite FID, and how many others stopped early or diverged) and which GAN varied least."""
+    notes, spreads = [], {}
+    for gan, group in rows.groupby(GAN, sort=False):
+        finite = group[np.isfinite(group[value].astype(float))]
+        other = len(group) - len(finite)
+        stopped = int((group[STATUS] == "stopped_early").sum()) if STATUS in group else 0
+        extra = (f"; {other} trial(s) without a finite FID" if other else "") + \
+            (f"; {stopped} stopped early by ASHA (their last FID counts)" if stopped else "")
+        if len(finite) >= 2:
+            spreads[gan] = float(finite[value].max() - finite[value].min())
+            notes.append(f"{gan}: FID {finite[value].min():.3g}-{finite[value].max():.3g} over {len(finite)} trials "
+                         f"(range {spreads[gan]:.3g}){extra}.")
+        else:
+            notes.append(f"{gan}: {len(finite)} trial(s) with a finite FID, too few for a spread{extra}.")
+    if len(spreads) >= 2:
+        least, most = min(spreads, key=spreads.get), max(spreads, key=spreads.get)
+        notes.append(f"smallest range: {least}; largest: {most} (skandarani: HingeGAN least, DCGAN and LSGAN most; "
+                     f"the findings table tests it).")
+    return notes
