@@ -332,6 +332,7 @@ def memory_notes(sweep: pd.DataFrame, savings: pd.DataFrame, column: str = "summ
     if saving in savings and len(savings):
         low, high = savings[saving].min(), savings[saving].max()
         inside = 1.2 <= low and high <= 7.0
-        notes.append(f"removing BatchNorm saves {low:.2g}-{high:.2g} % of the memory per image (belmekki: 1.2-7 %; "
+        span = f"{low:.2g}" if f"{low:.2g}" == f"{high:.2g}" else f"{low:.2g}-{high:.2g}"
+        notes.append(f"removing BatchNorm saves {span} % of the memory per image (belmekki: 1.2-7 %; "
                      f"{'inside' if inside else 'outside'} their range).")
     return notes
