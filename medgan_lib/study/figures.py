@@ -19,11 +19,14 @@ def figures_dir(study_dir: str | os.PathLike | None) -> Path:
     return study_path(study_dir) / "figures"
 
 
-def save_figure(fig, study_dir: str | os.PathLike | None, name: str, caption: str = "", dpi: int = 100) -> Path:
+def save_figure(fig, study_dir: str | os.PathLike | None, name: str, caption: str = "", dpi: int = 100) -> Path | None:
     """Write matplotlib figure ``fig`` to ``<study>/figures/<name>.png`` atomically, and ``caption`` (what the
-    figure shows, the index's caption under its thumbnail) beside it as ``<name>.json``; returns the PNG's path."""
+    figure shows, the index's caption under its thumbnail) beside it as ``<name>.json``; returns the PNG's path.
+    ``fig`` None (a plot with nothing to show, e.g. Dice bars on an image-only dataset) writes nothing."""
     if not name or "/" in name or name.endswith(".png"):
         raise ValueError(f"figure name {name!r}: expected a plain name like '03_fid_per_gan' (no folder, no .png)")
+    if fig is None:
+        return None
     path = figures_dir(study_dir) / f"{name}.png"
     with atomic_open(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=dpi, bbox_inches="tight")
