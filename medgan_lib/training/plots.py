@@ -16,6 +16,14 @@ from medgan_lib.training.run import Run, as_run, find_runs, latest_mask_run
 from medgan_lib.training.sampling import mask_batches
 
 
+def _loss_of(run: Run):
+    """The registered loss a run's GAN trains with (None for a GAN with its own losses, e.g. SPADE)."""
+    from medgan_lib.gans import GANS, LOSSES
+
+    name = getattr(GANS[run.config.gan], "loss_name", None) if run.config.gan in GANS else None
+    return LOSSES[name] if name else None
+
+
 def read_stats(run: Run | str | Path) -> pd.DataFrame:
     """``stats.jsonl`` of a run as a DataFrame (one row per logged iteration)."""
     return pd.DataFrame(as_run(run).stats())
@@ -30,8 +38,6 @@ def plot_losses(runs: dict[str, Path], smooth: int | None = None) -> plt.Figure:
     cannot tell real from fake (2 ln 2 for BCE); D(x) and D(G(z)) (probabilities for BCE, raw scores otherwise);
     the gradient norms of both networks. Linear axes with plain tick labels; log for gradient norms."""
     from matplotlib.ticker import FuncFormatter
-
-    from medgan_lib.gans import GANS, LOSSES
 
     fig, (loss_ax, out_ax, grad_ax) = plt.subplots(1, 3, figsize=fit(10, 3.3))
     chance_lines = {}
@@ -48,9 +54,9 @@ def plot_losses(runs: dict[str, Path], smooth: int | None = None) -> plt.Figure:
         for key, style, label in (("grad_norm_d", "-", "D"), ("grad_norm_g", "--", "G")):
             if key in stats and stats[key].notna().any():
                 grad_ax.plot(step, _smooth(stats[key], window), color=colour, ls=style, label=f"{name}: {label}")
-        loss_name = getattr(GANS[run.config.gan], "loss_name", None) if run.config.gan in GANS else None
-        if loss_name and np.isfinite(LOSSES[loss_name].chance_d_loss):
-            chance_lines[LOSSES[loss_name].chance_d_loss] = type(LOSSES[loss_name]).__name__.replace("Loss", "")
+        loss = _loss_of(run)
+        if loss is not None and np.isfinite(loss.chance_d_loss):
+            chance_lines[loss.chance_d_loss] = type(loss).__name__.replace("Loss", "")
     for value, kind in chance_lines.items():
         text = "2 ln 2" if kind == "BCE" else f"{value:g}"
         loss_ax.axhline(value, color="0.35", ls=":", lw=1.2, label=f"D cannot tell ({kind}: {text})")
@@ -173,7 +179,6 @@ def compare_gans(runs: list[Run], real_images: np.ndarray, real_masks: np.ndarra
                  seed: int = 0) -> plt.Figure:
     """The comparison students make: real images with their masks on top, then per GAN run its D loss against
     wall-clock training time (every quick run had the same budget) beside ``n`` of its samples."""
-    from medgan_lib.gans import GANS, LOSSES
     from medgan_lib.names import gan_name
     from medgan_lib.training.grids import grid_array
 
@@ -194,9 +199,9 @@ def compare_gans(runs: list[Run], real_images: np.ndarray, real_masks: np.ndarra
         x = stats["wall_time"] if timed else stats["step"]
         curve = fig.add_subplot(grid[row, 0])
         curve.plot(x, _smooth(stats["d_loss"], max(1, len(stats) // 50)), color=f"C{row - 1}")
-        loss_name = getattr(GANS[run.config.gan], "loss_name", None) if run.config.gan in GANS else None
-        if loss_name and np.isfinite(LOSSES[loss_name].chance_d_loss):
-            curve.axhline(LOSSES[loss_name].chance_d_loss, color="0.35", ls=":", lw=1)
+        loss = _loss_of(run)
+        if loss is not None and np.isfinite(loss.chance_d_loss):
+            curve.axhline(loss.chance_d_loss, color="0.35", ls=":", lw=1)
         curve.set_ylabel(gan_name(run.gan_name), fontsize=9, rotation=0, ha="right", va="center")
         curve.tick_params(labelsize=9)
         curve.grid(alpha=0.3)
@@ -213,15 +218,14 @@ def training_notes(runs: dict[str, Path]) -> list[str]:
     """"What to notice" lines written from each run's losses and summary: where its D loss ended against a D
     that cannot tell real from fake, and whether its samples collapsed."""
     from medgan_lib.diversity import COLLAPSE_RATIO
-    from medgan_lib.gans import GANS, LOSSES
 
     notes = []
     for name, run in runs.items():
         run = as_run(run)
         stats, summary = read_stats(run), run.summary
         end = float(stats["d_loss"].tail(max(1, len(stats) // 10)).mean())
-        loss_name = getattr(GANS[run.config.gan], "loss_name", None) if run.config.gan in GANS else None
-        chance = LOSSES[loss_name].chance_d_loss if loss_name else float("nan")
+        rule = _loss_of(run)
+        chance = rule.chance_d_loss if rule is not None else float("nan")
         if np.isfinite(chance):
             side = ("D is winning: it still tells real from fake" if end < chance - 0.05 * max(abs(chance), 1) else
                     "near the value of a D that cannot tell" if abs(end - chance) <= 0.05 * max(abs(chance), 1) else
