@@ -37,7 +37,8 @@ def _score(args: argparse.Namespace) -> int:
     from medgan_lib.atomic import atomic_open
     from medgan_lib.turing.kit import Kit
     from medgan_lib.turing.plots import class_figure, fooled_figure
-    from medgan_lib.turing.scoring import class_result, read_sheets, summary_lines
+    from medgan_lib.tables import formatted
+    from medgan_lib.turing.scoring import class_result, read_sheets, reader_table, summary_lines
 
     kit = Kit(args.kit)
     try:
@@ -50,12 +51,7 @@ def _score(args: argparse.Namespace) -> int:
         print(f"medgan turing score: no readable answer sheets in {args.answers or kit.answers}", file=sys.stderr)
         return 2
     result = class_result(is_real, sheets)
-    print(f"{'reader':<24} {'answered':>8} {'skipped':>7} {'accuracy':>8} {'95 % interval':>15} {'p (vs 50 %)':>11}"
-          f" {'sens.':>6} {'spec.':>6}")
-    for r in result.readers:
-        p = "<0.001" if r.p_value < 0.001 else f"{r.p_value:.3f}"
-        print(f"{r.reader[:24]:<24} {r.n:>8} {r.skipped:>7} {r.accuracy:>8.0%} {r.ci_low:>7.0%} – {r.ci_high:<5.0%} "
-              f"{p:>11} {r.real_called_real:>6.0%} {r.fake_called_fake:>6.0%}")
+    print(formatted(reader_table(result), p_columns=["p (vs 50 %)"]).to_string(index=False))
     print("\n".join(summary_lines(result)))
     written = []
     for name, fig in (("class_result.png", class_figure(result)), ("fooled.png", fooled_figure(kit, result))):

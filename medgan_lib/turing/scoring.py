@@ -213,6 +213,17 @@ def class_result(is_real: np.ndarray, sheets: list[Sheet], seed: int = 0) -> Cla
     return ClassResult(readers, pooled, spread, kappa, per_image, pd.DataFrame(rows))
 
 
+def reader_table(result: ClassResult):
+    """One row per reader: answered, skipped, accuracy with its exact interval, the binomial p, sensitivity and
+    specificity (the CLI and the live results page show it through ``medgan_lib.tables``)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"reader": r.reader, "answered": r.n, "skipped": r.skipped, "accuracy": r.accuracy,
+                          "95 % interval": f"{r.ci_low:.0%} – {r.ci_high:.0%}", "p (vs 50 %)": r.p_value,
+                          "sensitivity": r.real_called_real, "specificity": r.fake_called_fake}
+                         for r in result.readers])
+
+
 def summary_lines(result: ClassResult) -> list[str]:
     """The class result in a few lines of plain text (the CLI's output, the live results page's heading)."""
     pooled = result.pooled

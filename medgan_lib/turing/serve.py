@@ -17,7 +17,8 @@ from pathlib import Path
 from medgan_lib.atomic import atomic_open
 from medgan_lib.turing.kit import Kit
 from medgan_lib.turing.page import quiz_page
-from medgan_lib.turing.scoring import class_result, parse_answers, read_sheets, summary_lines
+from medgan_lib.tables import to_html
+from medgan_lib.turing.scoring import class_result, parse_answers, reader_table, read_sheets, summary_lines
 
 MAX_SUBMISSION = 1 << 20  # bytes: a sheet of 1,000 images is ~100 kB
 
@@ -70,16 +71,8 @@ class QuizServer(ThreadingHTTPServer):
             return head + "<p>No answers yet.</p></body></html>"
         result = class_result(self.is_real, sheets)
         lines = "".join(f"<p>{html.escape(line)}</p>" for line in summary_lines(result))
-        rows = "".join(
-            f"<tr><td>{html.escape(r.reader)}</td><td>{r.n}</td><td>{r.skipped}</td><td>{r.accuracy:.0%}</td>"
-            f"<td>{r.ci_low:.0%} – {r.ci_high:.0%}</td><td>{_p(r.p_value)}</td></tr>" for r in result.readers)
-        table = ("<table><tr><th>reader</th><th>answered</th><th>skipped</th><th>accuracy</th>"
-                 f"<th>95 % interval</th><th>p (vs 50 %)</th></tr>{rows}</table>")
+        table = to_html(reader_table(result), p_columns=["p (vs 50 %)"])
         return head + lines + table + "</body></html>"
-
-
-def _p(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 class _Handler(BaseHTTPRequestHandler):
