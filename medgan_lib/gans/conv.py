@@ -5,7 +5,7 @@ Vanilla GAN (MLP pair, BCE loss). Registered in ``GANS`` as vanilla, dcgan, lsga
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -150,34 +150,57 @@ class WGAN(AdversarialGAN):
                 p.clamp_(-c, c)
 
 
+@dataclasses.dataclass
+class MLPOptions:
+    """Widths of an MLP network pair (chetty's PyTorch-GAN generators are 128-256-512-1024, D 512-256)."""
+
+    hidden: tuple[int, ...] = (256, 512, 1024)  # generator hidden widths
+    hidden_d: tuple[int, ...] = ()  # discriminator hidden widths; () = the generator's reversed
+
+
+def mlp_pair(config: Any, shape: DataShape, options: MLPOptions) -> tuple[nn.Module, nn.Module]:
+    """The fully connected G and D of the Vanilla GAN (and of chetty's WGAN-GP)."""
+    c, res, hidden = shape.joint_channels, shape.resolution, tuple(options.hidden)
+    init = dict(init=config.weight_init, gain=config.weight_init_gain)
+    g = MLPGenerator(config.latent_dim, c, res, hidden, config.activation_g, config.norm_g,
+                     config.spectral_norm_g, **init)
+    d = MLPDiscriminator(c, res, tuple(options.hidden_d) or hidden[::-1], config.activation_d, config.norm_d,
+                         config.spectral_norm_d, **init)
+    return g, d
+
+
+@dataclasses.dataclass
+class WGANGPOptions(MLPOptions):
+    """``networks="mlp"``: chetty's WGAN-GP (PyTorch-GAN wgan_gp.py), the Vanilla MLP pair with a linear critic;
+    ``hidden``/``hidden_d`` apply to it only. The default is skandarani's conv pair."""
+
+    networks: Literal["conv", "mlp"] = "conv"
+
+
 @GANS.register("wgan_gp")
 class WGANGP(AdversarialGAN):
     """WGAN with gradient penalty (Gulrajani et al.); the critic has no batch norm (it breaks the penalty)."""
 
+    Options = WGANGPOptions
     loss_name = "wgan"
     use_gradient_penalty = True
     config_defaults: ClassVar[dict[str, Any]] = {"n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4, "norm_d": "instance",
                                                  "betas_g": (0.5, 0.9), "betas_d": (0.5, 0.9)}
 
-
-@dataclasses.dataclass
-class VanillaOptions:
-    hidden: tuple[int, ...] = (256, 512, 1024)  # generator hidden widths; the discriminator uses them reversed
+    def build(self, config, shape):
+        if self.options.networks == "mlp":
+            return mlp_pair(config, shape, self.options)
+        return super().build(config, shape)
 
 
 @GANS.register("vanilla")
 class VanillaGAN(AdversarialGAN):
     """Goodfellow et al.'s GAN with MLP generator and discriminator (chetty §2.2), BCE loss."""
 
-    Options = VanillaOptions
+    Options = MLPOptions
     loss_name = "dcgan"
     config_defaults: ClassVar[dict[str, Any]] = {"activation_g": "leaky_relu", "activation_d": "leaky_relu",
                                                  "norm_g": "none", "norm_d": "none"}
 
     def build(self, config, shape):
-        c, res, hidden = shape.joint_channels, shape.resolution, tuple(self.options.hidden)
-        init = dict(init=config.weight_init, gain=config.weight_init_gain)
-        g = MLPGenerator(config.latent_dim, c, res, hidden, config.activation_g, config.norm_g,
-                         config.spectral_norm_g, **init)
-        d = MLPDiscriminator(c, res, hidden[::-1], config.activation_d, config.norm_d, config.spectral_norm_d, **init)
-        return g, d
+        return mlp_pair(config, shape, self.options)

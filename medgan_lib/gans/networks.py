@@ -64,7 +64,8 @@ class ConvDiscriminator(nn.Module):
 
 
 class MLPGenerator(nn.Module):
-    """Vanilla GAN generator: fully connected layers z -> hidden... -> C*H*W, tanh."""
+    """Vanilla GAN generator: fully connected layers z -> hidden... -> C*H*W, tanh (norm on all but the first
+    hidden layer, as in PyTorch-GAN's gan.py that chetty cites)."""
 
     def __init__(self, latent_dim: int, channels: int, resolution: int, hidden: tuple[int, ...], act: str = "leaky_relu",
                  norm: str = "none", spectral: bool = False, init: str = "normal", gain: float = 0.02) -> None:
@@ -72,8 +73,8 @@ class MLPGenerator(nn.Module):
         self.latent_dim, self.shape = latent_dim, (channels, resolution, resolution)
         layers: list[nn.Module] = []
         width = latent_dim
-        for h in hidden:
-            layers += [nn.Linear(width, h), norm1d(norm, h), activation(act)]
+        for i, h in enumerate(hidden):  # the first hidden layer is never normalised (z is already N(0, I))
+            layers += [nn.Linear(width, h), norm1d(norm, h) if i else nn.Identity(), activation(act)]
             width = h
         layers += [nn.Linear(width, channels * resolution * resolution), nn.Tanh()]
         self.net = nn.Sequential(*layers)
