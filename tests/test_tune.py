@@ -65,7 +65,8 @@ def test_grid_chetty_belmekki_trials():
     over = chetty[2].overrides()  # Vanilla2: lr 0.0002, betas (0.5, 0.9)
     assert over["lr_g"] == over["lr_d"] == 0.0002 and over["betas_d"] == [0.5, 0.9] and over["gan"] == "vanilla"
     belmekki = ss.belmekki_trials("s", [0], 10, 5, {})
-    assert [t.preset for t in belmekki] == [f"quick+{p}" for p in ss.BELMEKKI_PRESETS]
+    assert [t.preset for t in belmekki] == ["quick+belmekki_adas_elu", "quick+belmekki_adam_elu",
+                                            "quick+belmekki_adas_elu_ttur", "quick+belmekki_adas_relu"]
     assert belmekki[2].label == "AdaS-ELU-TTUR"
     assert ss.TrialSpec(**grid[0].to_dict()).intervals == [5, 10]
 

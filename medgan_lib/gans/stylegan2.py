@@ -33,7 +33,8 @@ SQRT2 = math.sqrt(2.0)
 
 @dataclasses.dataclass
 class StyleGAN2Options:
-    """StyleGAN2 knobs; defaults are the official 256x256 settings (stylegan2-ada 'paper256' without ADA)."""
+    """StyleGAN2 knobs; defaults are the official 256x256 settings (stylegan2-ada-pytorch cfg 'paper256', without
+    ADA; checked against medgan_lib/reference/protocols.yaml by the tests)."""
 
     mapping_layers: int = 8  # depth of the z -> w MLP
     mapping_lr_mul: float = 0.01  # learning-rate multiplier of the mapping network
@@ -46,9 +47,9 @@ class StyleGAN2Options:
     pl_interval: int = 4  # lazy path-length: every k-th generator step, scaled by k
     pl_batch_shrink: int = 2  # path-length batch = batch // shrink
     pl_decay: float = 0.01  # moving-average rate of the target path length
-    mbstd_group: int = 4  # minibatch-stddev group size in the discriminator
-    ema_kimg: float = 10.0  # half-life of the generator EMA, in thousands of images
-    ema_rampup: float = 0.05  # EMA half-life is at most this fraction of the images seen so far (0: off)
+    mbstd_group: int = 8  # minibatch-stddev group size in the discriminator
+    ema_kimg: float = 20.0  # half-life of the generator EMA, in thousands of images
+    ema_rampup: float = 0.0  # EMA half-life is at most this fraction of the images seen so far (0: off)
     w_avg_beta: float = 0.995  # decay of the tracked average w (one update per generator step)
     truncation_psi: float = 1.0  # generate() uses w_avg + psi * (w - w_avg); 1 = off (what FID measures)
 

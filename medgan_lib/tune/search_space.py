@@ -6,10 +6,8 @@ published-numbers folder (``medgan_lib/reference/``); ``KEY_TO_FIELDS`` is the o
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import itertools
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,8 +16,8 @@ import yaml
 from medgan_lib.config import ConfigError
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.names import registered_gan
-from medgan_lib.reference import reference_file
-from medgan_lib.training.config import EXPERIMENT_PRESETS
+from medgan_lib.reference import load_belmekki_table1, load_chetty_experiments, reference_file
+from medgan_lib.training.config import EXPERIMENT_PRESETS, belmekki_preset_name
 
 
 # search-space key (as the papers name it) -> the TrainConfig field(s) it sets
@@ -56,8 +54,6 @@ ONLY_FOR: dict[str, tuple[str, ...]] = {"gradient_penalty_weight": ("wgan_gp",),
 # the GANs skandarani searched over (Figure 5); SPADE and StyleGAN were not searched
 SKANDARANI_GANS = ("dcgan", "lsgan", "wgan", "hinge")
 
-# belmekki Table I rows -> the training presets that implement them (one per row, in table order)
-BELMEKKI_PRESETS = ("belmekki_adas_elu", "belmekki_adam_elu", "belmekki_adas_elu_ttur", "belmekki_adas_relu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,16 +108,6 @@ def load_skandarani_table1() -> dict[str, list[Any]]:
     """skandarani2023 Table 1: knob -> the values searched over, as printed."""
     with open(reference_file("skandarani2023_table1_search_space.yaml")) as handle:
         return yaml.safe_load(handle)
-
-
-def load_chetty_experiments() -> list[dict[str, Any]]:
-    """chetty2023 Tables 1-2 (and the StyleGAN2 baseline): one dict per experiment."""
-    return _read_csv(reference_file("chetty2023_experiments.csv"))
-
-
-def load_belmekki_table1() -> list[dict[str, Any]]:
-    """belmekki Table I: optimiser, activation, TTUR and the published D-loss statistics and FID."""
-    return _read_csv(reference_file("belmekki_table1_configs.csv"))
 
 
 def skandarani_space(gan: str, restrict: dict[str, list[Any]] | None = None,
@@ -213,7 +199,8 @@ def belmekki_trials(study: str, seeds: list[int], iterations: int, interval: int
                     scale: str = "quick") -> list[TrialSpec]:
     """belmekki's four Table I configurations (their DCGAN), each run per seed."""
     trials = []
-    for row, preset in zip(load_belmekki_table1(), BELMEKKI_PRESETS):
+    for row in load_belmekki_table1():
+        preset = belmekki_preset_name(row)
         label = f"{row['optimizer']}-{row['activation']}" + ("-TTUR" if row["ttur"] == "yes" else "")
         params = {"optimizer": row["optimizer"], "activation": row["activation"], "ttur": row["ttur"]}
         for seed in seeds:
@@ -230,18 +217,3 @@ def _expand(study: str, gan: str, configs: list[dict[str, Any]], labels: list[st
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
-
-
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    with open(path) as handle:
-        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
-    return [{key: _number(value) for key, value in row.items()} for row in rows]
-
-
-def _number(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text if text != "" else None

@@ -104,7 +104,7 @@ def significance_grids(rows: pd.DataFrame, value: str = FID, alpha: float = 0.05
 def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:
     """belmekki Table I from a study: D-loss mean/variance/std and FID per configuration (mean over seeds);
     for belmekki's configurations, the published values beside them (their 64x64 chest X-rays, not this data)."""
-    from medgan_lib.tune.search_space import load_belmekki_table1
+    from medgan_lib.reference import load_belmekki_table1
 
     done = rows[rows[STATUS] == "completed"]
     ours = done.groupby(LABEL, sort=False)[[*DLOSS_COLUMNS, FID]].mean()
