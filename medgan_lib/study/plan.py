@@ -119,3 +119,26 @@ def _mask_steps(profile: Profile, section: Section, base: dict[str, Any], declar
                  {**base, "gans": [gan], "seed": seed, "channels": "masks"}, needs, gan=gan, seed=seed,
                  channels="masks", waits=tuple(s.name for s in joint if s.seed == seed))
             for gan in profile.mask_gans for seed in profile.seeds]
+
+
+def select_sections(names: tuple[str, ...], sections: tuple[Section, ...] = SECTIONS,
+                    where: str = "--sections") -> set[str]:
+    """The section notebooks named by ``names`` (full names, or the number they start with: "03")."""
+    chosen = set()
+    for name in names:
+        name = f"{name:02d}" if isinstance(name, int) else str(name)  # YAML reads 03 as 3
+        matches = [s.notebook for s in sections if s.notebook == name or s.notebook.split("_")[0] == name]
+        if not matches:
+            raise ProfileError(f"{where}: no section {name!r}; the sections are "
+                               f"{', '.join(s.notebook for s in sections)} (a number like 03 is enough)")
+        chosen.update(matches)
+    return chosen
+
+
+def profile_sections(profile: Profile, sections: tuple[Section, ...] = SECTIONS) -> tuple[Section, ...]:
+    """The sections a profile reproduces (``study.sections``; all when unset): a paper's profile runs only the
+    sections of that paper's experiments."""
+    if not profile.study.get("sections"):
+        return sections
+    chosen = select_sections(tuple(profile.study["sections"]), sections, where=f"profile {profile.name!r}: study.sections")
+    return tuple(s for s in sections if s.notebook in chosen)

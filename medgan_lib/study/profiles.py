@@ -9,6 +9,7 @@ Layout of a profile::
       mask_gans: [dcgan]   # masks-only GANs (mask generators for SPADE): one more training step per GAN and seed
       seeds: [0]           # GAN training seeds
       workers: 1           # steps run in parallel
+      sections: [01, 02]   # the sections this profile runs (all when unset), by number or name
     common:                # given to every notebook whose parameters cell declares the key
       dataset: cardiac_phantom
       seed: 0
@@ -34,7 +35,7 @@ NOTEBOOKS_DIR = REPO / "notebooks"
 PROFILES_DIR = NOTEBOOKS_DIR / "params"
 # Keys every notebook must declare (COMMON.md); the runner sets ``study_dir`` itself.
 REQUIRED_KEYS = ("study_dir", "dataset", "seed", "device")
-RUNNER_KEYS = ("gans", "mask_gans", "seeds", "workers")
+RUNNER_KEYS = ("gans", "mask_gans", "seeds", "workers", "sections")
 
 
 class ProfileError(ValueError):
@@ -219,5 +220,8 @@ def _check_runner_values(study: dict[str, Any], where: str) -> None:
                                  and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
                                          for s in study["seeds"])):
         raise ProfileError(f"{where}: study.seeds must be a non-empty list of integers >= 0, got {study['seeds']!r}")
+    if "sections" in study and not (isinstance(study["sections"], list)
+                                    and all(isinstance(s, (str, int)) for s in study["sections"])):
+        raise ProfileError(f"{where}: study.sections must be a list of section numbers or names, got {study['sections']!r}")
     if "workers" in study and not (isinstance(study["workers"], int) and study["workers"] >= 1):
         raise ProfileError(f"{where}: study.workers must be an integer >= 1, got {study['workers']!r}")

@@ -26,7 +26,7 @@ from medgan_lib.atomic import write_json, write_text
 from medgan_lib.hashing import hash_inputs, sha256_file
 from medgan_lib.locks import exclusive
 from medgan_lib.provenance import code_version, library_versions
-from medgan_lib.study.plan import SECTIONS, Section, Step, build_plan
+from medgan_lib.study.plan import SECTIONS, Section, Step, build_plan, profile_sections, select_sections
 from medgan_lib.study.profiles import NOTEBOOKS_DIR, Profile, ProfileError, notebook_parameters, validate
 
 STATE_FILE = "study.json"
@@ -134,18 +134,6 @@ def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DI
         return _run_study(profile, out, notebooks_dir, force, workers, sections, only, echo, heartbeat)
 
 
-def select_sections(names: tuple[str, ...], sections: tuple[Section, ...] = SECTIONS) -> set[str]:
-    """The section notebooks named by ``names`` (full names, or the number they start with: "03")."""
-    chosen = set()
-    for name in names:
-        matches = [s.notebook for s in sections if s.notebook == name or s.notebook.split("_")[0] == name]
-        if not matches:
-            raise ProfileError(f"--sections: no section {name!r}; the sections are "
-                               f"{', '.join(s.notebook for s in sections)} (a number like 03 is enough)")
-        chosen.update(matches)
-    return chosen
-
-
 def dry_run(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
             sections: tuple[Section, ...] = SECTIONS, only: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
     """What ``run_study`` would do with each step, and why, without running or writing anything:
@@ -153,6 +141,7 @@ def dry_run(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR,
     expects to run are taken to succeed."""
     out = Path(out).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
+    sections = profile_sections(profile, sections)
     declared = declared_parameters(notebooks_dir, sections)
     validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
     steps = build_plan(profile, declared, out, sections)
@@ -180,6 +169,7 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
                sections: tuple[Section, ...], only: tuple[str, ...], echo: Callable[[str], None],
                heartbeat: float) -> StudyResult:
     notebooks_dir = Path(notebooks_dir).resolve()
+    sections = profile_sections(profile, sections)
     declared = declared_parameters(notebooks_dir, sections)
     validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
     chosen = select_sections(only, sections) if only else None
