@@ -40,7 +40,7 @@ def two_classes(per_class: int = 4) -> tuple[np.ndarray, np.ndarray]:
     return images, np.repeat([0, 1], per_class)
 
 
-FINETUNE = MedFIDConfig(width=32, epochs=2, batch_size=4, test_fraction=0.25, finetune_blocks=2,
+FINETUNE = MedFIDConfig(width=32, epochs=2, batch_size=4, test_per_class=2, finetune_blocks=2,
                         finetune_epochs=2, finetune_lr=1e-3)
 
 
@@ -162,7 +162,8 @@ def test_train_medfid_on_mura_body_parts(mura, monkeypatch):
                           resolution=16, width=16, epochs=1)
     assert config.mura_parts == ("ELBOW", "WRIST")
     _, record = load_medfid(train_medfid(config, progress=False))
-    assert record["classes"] == ["XR_ELBOW", "XR_WRIST"] and record["n"] == 8
+    assert record["classes"] == ["XR_ELBOW", "XR_WRIST"] and record["n"] == 10  # 4 to train + 1 held out per class
+    assert record["n_train"] == 8 and record["n_test"] == 2
 
 
 def test_notebook_parameters_reach_medfid_through_domain_extractors(mura, monkeypatch):
@@ -177,3 +178,14 @@ def test_notebook_parameters_reach_medfid_through_domain_extractors(mura, monkey
     options = study.domain_extractors(None, ["medfid"], medfid_config=config, device="cpu")
     _, record = load_medfid(options["medfid"]["checkpoint"])
     assert record["classes"] == ["XR_HAND", "XR_WRIST"]
+
+
+def test_held_out_images_are_counted_per_class_as_chetty():
+    from medgan_lib.metrics.medfid import _split_per_class
+
+    assert MedFIDConfig(per_class=400).held_out == 100 and MedFIDConfig(per_class=8, test_per_class=3).held_out == 3
+    labels = np.array([0] * 10 + [1] * 4)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    test, train = _split_per_class(labels[order.numpy()], order, held_out=3)
+    assert sorted(labels[test.numpy()].tolist()) == [0, 0, 0, 1, 1]  # at most half of the small class
+    assert sorted(torch.cat([test, train]).tolist()) == list(range(len(labels)))

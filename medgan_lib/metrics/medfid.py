@@ -57,14 +57,14 @@ class MedFIDConfig:
     """Training of the MedFID head; chetty's values in comments."""
 
     datasets: tuple[str, ...] = PHANTOMS  # one class per dataset (modality/anatomy)
-    per_class: int = 40  # training images per class (chetty: 400 train + 100 test)
+    per_class: int = 40  # training images per class (chetty: 400)
     resolution: int = 64  # resolution the datasets are prepared at
     epochs: int = 30  # chetty: 50
     batch_size: int = 32
     lr: float = 1e-4  # RMSprop learning rate (chetty: 1e-4)
     width: int = 2048  # dense layer width (chetty: 2048)
     dropout: float = 0.2  # chetty: 0.2
-    test_fraction: float = 0.2  # held out to report accuracy (chetty: 80/20)
+    test_per_class: int | None = None  # held-out images per class for the accuracy (chetty: 100; None: per_class // 4)
     seed: int = 0
     inception_weights: str | None = None  # None: the standard FID network
     finetune_blocks: int = 0  # second stage: top Inception blocks trained with the head (chetty: 2); 0: head only
@@ -84,6 +84,14 @@ class MedFIDConfig:
             raise ValueError(f"MedFIDConfig.finetune_blocks must be in 0..11 (Inception-v3 has 11 blocks), "
                              f"got {self.finetune_blocks}")
         self.mura_parts = mura_parts(self.mura_parts)
+        if self.per_class < 1 or (self.test_per_class is not None and self.test_per_class < 0):
+            raise ValueError(f"MedFIDConfig: per_class must be >= 1 and test_per_class >= 0, got {self.per_class} "
+                             f"and {self.test_per_class}")
+
+    @property
+    def held_out(self) -> int:
+        """Held-out images per class: ``test_per_class``, by default chetty's 400 : 100 ratio."""
+        return self.per_class // 4 if self.test_per_class is None else self.test_per_class
 
 
 class MedFIDHead(nn.Module):
@@ -123,8 +131,7 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
     target = torch.from_numpy(labels)
     gen = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(len(images_u8), generator=gen)
-    n_test = int(round(config.test_fraction * len(images_u8)))
-    test, train = order[:n_test], order[n_test:]
+    test, train = _split_per_class(labels[order.numpy()], order, config.held_out)
     if config.finetune_blocks:
         trunk = inception_trunk_extractor(config.finetune_blocks, config.inception_weights,
                                           None if config.inception_weights is None else inception.weights_sha256)
@@ -145,7 +152,7 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
               "in_features": int(pool.shape[1]), "dropout": config.dropout,
               "inception_sha256": inception.weights_sha256,
               "inception_weights": config.inception_weights, "config": dataclasses.asdict(config),
-              "accuracy": accuracy, "n": len(pool), "finetune": None}
+              "accuracy": accuracy, "n": len(pool), "n_train": len(train), "n_test": len(test), "finetune": None}
     if config.finetune_blocks:
         trainable = [p for name, p in top.named_parameters() if name.endswith((".weight", ".beta"))]
         for param in trainable:
@@ -164,6 +171,19 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
                                 "trainable_parameters": sum(p.numel() for p in trainable)})
     torch_save(path, record)
     return path
+
+
+def _split_per_class(shuffled_labels: np.ndarray, order: torch.Tensor, held_out: int
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(test, train) indices: the first ``held_out`` of each class in the shuffled ``order`` are held out (at most
+    half of a class), as chetty's 100 test images per class beside 400 for training."""
+    test = []
+    for label in np.unique(shuffled_labels):
+        of_class = order[torch.from_numpy(np.flatnonzero(shuffled_labels == label))]
+        test.append(of_class[:min(held_out, len(of_class) // 2)])
+    test_idx = torch.cat(test)
+    keep = ~torch.isin(order, test_idx)
+    return test_idx, order[keep]
 
 
 def _train(model: nn.Module, params: Any, inputs: torch.Tensor, target: torch.Tensor, train: torch.Tensor,
@@ -197,14 +217,15 @@ def _accuracy(model: nn.Module, inputs: torch.Tensor, target: torch.Tensor, trai
 
 
 def phantom_training_set(config: MedFIDConfig) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """(uint8 RGB images, labels, class names): ``per_class`` train-split images of each dataset."""
+    """(uint8 RGB images, labels, class names): ``per_class`` + ``held_out`` train-split images of each dataset."""
     from medgan_lib.data import prepare
 
     images, labels = [], []
     rng = np.random.default_rng(config.seed)
     for label, name in enumerate(config.datasets):
         data = prepare(name, "train", config.resolution)
-        take = np.sort(rng.choice(len(data), min(config.per_class, len(data)), replace=False))
+        wanted = config.per_class + config.held_out
+        take = np.sort(rng.choice(len(data), min(wanted, len(data)), replace=False))
         images.append(to_uint8_rgb(data.images[take]))
         labels.append(np.full(len(take), label))
     return np.concatenate(images), np.concatenate(labels), tuple(config.datasets)
@@ -215,7 +236,7 @@ def train_medfid(config: MedFIDConfig | None = None, device: str = "auto", progr
     five) or the MURA body parts ``config.mura_parts`` under ``config.mura_root``."""
     config = config or MedFIDConfig()
     if config.data == "mura":
-        images, labels, classes = mura_training_set(config.mura_root, config.mura_parts, config.per_class,
+        images, labels, classes = mura_training_set(config.mura_root, config.mura_parts, config.per_class + config.held_out,
                                                     config.resolution, config.seed, progress)
     else:
         images, labels, classes = phantom_training_set(config)

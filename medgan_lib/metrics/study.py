@@ -47,9 +47,22 @@ def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "",
         stage = (f"head and fine-tuned {finetune['blocks']} ({finetune['epochs']} epochs, lr {finetune['lr']}; "
                  f"head-only accuracy {finetune['accuracy_head_only']})" if finetune
                  else "head on frozen Inception")
-        print(f"MedFID {stage}: classes {record['classes']}, accuracy {record['accuracy']} on {record['n']} images")
+        print(medfid_accuracy_text(record, stage))
         options["medfid"] = {"checkpoint": path}
     return options
+
+
+def medfid_accuracy_text(record: dict[str, Any], stage: str) -> str:
+    """MedFID's classification accuracy beside chetty's (Appendix A: on their 7 MURA + LERA classes)."""
+    from medgan_lib.reference import published
+    from medgan_lib.tables import number
+
+    acc = record["accuracy"]
+    held_out = f" on {record['n_test']} held-out images" if "n_test" in record else ""
+    return (f"MedFID {stage}: {len(record['classes'])} classes ({', '.join(record['classes'])}); accuracy "
+            f"{number(acc.get('test'))}{held_out} (training images {number(acc.get('train'))}). chetty2023, on "
+            f"their data: {published('chetty2023', 'medfid_accuracy_head')} head only, "
+            f"{published('chetty2023', 'medfid_accuracy_finetuned')} fine-tuned.")
 
 
 def usable_extractors(extractors: Iterable[str], real: PreparedDataset) -> list[str]:
