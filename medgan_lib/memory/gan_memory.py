@@ -201,6 +201,8 @@ def analyse_gan(config: Any, shape: DataShape, device: str = "auto", measure: bo
         "static_mb": static / MB,
         "input_mb_per_image": input_bytes_per_image / MB,
         "summary_g_mb_per_image": summary["generator"], "summary_d_mb_per_image": summary["discriminator"],
+        # torchsummary's "Estimated Total Size" of the generator alone (belmekki Figure 8's "generator model")
+        "summary_g_total_mb_per_image": summary["generator"] + g_params.parameter_bytes / MB,
         "summary_mb_per_image": sum(summary.values()),
         "summary_batch_mb": sum(summary.values()) * batch,
         # torchsummary's "Estimated Total Size" of G and D for one image: input + fwd/bwd + parameters
@@ -273,7 +275,8 @@ def feature_map_sweep(names: Sequence[str], resolutions: Sequence[int], feature_
 
 
 def bn_savings(sweep: pd.DataFrame, columns: Iterable[str] = ("summary_total_mb_per_image", "summary_mb_per_image",
-                                                              "saved_mb_per_image", "estimate_mb", "measured_mb")
+                                                              "summary_g_total_mb_per_image", "saved_mb_per_image",
+                                                              "estimate_mb", "measured_mb")
                ) -> pd.DataFrame:
     """Per configuration, resolution and feature-map size: memory with and without BatchNorm and the
     saving in percent of the with-BN value (belmekki report 1.2-7 % for one image)."""
@@ -313,9 +316,10 @@ def max_batch(sweep: pd.DataFrame, capacities_gb: Sequence[float] = ACCELERATORS
 LINEAR_R2 = 0.98
 
 
-def memory_notes(sweep: pd.DataFrame, savings: pd.DataFrame, column: str = "summary_mb_per_image") -> list[str]:
-    """"What to notice" lines written from the Table II sweep and its BatchNorm savings: how linear memory per
-    image is in the number of feature maps (belmekki Figure 7) and the BatchNorm saving beside belmekki's 1.2-7 %."""
+def memory_notes(sweep: pd.DataFrame, savings: pd.DataFrame, column: str = "summary_mb_per_image",
+                 saving: str = "summary_total_mb_per_image_saving_pct") -> list[str]:
+    """"What to notice" lines written from the Table II sweep and BatchNorm savings (column ``saving``): how linear
+    memory per image is in the number of feature maps (belmekki Figure 7) and the saving beside belmekki's 1.2-7 %."""
     from medgan_lib.stats import linear_fit
 
     notes = []
@@ -328,11 +332,11 @@ def memory_notes(sweep: pd.DataFrame, savings: pd.DataFrame, column: str = "summ
         else:
             notes.append(f"{config} at {resolution}x{resolution}: {group.filters_g.nunique()} feature-map size(s); "
                          f"linearity needs at least 3.")
-    saving = "summary_total_mb_per_image_saving_pct"
     if saving in savings and len(savings):
         low, high = savings[saving].min(), savings[saving].max()
         inside = 1.2 <= low and high <= 7.0
         span = f"{low:.2g}" if f"{low:.2g}" == f"{high:.2g}" else f"{low:.2g}-{high:.2g}"
-        notes.append(f"removing BatchNorm saves {span} % of the memory per image (belmekki: 1.2-7 %; "
+        where = ", ".join(sorted(set(savings["config"]))) if "config" in savings else "the sweep"
+        notes.append(f"removing BatchNorm ({where}) saves {span} % of the memory per image (belmekki: 1.2-7 %; "
                      f"{'inside' if inside else 'outside'} their range).")
     return notes

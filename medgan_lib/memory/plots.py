@@ -10,6 +10,7 @@ from medgan_lib.plotting import fit
 LABELS = {
     "summary_mb_per_image": "torchsummary fwd/bwd MB per image",
     "summary_total_mb_per_image": "torchsummary total MB per image",
+    "summary_g_total_mb_per_image": "generator: torchsummary total MB per image",
     "saved_mb_per_image": "saved-tensor MB per image",
     "measured_mb": "measured peak MB of one training step",
     "estimate_mb": "estimated peak MB of one training step",
