@@ -175,3 +175,14 @@ def test_paper_experiments_train(experiment, tmp_path):
     config = preset(f"smoke+{experiment}", dataset=dataset, resolution=32, count=40, iterations=2, batch_size=8)
     run = Run(train_gan(config, tmp_path))
     assert run.finished and run.checkpoint_step() == 2 and run.config.to_dict() == config.to_dict()
+
+
+def test_inconsistencies_are_footnoted_where_their_numbers_are():
+    from medgan_lib.reference import footnotes, inconsistencies
+
+    assert inconsistencies("skandarani2023", "cardiac_phantom") == []  # the IDRiD note is not ACDC's
+    assert any("78.61" in line for line in inconsistencies("skandarani2023", "retina_phantom"))
+    assert footnotes("skandarani2023", "acdc") == ""
+    notes = footnotes("belmekki")
+    assert "480" in notes and "3 channels" in notes and "lowest FID" in notes
+    assert "0.0002" in footnotes("chetty2023")

@@ -127,9 +127,21 @@ def protocol_table(paper: str, profile: str | None = None, configs: dict | None 
     return pd.DataFrame(rows)
 
 
-def inconsistencies(paper: str) -> list[str]:
-    """The paper's internal inconsistencies, one line each (shown as footnotes where its numbers are)."""
-    return [f"{item['where']}: {item['text']}" for item in protocol(paper).get("inconsistencies", [])]
+def inconsistencies(paper: str, dataset: str | None = None) -> list[str]:
+    """The paper's internal inconsistencies, one line each (shown as footnotes where its numbers are); with
+    ``dataset`` (ours or the paper's name) only those that concern no dataset or that one."""
+    paper_dataset = PAPER_DATASETS.get(dataset, dataset)
+    return [f"{item['where']}: {item['text']}" for item in protocol(paper).get("inconsistencies", [])
+            if dataset is None or item.get("dataset") in (None, paper_dataset)]
+
+
+def footnotes(paper: str, dataset: str | None = None) -> str:
+    """``inconsistencies`` as a footnote block for the page showing the paper's numbers ("" when there are none)."""
+    lines = inconsistencies(paper, dataset)
+    if not lines:
+        return ""
+    return "\n".join([f"Inconsistencies in {protocol(paper)['title']} (our copy keeps them as printed):"]
+                     + [f"  - {line}" for line in lines])
 
 
 def _run_value(config, key: str):
