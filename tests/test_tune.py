@@ -208,3 +208,35 @@ def test_spread_notes_are_written_from_the_trials():
     assert notes[0] == "hinge: FID 100-110 over 2 trials (range 10)."
     assert "dcgan: FID 90-150 over 2 trials (range 60); 1 trial(s) without a finite FID; 1 stopped early" in notes[1]
     assert notes[2].startswith("smallest range: hinge; largest: dcgan")
+
+
+def test_table3_compares_stylegan2_with_each_wgan_gp_experiment():
+    rng = np.random.default_rng(1)
+    values = {("stylegan2", "StyleGAN2"): rng.normal(26, 1, 3), ("wgan_gp", "WGAN-GP1"): rng.normal(26.2, 1, 3),
+              ("wgan_gp", "WGAN-GP2"): rng.normal(40, 1, 3)}
+    rows = pd.DataFrame([{"gan": gan, "label": label, "fid": v, "status": "completed"}
+                         for (gan, label), vs in values.items() for v in vs])
+    grids = stats.significance_grids(rows)
+    cross = grids["stylegan2 vs wgan_gp"]
+    assert list(cross.index) == ["StyleGAN2"] and list(cross.columns) == ["WGAN-GP1", "WGAN-GP2"]
+    for column in cross.columns:
+        p = sps.ttest_ind(values[("stylegan2", "StyleGAN2")], values[("wgan_gp", column)]).pvalue
+        assert cross.loc["StyleGAN2", column] == ("✓" if p < 0.05 else "✗")
+    assert cross.loc["StyleGAN2", "WGAN-GP2"] == "✓" and cross.loc["StyleGAN2", "WGAN-GP1"] == "✗"
+    assert set(grids) == {"wgan_gp", "stylegan2 vs wgan_gp"}  # StyleGAN2 alone has no within-GAN pairs
+
+
+def test_a_medfid_search_needs_its_checkpoint_and_another_metric_scores_again(ray_local, tmp_path):
+    from medgan_lib.config import ConfigError
+
+    with pytest.raises(ConfigError, match="metric 'medfid' needs a MedFID checkpoint"):
+        _config(metric="medfid")
+    small = dict(restrict={"filters_discriminator": [16, 32]}, iterations=10, interval=10, workers=1)
+    first = run_study(_config(**small), tmp_path, engine=FakeEngine())
+    assert set(first["metric"]) == {"fid"}
+    checkpoint = tmp_path / "medfid-abc.pt"
+    checkpoint.write_bytes(b"stand-in")  # the fake engine never reads it
+    rescored = run_study(_config(metric="medfid", metric_checkpoint=str(checkpoint), **small), tmp_path,
+                         engine=FakeEngine())
+    assert set(rescored["metric"]) == {"medfid"} and set(rescored["metric_checkpoint"]) == {"medfid-abc.pt"}
+    assert rescored["trial_id"].tolist() == first["trial_id"].tolist()

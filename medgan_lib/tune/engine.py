@@ -28,6 +28,7 @@ class GanEngine:
 
     fid_n: int = 32  # samples (and real images) per score
     metric: str = "fid"  # "fid": standard Inception-v3 features; else a registered feature-extractor name
+    checkpoint: str = ""  # the extractor's checkpoint (MedFID); "" for extractors that need none
     device: str = "auto"
 
     def config(self, spec: TrialSpec):
@@ -60,7 +61,8 @@ class GanEngine:
         fake_images, _ = gan.sample(len(pick), masks, generator=torch.Generator().manual_seed(SCORE_SEED))
         if not np.isfinite(fake_images).all():
             return float("nan")
-        extractor = get_extractor("inception" if self.metric == "fid" else self.metric)
+        options = {"checkpoint": self.checkpoint} if self.checkpoint else {}
+        extractor = get_extractor("inception" if self.metric == "fid" else self.metric, **options)
         real_features = extract_features(data.images[pick], extractor, device=self.device)
         fake_features = extract_features(fake_images, extractor, device=self.device, cache=False)
         return frechet_distance(real_features, fake_features)

@@ -94,11 +94,27 @@ def asha_saving(rows: pd.DataFrame, value: str = FID) -> dict[str, object]:
     return out
 
 
-def significance_grids(rows: pd.DataFrame, value: str = FID, alpha: float = 0.05) -> dict[str, pd.DataFrame]:
-    """chetty Table 3 for each GAN of a study: pairwise t-tests between its configurations over seeds."""
+# chetty Table 3 also compares across GANs: StyleGAN2 against each WGAN-GP experiment
+CROSS_GAN_PAIRS = (("stylegan2", "wgan_gp"),)
+
+
+def significance_grids(rows: pd.DataFrame, value: str = FID, alpha: float = 0.05,
+                       across: tuple[tuple[str, str], ...] = CROSS_GAN_PAIRS) -> dict[str, pd.DataFrame]:
+    """chetty Table 3 for a study: per GAN, pairwise t-tests between its configurations over seeds; and for each
+    ``across`` pair of GANs present, every configuration of the first against every one of the second."""
     done = rows[rows[STATUS] == "completed"]
-    return {gan: significance_grid(pairwise_ttests(part, value, LABEL, alpha))
-            for gan, part in done.groupby(GAN, sort=False) if part[LABEL].nunique() > 1}
+    grids = {gan: significance_grid(pairwise_ttests(part, value, LABEL, alpha))
+             for gan, part in done.groupby(GAN, sort=False) if part[LABEL].nunique() > 1}
+    for first, second in across:
+        a, b = done[done[GAN] == first], done[done[GAN] == second]
+        if len(a) and len(b):
+            tests = pairwise_ttests(pd.concat([a, b]), value, LABEL, alpha)
+            cross = tests[tests["a"].isin(set(a[LABEL])) & tests["b"].isin(set(b[LABEL]))]
+            grid = pd.DataFrame(".", index=list(dict.fromkeys(a[LABEL])), columns=list(dict.fromkeys(b[LABEL])))
+            for row in cross.itertuples():
+                grid.loc[row.a, row.b] = "?" if row.different is None else ("✓" if row.different else "✗")
+            grids[f"{first} vs {second}"] = grid
+    return grids
 
 
 def belmekki_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -59,7 +59,8 @@ class StudyConfig:
     asha: bool = False  # ASHA early stopping on the score (else every trial gets the full budget)
     reduction_factor: int = 2  # ASHA: keep the best 1/reduction_factor of trials at each rung
     fid_n: int = 32  # samples per score
-    metric: str = "fid"  # score: "fid" (standard Inception-v3) or a registered extractor needing no options
+    metric: str = "fid"  # score: "fid" (standard Inception-v3), "medfid" (chetty Table 3) or a registered extractor
+    metric_checkpoint: str = ""  # the extractor's checkpoint (MedFID: a train_medfid file); "" for plain extractors
     workers: int = 2  # trials run at once
     cpus_per_trial: int = 1
     address: str | None = None  # Ray cluster address; None starts a local Ray
@@ -71,6 +72,9 @@ class StudyConfig:
             raise ConfigError("StudyConfig.seeds: give at least one seed")
         if self.workers < 1 or self.cpus_per_trial < 1:
             raise ConfigError("StudyConfig.workers and cpus_per_trial must be >= 1")
+        if self.metric == "medfid" and not Path(self.metric_checkpoint).is_file():
+            raise ConfigError(f"StudyConfig.metric_checkpoint: metric 'medfid' needs a MedFID checkpoint file "
+                              f"(medgan_lib.metrics.train_medfid), got {self.metric_checkpoint!r}")
 
     @property
     def scheduler(self) -> str:
@@ -109,7 +113,8 @@ def run_study(config: StudyConfig, study_dir: str | os.PathLike | None = None, e
         if engine is None:
             from medgan_lib.tune.engine import GanEngine
 
-            engine = GanEngine(fid_n=config.fid_n, metric=config.metric, device=config.device)
+            engine = GanEngine(fid_n=config.fid_n, metric=config.metric, checkpoint=config.metric_checkpoint,
+                               device=config.device)
         with ray_session(config.address, config.workers * config.cpus_per_trial):
             errors = _tune(config, study, pending, engine)
         _check_not_all_failed(config, study, pending, errors)
@@ -257,7 +262,8 @@ def trial_row(spec: TrialSpec, result: dict[str, Any], status: str, config: Stud
         "dataset": spec.base.get("data", {}).get("dataset"),
         "seed": spec.seed, "params": spec.params, "preset": spec.preset, "overrides": spec.overrides(),
         "iterations": spec.iterations, "interval": spec.interval, "steps": result.get("step", 0),
-        "status": status, "metric": config.metric, "n": config.fid_n, "fid": result.get("fid"),
+        "status": status, "metric": config.metric, "metric_checkpoint": Path(config.metric_checkpoint).name,
+        "n": config.fid_n, "fid": result.get("fid"),
         "fid_curve": result.get("fid_curve", []), "run": result.get("run"),
         "dloss_mean": result.get("dloss_mean"), "dloss_variance": result.get("dloss_variance"),
         "dloss_std": result.get("dloss_std"), "seconds": result.get("seconds"), "error": result.get("error"),
@@ -268,7 +274,15 @@ def _finished_ids(study: Path, config: StudyConfig) -> set[str]:
     rows = load_study(study, config.name, config.scheduler)
     if rows.empty:
         return set()
-    return set(rows.loc[rows[STATUS].isin(FINISHED[config.scheduler]), TRIAL_ID])
+    same_score = _scored_as(rows, config)  # a trial scored with another metric is scored again
+    return set(rows.loc[rows[STATUS].isin(FINISHED[config.scheduler]) & same_score, TRIAL_ID])
+
+
+def _scored_as(rows: pd.DataFrame, config: StudyConfig) -> pd.Series:
+    """Rows scored by ``config``'s metric (and checkpoint); rows written before the checkpoint was kept have none."""
+    metric = rows["metric"] if "metric" in rows else pd.Series("fid", index=rows.index)
+    kept = rows["metric_checkpoint"].fillna("") if "metric_checkpoint" in rows else pd.Series("", index=rows.index)
+    return (metric.fillna("fid") == config.metric) & (kept == Path(config.metric_checkpoint).name)
 
 
 def _reuse_asha_rows(study: Path, config: StudyConfig, trials: list[TrialSpec]) -> None:
@@ -281,7 +295,8 @@ def _reuse_asha_rows(study: Path, config: StudyConfig, trials: list[TrialSpec]) 
         return
     done = _finished_ids(study, config)
     wanted = {spec.trial_id for spec in trials} - done
-    for row in asha[asha[STATUS].isin(("completed", "diverged")) & asha[TRIAL_ID].isin(wanted)].to_dict("records"):
+    reusable = asha[STATUS].isin(("completed", "diverged")) & asha[TRIAL_ID].isin(wanted) & _scored_as(asha, config)
+    for row in asha[reusable].to_dict("records"):
         record = {key: value for key, value in row.items()
                   if key not in (TIME, PROVENANCE) and key not in row[PARAMS]}
         record.update(scheduler="fifo", reused_from="asha")
