@@ -61,7 +61,7 @@ ITERATIONS, STEPS = "iterations", "steps"  # budget; iterations trained
 STATUS = "status"  # completed, diverged, stopped_early, interrupted, error
 FID_CURVE = "fid_curve"  # [[step, score], ...]
 # distortion (chetty Tables 5-6: FID of distorted held-out images against the real training images)
-DISTORTION, STRENGTH = "distortion", "strength"
+DISTORTION, STRENGTH, PROTOCOL = "distortion", "strength", "protocol"  # protocol: whose levels ("ours", "chetty")
 
 # ---- row types: the keys every row of a kind carries --------------------------------------------------------
 DataRow = TypedDict("DataRow", {DATASET: str, DATA_SPEC: dict, DATA_SPEC_HASH: str})
@@ -84,7 +84,7 @@ TuneRow = TypedDict("TuneRow", {
     FID: float | None, FID_CURVE: list, DLOSS_MEAN: float | None, DLOSS_VARIANCE: float | None,
     DLOSS_STD: float | None})
 DistortionRow = TypedDict("DistortionRow", {DATASET: str, DATA_SPEC_HASH: str, EXTRACTOR: str, DISTORTION: str,
-                                            STRENGTH: float, N: int, FID: float, SEED: int})
+                                            STRENGTH: float, PROTOCOL: str, N: int, FID: float, SEED: int})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +111,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("dice", DiceRow, (DATASET, CONDITION, GAN, SEED)),  # one U-Net per condition and seed
     Kind("memory", MemoryRow, (CONFIG, CONFIG_HASH, SEED)),
     Kind("tune", TuneRow, (STUDY, TRIAL_ID, SCHEDULER)),
-    Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, N, SEED)),
+    Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, PROTOCOL, N, SEED)),
 )}
 
 

@@ -196,3 +196,36 @@ def test_registered_extractor_works_in_torch_fidelity_calculate_metrics():
                                            cache=False, save_cpu_ram=True)
     ours = frechet_distance(extract_features(a, ext), extract_features(b, ext))
     assert out["frechet_inception_distance"] == pytest.approx(ours, rel=1e-3)
+
+
+def test_chetty_distortion_levels():
+    from medgan_lib.metrics.validation import chetty_blocks, chetty_blur, chetty_noise
+
+    rng = np.random.default_rng(0)
+    images = np.zeros((2, 1, 64, 64), dtype=np.float32)  # mid-grey in [-1, 1] units
+    noised = chetty_noise(images, 0.5, rng)  # mean 0.5 x 1 and std 0.1 in [0, 1] units: x2 in [-1, 1]
+    assert noised.mean() == pytest.approx(1 - 0.2 / np.sqrt(2 * np.pi), abs=0.01)  # N(1, 0.2) clipped at 1
+    assert chetty_noise(images, 0.0, rng).std() == pytest.approx(0.2, abs=0.01)
+    dot = np.zeros((1, 1, 64, 64), dtype=np.float32)
+    dot[..., 32, 32] = 1.0
+    assert np.array_equal(chetty_blur(dot, 0.0, rng), dot)  # kernel 0: unchanged
+    width = lambda s: int((chetty_blur(dot, s, rng)[0, 0, 32] > 1e-6).sum())  # noqa: E731
+    assert width(1.0) == 2 * (int(49 * 64 / 256) // 2) + 1 and width(0.5) < width(1.0)  # 49 px at 256 -> 13 px at 64
+    covered = (chetty_blocks(np.ones((1, 1, 256, 256), np.float32), 1.0, rng) == -1).mean()
+    assert 0.3 < covered < 0.5  # 10,000 blocks of 2 x 2 px on 256 x 256 (overlapping): 1 - exp(-0.61)
+    with pytest.raises(ValueError, match="unknown distortion protocol 'theirs'"):
+        distort(images, "gaussian_blur", 0.5, protocol="theirs")
+
+
+def test_distortion_correlations_beside_chetty_table6():
+    import pandas as pd
+
+    from medgan_lib.metrics.study import beside_chetty
+    from medgan_lib.metrics.validation import correlation_table
+
+    sweep = pd.DataFrame([{"distortion": d, "strength": s, "extractor": "medfid", "fid": 10 + 5 * s + (d == "black_blocks")}
+                          for d in ("gaussian_blur", "black_blocks") for s in (0.0, 0.5, 1.0)])
+    table = beside_chetty(correlation_table(sweep))
+    assert table.loc["gaussian_blur", ("pearson_r", "chetty2023 MedFID (theirs)")] == 0.816
+    assert table.loc["black_blocks", ("p_value", "chetty2023 MedFID (theirs)")] == 0.2773
+    assert table.loc["gaussian_blur", ("pearson_r", "medfid")] == pytest.approx(1.0)

@@ -99,18 +99,32 @@ def evaluate_runs(runs: Iterable[str | os.PathLike], real: PreparedDataset, held
 def validate_metrics(real: PreparedDataset, heldout: PreparedDataset, extractors: Iterable[str],
                      extractor_options: dict[str, dict[str, Any]], n_real: int | None = 200,
                      n_heldout: int | None = 64, strengths: Iterable[float] = (0.0, 0.5, 1.0), seed: int = 0,
-                     device: str = "auto", data: DataSpec | None = None, study_dir: str | None = None
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """chetty Tables 5-6 on our data: (sweep rows, Pearson r/p of FID with distortion strength per extractor).
-    With ``data`` and ``study_dir`` the sweep is recorded as ``distortion`` result rows (the findings read them)."""
+                     device: str = "auto", data: DataSpec | None = None, study_dir: str | None = None,
+                     protocol: str = "ours") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """chetty Tables 5-6 on our data: (sweep rows, Pearson r/p of FID with distortion strength per extractor), the
+    levels on ``protocol``'s scale ("ours" or "chetty"'s). With ``data`` and ``study_dir`` the sweep is recorded as
+    ``distortion`` result rows (the findings read them)."""
     sweep = distortion_sweep(real_subset(real, n_real, seed), real_subset(heldout, n_heldout, seed),
                              resolve_extractors(extractors, extractor_options), tuple(strengths), seed=seed,
-                             device=device)
+                             device=device, protocol=protocol)
     if data is not None and study_dir is not None:
         for row in sweep.to_dict("records"):
             append_result(study_dir, "distortion", {**row, "dataset": data.dataset, "data_spec_hash": data.hash,
                                                     "seed": seed})
     return sweep, correlation_table(sweep)
+
+
+def beside_chetty(correlations: pd.DataFrame) -> pd.DataFrame:
+    """``validate_metrics``'s correlation table with chetty's Table 6 (MedFID on their elbow X-rays, theirs) as one
+    more extractor column."""
+    from medgan_lib.reference import reference_file
+
+    theirs = pd.read_csv(reference_file("chetty2023_table6_medfid_distortions.csv"), comment="#").set_index("distortion")
+    out = correlations.copy()
+    label = "chetty2023 MedFID (theirs)"
+    for value in ("pearson_r", "p_value"):
+        out[(value, label)] = theirs[value].reindex(out.index)
+    return out.sort_index(axis=1, level=0, sort_remaining=False)
 
 
 def figure7_panels(study_dir: str, real: PreparedDataset, runs: dict[str, dict[str, Any]],

@@ -19,6 +19,7 @@ from medgan_lib.metrics.extractors import Extractor
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.fidelity import frechet_distance
 from medgan_lib.progress import tqdm
+from medgan_lib.reference import published
 
 
 def gaussian_blur(images: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
@@ -60,28 +61,81 @@ DISTORTIONS: dict[str, Callable[[np.ndarray, float, np.random.Generator], np.nda
     "salt_and_pepper": salt_and_pepper, "black_blocks": black_blocks}
 
 
-def distort(images: np.ndarray, distortion: str, strength: float, seed: int = 0) -> np.ndarray:
-    """``images`` (float in [-1, 1]) distorted by the named distortion at ``strength`` in [0, 1]."""
+# chetty's levels (Appendix A.7, Figures 12-19, at 256 x 256): strength 1 is the largest level they show. Kernel
+# sizes and block counts scale with the image side (ours), so a level covers the same share of the image.
+CHETTY_SIDE = 256
+
+
+def chetty_blur(images: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian blur with a kernel of strength x 49 px at 256 px (OpenCV's sigma for that kernel size)."""
+    kernel = strength * max(published("chetty2023", "distortion_blur_kernels")) * images.shape[-1] / CHETTY_SIDE
+    size = 2 * int(kernel // 2) + 1  # odd, as OpenCV's GaussianBlur needs
+    if size < 3:
+        return images.copy()
+    sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
+    return ndimage.gaussian_filter(images, sigma=(0, 0, sigma, sigma), truncate=(size // 2) / sigma)
+
+
+def chetty_noise(images: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise of standard deviation 0.1 and mean strength x 1 (in [0, 1] image units), clipped."""
+    mean = strength * max(published("chetty2023", "distortion_noise_means"))
+    std = published("chetty2023", "distortion_noise_std")
+    return np.clip(images + 2 * rng.normal(mean, std, images.shape), -1, 1).astype(np.float32)
+
+
+def chetty_salt_and_pepper(images: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """A fraction strength x 0.9 of the pixels set to black or white."""
+    top = max(published("chetty2023", "distortion_salt_pepper_levels"))
+    return salt_and_pepper(images, strength * top / 0.3, rng)
+
+
+def chetty_blocks(images: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """strength x 10,000 black 2 x 2 px blocks at 256 px (count and size scaled to the image side; ours)."""
+    out = images.copy()
+    n, _, h, w = images.shape
+    scale = h / CHETTY_SIDE
+    count = int(round(strength * max(published("chetty2023", "distortion_blocks")) * scale * scale))
+    side = max(1, int(round(2 * scale)))
+    for i in range(n):
+        ys, xs = rng.integers(0, h - side + 1, count), rng.integers(0, w - side + 1, count)
+        for y, x in zip(ys, xs):
+            out[i, :, y:y + side, x:x + side] = -1.0
+    return out
+
+
+CHETTY_DISTORTIONS = {"gaussian_blur": chetty_blur, "gaussian_noise": chetty_noise,
+                      "salt_and_pepper": chetty_salt_and_pepper, "black_blocks": chetty_blocks}
+# "ours": our strength scale; "chetty": chetty's levels. Both distort an image set (chetty distorted one randomly
+# chosen image; a Frechet distance needs a set, and chetty do not say how theirs was formed from one image).
+PROTOCOLS = {"ours": DISTORTIONS, "chetty": CHETTY_DISTORTIONS}
+
+
+def distort(images: np.ndarray, distortion: str, strength: float, seed: int = 0, protocol: str = "ours") -> np.ndarray:
+    """``images`` (float in [-1, 1]) distorted by the named distortion at ``strength`` in [0, 1], on ``protocol``'s
+    scale of levels."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown distortion protocol '{protocol}'; valid: {', '.join(PROTOCOLS)}")
     if distortion not in DISTORTIONS:
         raise ValueError(f"unknown distortion '{distortion}'; valid: {', '.join(DISTORTIONS)}")
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
-    return DISTORTIONS[distortion](np.asarray(images, dtype=np.float32), strength, np.random.default_rng(seed))
+    return PROTOCOLS[protocol][distortion](np.asarray(images, dtype=np.float32), strength, np.random.default_rng(seed))
 
 
 def distortion_sweep(reference: np.ndarray, test: np.ndarray, extractors: Iterable[Extractor],
                      strengths: Iterable[float] = (0.0, 0.5, 1.0), distortions: Iterable[str] = tuple(DISTORTIONS),
-                     seed: int = 0, device: str = "auto") -> pd.DataFrame:
+                     seed: int = 0, device: str = "auto", protocol: str = "ours") -> pd.DataFrame:
     """FID(reference, distorted test) per extractor, distortion and strength (strength 0 is shared)."""
     rows: list[dict[str, Any]] = []
     extractors = list(extractors)
     jobs = [(d, s) for d in distortions for s in strengths]
     for distortion, strength in tqdm(jobs, desc="distortions", leave=False):
-        images = distort(test, distortion, strength, seed)
+        images = distort(test, distortion, strength, seed, protocol)
         for extractor in extractors:
             fid = frechet_distance(extract_features(reference, extractor, device=device),
                                    extract_features(images, extractor, device=device))
-            rows.append({"distortion": distortion, "strength": strength, "extractor": extractor.name, "fid": fid,
+            rows.append({"distortion": distortion, "strength": strength, "protocol": protocol,
+                         "extractor": extractor.name, "fid": fid,
                          "n": len(test), "n_real": len(reference), "weights_sha256": extractor.weights_sha256})
     return pd.DataFrame(rows)
 

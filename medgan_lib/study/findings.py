@@ -344,6 +344,8 @@ def _medfid_distortions(results, dataset):
     rows = _rows(results, "distortion", dataset)
     rows = rows[rows[EXTRACTOR] == "medfid"] if not rows.empty else rows
     _need(not rows.empty, "needs notebook 03's distortion sweep with the MedFID extractor")
+    protocol = rows["protocol"].fillna("ours") if "protocol" in rows else pd.Series("ours", index=rows.index)
+    rows = rows[protocol == ("chetty" if (protocol == "chetty").any() else "ours")]  # chetty's levels when run
     tests = {d: stats.correlation(g["strength"], g[FID]) for d, g in rows.groupby("distortion", sort=False)
              if g["strength"].nunique() >= 3}
     _need(tests, "needs >= 3 distortion strengths (03's strengths)")
