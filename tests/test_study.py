@@ -365,3 +365,21 @@ def test_an_unchanged_gan_step_whose_artefacts_are_damaged_runs_again(tmp_path: 
     failed = study()
     record = failed.records["02_gan_training-dcgan-s0"]
     assert record.status == FAILED and str(run.checkpoint_file) in record.error
+
+
+def test_a_profile_runs_only_its_sections(tmp_path: Path):
+    from medgan_lib.study.plan import build_plan, profile_sections
+    from medgan_lib.study.profiles import Profile
+
+    declared = {name: {k: {} for k in ("study_dir", "dataset", "seed", "device", "gans", "channels")}
+                for name in BODIES}
+    profile = Profile("t", {"gans": ["dcgan"], "seeds": [0], "sections": ["01", 2, "06_hyperparameter_search"]}, {}, {})
+    sections = profile_sections(profile)
+    assert [s.notebook for s in sections] == ["01_data_preparation", "02_gan_training", "06_hyperparameter_search"]
+    steps = {s.name: s for s in build_plan(profile, declared, tmp_path, sections)}
+    assert set(steps) == {"01_data_preparation", "02_gan_training-dcgan-s0", "06_hyperparameter_search"}
+    assert steps["06_hyperparameter_search"].waits == ("02_gan_training-dcgan-s0",)  # absent sections: no wait
+    with pytest.raises(ProfileError, match=r"study.sections: no section '09'"):
+        profile_sections(Profile("t", {"sections": ["09"]}, {}, {}))
+    with pytest.raises(ProfileError, match="study.sections must be a list"):
+        apply_overrides(Profile("t", {}, {}, {}), [("study.sections", "03")])
