@@ -103,7 +103,7 @@ def _number(text: str):
 
 
 # Kinds of protocol entry, as the settings tables print them.
-ENTRY_KINDS = {"published": "as published", "official": "official implementation", "assumptions": "ours: paper silent"}
+ENTRY_KINDS = {"published": "as published", "official": "official implementation", "assumptions": "ours"}
 
 
 def protocol_table(paper: str, profile: str | None = None, configs: dict | None = None):
