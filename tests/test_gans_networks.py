@@ -141,3 +141,21 @@ def test_bad_configs_rejected(changes, message):
 def test_unknown_preset_lists_valid_ones():
     with pytest.raises(ConfigError, match="unknown preset 'huge'; valid presets: smoke, quick, paper"):
         preset("huge")
+
+
+def test_compressed_conv_pairs_keep_the_resolution_with_fewer_layers():
+    from medgan_lib.gans.networks import strides
+
+    assert strides(64) == [2, 2, 2, 2] and strides(64, 4) == [4, 4] and strides(32, 4) == [4, 2]
+    assert strides(64, 8) == [8, 2] and strides(128, 8) == [8, 4]
+    with pytest.raises(ValueError, match="stride must be a power of two"):
+        strides(64, 3)
+    for stride in (2, 4, 8):
+        g, d = ConvGenerator(16, 1, 64, 8, stride=stride), ConvDiscriminator(1, 64, 8, stride=stride)
+        x = g(torch.randn(3, 16))
+        assert x.shape == (3, 1, 64, 64) and d(x).shape == (3,)
+        convs = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+        assert len(convs) == 1 + len(strides(64, stride))
+        assert [m.kernel_size[0] for m in convs[1:]] == [2 * s for s in strides(64, stride)]
+    with pytest.raises(Exception, match="stride must be a power of two"):
+        preset("smoke", gan="dcgan", gan_options={"stride": 6})

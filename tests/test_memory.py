@@ -166,3 +166,18 @@ def test_memory_notes_are_written_from_the_sweep():
     assert "0.0312 MB per feature map, R² = 1.000 over 3 sizes (linear" in notes[0]
     assert "saves 0.9-2.4 %" in notes[1] and "outside their range" in notes[1]
     assert "needs at least 3" in memory_notes(sweep.head(2), savings.head(0))[0]
+
+
+def test_compression_runs_train_shallower_table2_networks_apart_from_the_study(tmp_path):
+    from medgan_lib.data.spec import DataSpec
+    from medgan_lib.memory.compression import FOLDER, compression_runs, compression_table
+
+    data = DataSpec(dataset="chest_phantom", resolution=32, count=40)
+    runs = compression_runs([2, 8], "smoke", data, 2, str(tmp_path), filters=8)
+    assert all(path.parent.parent == tmp_path / FOLDER for path in runs.values())
+    assert not (tmp_path / "runs").exists()  # 03, 04 and 07 never see them
+    table = compression_table(runs, "cpu").set_index("network")
+    assert table.loc["stride 2", "layers"] == 4 and table.loc["stride 8", "layers"] == 2
+    assert table.loc["stride 8", "params_g"] < table.loc["stride 2", "params_g"]
+    assert table.loc["stride 8", "summary_mb_per_image"] < table.loc["stride 2", "summary_mb_per_image"]
+    assert set(table["iterations"]) == {2}

@@ -240,3 +240,14 @@ def test_a_medfid_search_needs_its_checkpoint_and_another_metric_scores_again(ra
                          engine=FakeEngine())
     assert set(rescored["metric"]) == {"medfid"} and set(rescored["metric_checkpoint"]) == {"medfid-abc.pt"}
     assert rescored["trial_id"].tolist() == first["trial_id"].tolist()
+
+
+def test_significance_table_draws_grids_and_prints_single_pairs(capsys):
+    from medgan_lib.tune.plots import significance_table
+
+    pair = pd.DataFrame([["✓"]], index=["A"], columns=["B"])
+    assert significance_table(pair, "g") is None and "A and B differ" in capsys.readouterr().out
+    cross = pd.DataFrame([["✓", "✗", "?"]], index=["StyleGAN2"], columns=["WGAN-GP1", "WGAN-GP2", "WGAN-GP3"])
+    ax = significance_table(cross, "stylegan2 vs wgan_gp")
+    assert ax is not None and [t.get_text() for t in ax.get_xticklabels()] == list(cross.columns)
+    assert significance_table(pd.DataFrame(index=["A"]), "g") is None and "nothing to compare" in capsys.readouterr().out

@@ -14,19 +14,24 @@ from torch import nn
 from medgan_lib.gans.augment import diff_augment
 from medgan_lib.gans.base import GANS, GAN, DataShape
 from medgan_lib.gans.losses import LOSSES, gradient_penalty
-from medgan_lib.gans.networks import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
+from medgan_lib.gans.networks import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, strides
 
 
 @dataclasses.dataclass
-class NoOptions:
-    """These GANs take every knob from TrainConfig; ``gan_options`` must be empty."""
+class ConvOptions:
+    """Options of the conv pair (every other knob comes from TrainConfig)."""
+
+    stride: int = 2  # resampling stride per layer (kernel 2x stride); 4 or 8: belmekki §III.F's shallower networks
+
+    def __post_init__(self) -> None:
+        strides(32, self.stride)  # a power of two >= 2, with a clear error otherwise
 
 
 class AdversarialGAN(GAN):
     """Shared training logic: latent sampling, DiffAugment, the registered loss, gradient penalty,
     feature matching and VGG loss. Subclasses choose the networks (``build``) and the loss name."""
 
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type] = ConvOptions
     loss_name: ClassVar[str] = "dcgan"
     use_gradient_penalty: ClassVar[bool] = False
 
@@ -43,10 +48,11 @@ class AdversarialGAN(GAN):
     def build(self, config: Any, shape: DataShape) -> tuple[nn.Module, nn.Module]:
         c, res = shape.joint_channels, shape.resolution
         init = dict(init=config.weight_init, gain=config.weight_init_gain)
+        stride = self.options.stride
         g = ConvGenerator(config.latent_dim, c, res, config.filters_g, config.activation_g, config.norm_g,
-                          config.spectral_norm_g, **init)
+                          config.spectral_norm_g, **init, stride=stride)
         d = ConvDiscriminator(c, res, config.filters_d, config.activation_d, config.norm_d, config.spectral_norm_d,
-                              **init)
+                              **init, stride=stride)
         return g, d
 
     def _device(self) -> torch.device:
@@ -170,7 +176,7 @@ def mlp_pair(config: Any, shape: DataShape, options: MLPOptions) -> tuple[nn.Mod
 
 
 @dataclasses.dataclass
-class WGANGPOptions(MLPOptions):
+class WGANGPOptions(MLPOptions, ConvOptions):
     """``networks="mlp"``: chetty's WGAN-GP (PyTorch-GAN wgan_gp.py), the Vanilla MLP pair with a linear critic;
     ``hidden``/``hidden_d`` apply to it only. The default is skandarani's conv pair."""
 

@@ -1,8 +1,8 @@
 """The configurable networks: a DCGAN-style conv generator/discriminator pair (skandarani §3.2) and the
 MLP pair of the Vanilla GAN (chetty §2.2).
 
-Conv G: z -> 4x4 (transposed conv k4 s1) -> doubling by transposed convs k4 s2 -> ``channels`` at the
-resolution, tanh. Channels halve at each doubling, from ``filters * 8`` (capped) down to ``filters``.
+Conv G: z -> 4x4 (transposed conv k4 s1) -> doubling by transposed convs k4 s2 (or, with a larger ``stride``,
+fewer layers of kernel 2s: belmekki §III.F's compressed DCGAN) -> ``channels`` at the resolution, tanh. Channels halve at each doubling, from ``filters * 8`` (capped) down to ``filters``.
 Conv D mirrors it with strided convs k4 s2 down to 4x4, then a k4 conv to one logit; no norm on D's
 first layer (DCGAN). ``D(x, features=True)`` also returns the last hidden feature map (feature matching).
 """
@@ -17,23 +17,39 @@ from medgan_lib.gans.layers import activation, apply_spectral_norm, init_weights
 MAX_MULT = 8  # widest layer has filters * 8 channels, as in DCGAN
 
 
-def level_channels(resolution: int, filters: int) -> list[int]:
-    """Channels of the feature maps at 4x4, 8x8, ..., resolution/2 (G's order; D uses them reversed)."""
-    n_up = log2_int(resolution) - 2
+def level_channels(resolution: int, filters: int, stride: int = 2) -> list[int]:
+    """Channels of the feature maps from 4x4 up to the last one before the output (G's order; D uses them
+    reversed): one per resampling layer of ``strides(resolution, stride)``."""
+    n_up = len(strides(resolution, stride))
     return [filters * min(2 ** (n_up - 1 - i), MAX_MULT) for i in range(n_up)]
+
+
+def strides(resolution: int, stride: int = 2) -> list[int]:
+    """The stride of each resampling layer between 4x4 and ``resolution``: ``stride`` (a power of two) as often as
+    it fits, then one layer for the remaining factor. Each layer has kernel 2s and padding s/2, so by belmekki's
+    equation 5 it scales the side by exactly s (stride 2: DCGAN's k4 s2 p1; larger: belmekki §III.F's shallower
+    "compressed" networks)."""
+    if not (isinstance(stride, int) and stride >= 2 and stride & (stride - 1) == 0):
+        raise ValueError(f"stride must be a power of two >= 2, got {stride!r}")
+    step = stride.bit_length() - 1
+    n = log2_int(resolution) - 2
+    return [stride] * (n // step) + ([2 ** (n % step)] if n % step else [])
 
 
 class ConvGenerator(nn.Module):
     def __init__(self, latent_dim: int, channels: int, resolution: int, filters: int, act: str = "relu",
-                 norm: str = "batch", spectral: bool = False, init: str = "normal", gain: float = 0.02) -> None:
+                 norm: str = "batch", spectral: bool = False, init: str = "normal", gain: float = 0.02,
+                 stride: int = 2) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        widths = level_channels(resolution, filters)
+        widths, steps = level_channels(resolution, filters, stride), strides(resolution, stride)
         layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=norm == "none"),
                                    norm2d(norm, widths[0]), activation(act)]
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm == "none"), norm2d(norm, c_out), activation(act)]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        for c_in, c_out, s in zip(widths[:-1], widths[1:], steps):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 2 * s, s, s // 2, bias=norm == "none"), norm2d(norm, c_out),
+                       activation(act)]
+        s = steps[-1]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 2 * s, s, s // 2), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_weights(self, init, gain)
         if spectral:
@@ -45,12 +61,14 @@ class ConvGenerator(nn.Module):
 
 class ConvDiscriminator(nn.Module):
     def __init__(self, channels: int, resolution: int, filters: int, act: str = "leaky_relu", norm: str = "batch",
-                 spectral: bool = False, init: str = "normal", gain: float = 0.02) -> None:
+                 spectral: bool = False, init: str = "normal", gain: float = 0.02, stride: int = 2) -> None:
         super().__init__()
-        widths = level_channels(resolution, filters)[::-1]
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), activation(act)]
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=norm == "none"), norm2d(norm, c_out), activation(act)]
+        widths, steps = level_channels(resolution, filters, stride)[::-1], strides(resolution, stride)[::-1]
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 2 * steps[0], steps[0], steps[0] // 2),
+                                   activation(act)]
+        for c_in, c_out, s in zip(widths[:-1], widths[1:], steps[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 2 * s, s, s // 2, bias=norm == "none"), norm2d(norm, c_out),
+                       activation(act)]
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0)
         init_weights(self, init, gain)

@@ -82,10 +82,17 @@ def fid_curves(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
 
 
 def significance_table(grid: pd.DataFrame, title: str = "", ax: plt.Axes | None = None) -> plt.Axes | None:
-    """chetty Table 3: ✓ where two configurations' FIDs differ at the 5% level, ✗ where not (None, with a printed
-    note, for a single configuration: nothing to compare)."""
-    if len(grid) < 2:
+    """chetty Table 3: ✓ where two configurations' FIDs differ at the 5% level, ✗ where not. A grid with one pair is
+    printed as a line instead (no 1 x 1 heatmap); with none (one configuration) a note says so; both return None."""
+    tested = grid.to_numpy() != "."
+    if not tested.any():
         print(f"{title or 'pairwise t-tests'}: one configuration, nothing to compare")
+        return None
+    if tested.sum() == 1:
+        (i,), (j,) = np.nonzero(tested)
+        mark = grid.iat[i, j]
+        verdict = {"✓": "differ", "✗": "do not differ", "?": "too few seeds to test"}[mark]
+        print(f"{title or 'pairwise t-tests'}: {grid.index[i]} and {grid.columns[j]} {verdict} ({mark})")
         return None
     ax = ax or plt.subplots(figsize=fit(1.2 * len(grid.columns) + 1.5, 0.5 * len(grid) + 1))[1]
     colour = grid.replace({"✓": 1.0, "✗": 0.0, ".": np.nan, "?": 0.5}).astype(float)
