@@ -193,3 +193,15 @@ def test_one_mode_collapse_rule_for_training_and_the_audit():
 
     assert collapsed(COLLAPSE_RATIO - 1e-6) and not collapsed(COLLAPSE_RATIO)
     assert diversity(np.zeros((4, 1, 2, 2))) == 0.0 and diversity(np.zeros((1, 3))) == 0.0
+
+
+def test_diversity_overlay_puts_every_image_gan_on_one_axis(tmp_path):
+    from medgan_lib.training.plots import plot_diversity_overlay
+
+    runs = [train_gan(tiny_config(gan=gan), tmp_path, data=tiny_data()) for gan in ("dcgan", "lsgan")]
+    masks = train_gan(tiny_config(channels="masks", iterations=2), tmp_path, data=tiny_data())
+    ax = plot_diversity_overlay([*runs, masks]).axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["DCGAN", "LSGAN"] and len(labels) == 4  # two GANs, the threshold, the real-image level
+    assert list(ax.get_lines()[0].get_ydata()) == [row["diversity_ratio"] for row in Run(runs[0]).stats()
+                                                   if "diversity_ratio" in row]

@@ -276,3 +276,20 @@ def test_live_server_stores_simultaneous_submissions_apart_and_guards_results(tm
         server.shutdown()
         server.server_close()
     assert server.server_address[0] == "127.0.0.1"  # localhost unless asked for the LAN
+
+
+def test_what_to_notice_is_written_from_the_scores():
+    from medgan_lib.turing import class_result, turing_notes
+
+    real, fake = _sets(shift=0.4)
+    separated = turing_notes(machine_observer(real, fake))
+    assert "the sets differ in their pixels" in separated[0] and "No answer sheets yet" in separated[1]
+    same_real, same_fake = _sets(seed=5)
+    assert "cannot tell the sets apart either" in turing_notes(machine_observer(same_real, same_fake))[0]
+    is_real = np.array([True, True, False, False] * 3)
+    fooled = [_sheet(name, [0, 0, 1, 1] * 3, [5] * 12) for name in ("a", "b")]  # all wrong, all certain
+    notes = turing_notes(machine_observer(real, fake), class_result(is_real, fooled))
+    assert any("confidence 5 of 5 were mostly wrong" in line for line in notes)
+    told = turing_notes(machine_observer(real, fake),
+                        class_result(is_real, [_sheet(n, [1, 1, 0, 0] * 3) for n in "abcd"]))
+    assert any("above chance, the readers can tell" in line for line in told)

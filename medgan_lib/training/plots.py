@@ -214,6 +214,34 @@ def compare_gans(runs: list[Run], real_images: np.ndarray, real_masks: np.ndarra
     return fig
 
 
+def plot_diversity_overlay(runs: list[Run]) -> plt.Figure:
+    """Every GAN on one axis: its samples' diversity relative to the real images (the fixed-latent grids through
+    training) against training time, with the mode-collapse threshold; curves in different losses' units cannot
+    share an axis, this ratio can."""
+    from medgan_lib.diversity import COLLAPSE_RATIO
+    from medgan_lib.names import gan_name
+
+    fig, ax = plt.subplots(figsize=fit(7, 3.6))
+    timed_all = True
+    for i, run in enumerate(as_run(r) for r in runs):
+        stats = read_stats(run)
+        if run.is_mask_generator or "diversity_ratio" not in stats:  # image generators only
+            continue
+        rows = stats[stats["diversity_ratio"].notna()]
+        timed = "wall_time" in rows and rows["wall_time"].notna().all()
+        timed_all &= timed
+        ax.plot(rows["wall_time"] if timed else rows["step"], rows["diversity_ratio"], marker="o", ms=3,
+                color=f"C{i}", label=gan_name(run.gan_name))
+    ax.axhline(COLLAPSE_RATIO, color="0.35", ls=":", lw=1, label=f"collapse threshold ({COLLAPSE_RATIO})")
+    ax.axhline(1.0, color="0.6", ls="--", lw=1, label="as diverse as the real images")
+    ax.set(xlabel="training time (s)" if timed_all else "iteration", ylabel="sample diversity / real",
+           title="How diverse each GAN's samples are through training")
+    ax.legend(fontsize=9, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def training_notes(runs: dict[str, Path]) -> list[str]:
     """"What to notice" lines written from each run's losses and summary: where its D loss ended against a D
     that cannot tell real from fake, and whether its samples collapsed."""

@@ -6,9 +6,9 @@ classroom server, ``plots`` the figures."""
 from medgan_lib.turing.kit import Kit, TuringTest, build_turing_test, load_turing_sets, quiz_figure, quiz_size, save_kit
 from medgan_lib.turing.scoring import (PAPER_EXPERTS, ClassResult, Sheet, TuringScore, class_result, machine_observer,
                                        read_answers, read_sheets, score, score_class, score_readers, score_sheet, score_table,
-                                       summary_lines)
+                                       summary_lines, turing_notes)
 
 __all__ = ["Kit", "TuringTest", "build_turing_test", "load_turing_sets", "quiz_figure", "quiz_size", "save_kit",
            "PAPER_EXPERTS", "ClassResult", "Sheet", "TuringScore", "class_result", "machine_observer", "read_answers",
            "read_sheets", "score", "score_class", "score_readers", "score_sheet", "score_table",
-           "summary_lines"]
+           "summary_lines", "turing_notes"]

@@ -246,6 +246,38 @@ def summary_lines(result: ClassResult) -> list[str]:
     return lines
 
 
+def turing_notes(machine: TuringScore, result: ClassResult | None = None) -> list[str]:
+    """"What to notice" lines written from the scores: whether an algorithm separates the sets by their pixels,
+    whether the class could, and whether confident readers were wrong."""
+    chance = machine.ci_low <= 0.5 <= machine.ci_high
+    lines = [f"A pixel-statistics observer (logistic regression, cross-validated) is right {machine.accuracy:.0%} of "
+             f"the time [{machine.ci_low:.0%}, {machine.ci_high:.0%}] on {machine.n} images: "
+             + ("it cannot tell the sets apart either, so at this n the samples match the real images' pixel "
+                "statistics." if chance else
+                "the sets differ in their pixels, so a class that cannot tell them apart is fooled by eye, not by "
+                "indistinguishable images.")]
+    if result is None:
+        lines.append("No answer sheets yet: the class's result appears here once the sheets are in answers/ "
+                     "(rerun this notebook, or `medgan turing score KIT`).")
+        return lines
+    pooled = result.pooled
+    if np.isfinite(pooled.low):
+        told = pooled.low > 0.5
+        lines.append(f"The class is right {pooled.value:.0%} [{pooled.low:.0%}, {pooled.high:.0%}] of the time: "
+                     + ("above chance, the readers can tell real from synthetic." if told else
+                        "the interval holds 50 %, so the class cannot tell the sets apart on these images."))
+    import pandas as pd
+
+    table = result.by_confidence
+    if len(table):
+        level = pd.to_numeric(table["confidence"], errors="coerce")  # "not given" is no level
+        wrong = table[(level >= 4) & (table["accuracy"] < 0.5)]
+        if len(wrong):
+            lines.append(f"Answers given with confidence {', '.join(wrong['confidence'])} of 5 were mostly wrong: "
+                         "confident and fooled, the strongest sign of convincing synthetic images.")
+    return lines
+
+
 def score_table(scores: list[TuringScore], spread: float = float("nan")):
     """Scores as a DataFrame, with the paper's experts as a last, labelled row: their ± is the spread across the
     four experts, so it goes in the spread column (beside ours, ``spread``), never in the interval columns."""
