@@ -18,24 +18,31 @@ def _show(image: np.ndarray, ax) -> None:
     ax.axis("off")
 
 
-def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None):
-    """Bar per GAN run: FID with its bootstrap 95 % CI as error bars (one extractor)."""
+def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None, title: str | None = None):
+    """Bar per GAN run: FID with its bootstrap 95 % CI as error bars (one extractor); ``title`` replaces the
+    default one (which names n)."""
     rows = fid_rows[fid_rows["extractor"] == extractor].drop_duplicates("run", keep="last")
     ax = ax or plt.subplots(figsize=fit(7, 3.2))[1]
     low = rows["fid"] - rows["fid_ci"].map(lambda c: c[0])
     high = rows["fid_ci"].map(lambda c: c[1]) - rows["fid"]
     ax.bar(rows["gan"], rows["fid"], yerr=[low.clip(lower=0), high.clip(lower=0)], capsize=3, color="#4a7ab5")
     ax.set_ylabel(f"FID ({extractor})")
-    ax.set_title(f"FID with 95 % bootstrap CI (n = {', '.join(map(str, sorted(rows['n'].unique())))} generated)")
+    ax.set_title(title if title is not None else f"FID with 95 % bootstrap CI (n = {_sizes(rows)} generated)")
     ax.tick_params(axis="x", rotation=30)
     return ax
 
 
+def _sizes(rows: pd.DataFrame) -> str:
+    return ", ".join(map(str, sorted(rows["n"].unique())))
+
+
 def plot_fid_panels(rows: pd.DataFrame, extractors: list[str]):
-    """``plot_fid`` for each feature space, side by side (at most 10 in wide)."""
-    fig, axes = plt.subplots(1, len(extractors), figsize=fit(4.5 * len(extractors), 3.2), squeeze=False)
+    """``plot_fid`` for each feature space, side by side (at most 10 in wide): one title above them all, so a
+    panel's title cannot run past the page."""
+    fig, axes = plt.subplots(1, len(extractors), figsize=fit(4.5 * len(extractors), 3.4), squeeze=False)
     for ax, name in zip(axes[0], extractors):
-        plot_fid(rows, name, ax)
+        plot_fid(rows, name, ax, title=name)
+    fig.suptitle(f"FID with 95 % bootstrap CI (n = {_sizes(rows[rows['extractor'].isin(extractors)])} generated)")
     fig.tight_layout()
     return fig
 
