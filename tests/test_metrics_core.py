@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
@@ -229,3 +230,18 @@ def test_distortion_correlations_beside_chetty_table6():
     assert table.loc["gaussian_blur", ("pearson_r", "chetty2023 MedFID (theirs)")] == 0.816
     assert table.loc["black_blocks", ("p_value", "chetty2023 MedFID (theirs)")] == 0.2773
     assert table.loc["gaussian_blur", ("pearson_r", "medfid")] == pytest.approx(1.0)
+
+
+def test_fid_bars_are_one_per_gan_with_a_dot_per_seed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from medgan_lib.metrics.plots import plot_fid
+
+    rows = pd.DataFrame([dict(run=f"{gan}-s{seed}", gan=gan, extractor="inception", fid=fid, fid_ci=(fid - 5, fid + 5),
+                              n=100) for gan, fids in (("DCGAN", (100.0, 120.0, 140.0)), ("WGAN", (200.0,)))
+                         for seed, fid in enumerate(fids)])
+    ax = plot_fid(rows)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["DCGAN", "WGAN"]  # not one bar per run on one label
+    assert [bar.get_height() for bar in ax.patches] == [120.0, 200.0]  # the mean of DCGAN's three seeds
+    assert "mean of 3 runs" in ax.get_title()

@@ -196,12 +196,17 @@ def test_one_mode_collapse_rule_for_training_and_the_audit():
 
 
 def test_diversity_overlay_puts_every_image_gan_on_one_axis(tmp_path):
+    from medgan_lib.training import latest_per_gan
     from medgan_lib.training.plots import plot_diversity_overlay
 
     runs = [train_gan(tiny_config(gan=gan), tmp_path, data=tiny_data()) for gan in ("dcgan", "lsgan")]
+    again = train_gan(tiny_config(gan="dcgan", seed=1), tmp_path, data=tiny_data())  # a second DCGAN seed
     masks = train_gan(tiny_config(channels="masks", iterations=2), tmp_path, data=tiny_data())
-    ax = plot_diversity_overlay([*runs, masks]).axes[0]
+    ax = plot_diversity_overlay([*runs, again, masks]).axes[0]
     labels = [line.get_label() for line in ax.get_lines()]
-    assert labels[:2] == ["DCGAN", "LSGAN"] and len(labels) == 4  # two GANs, the threshold, the real-image level
+    assert labels[:2] == ["DCGAN", "LSGAN"] and len(labels) == 5  # three runs, the threshold, the real-image level
+    assert ax.get_lines()[2].get_color() == ax.get_lines()[0].get_color()  # seeds of one GAN share its colour
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["DCGAN", "LSGAN"]  # named once
+    assert [r.name for r in latest_per_gan([Run(p) for p in (*runs, again)])] == [Run(again).name, Run(runs[1]).name]
     assert list(ax.get_lines()[0].get_ydata()) == [row["diversity_ratio"] for row in Run(runs[0]).stats()
                                                    if "diversity_ratio" in row]

@@ -19,16 +19,25 @@ def _show(image: np.ndarray, ax) -> None:
 
 
 def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None, title: str | None = None):
-    """Bar per GAN run: FID with its bootstrap 95 % CI as error bars (one extractor); ``title`` replaces the
-    default one (which names n)."""
+    """One bar per GAN: its FID (the mean over its runs when it has several seeds), each run's FID with its
+    bootstrap 95 % CI drawn on it (one extractor); ``title`` replaces the default one (which names n)."""
     rows = fid_rows[fid_rows["extractor"] == extractor].drop_duplicates("run", keep="last")
     ax = ax or plt.subplots(figsize=fit(7, 3.2))[1]
-    low = rows["fid"] - rows["fid_ci"].map(lambda c: c[0])
-    high = rows["fid_ci"].map(lambda c: c[1]) - rows["fid"]
-    ax.bar(rows["gan"], rows["fid"], yerr=[low.clip(lower=0), high.clip(lower=0)], capsize=3, color="#4a7ab5")
+    gans = list(dict.fromkeys(rows["gan"]))
+    for x, gan in enumerate(gans):
+        runs = rows[rows["gan"] == gan]
+        ax.bar(x, runs["fid"].mean(), color="#4a7ab5", alpha=0.85 if len(runs) == 1 else 0.5)
+        offsets = np.linspace(-0.25, 0.25, len(runs)) if len(runs) > 1 else [0.0]
+        for dx, (_, run) in zip(offsets, runs.iterrows()):
+            low, high = run["fid_ci"]
+            ax.errorbar(x + dx, run["fid"], yerr=[[max(run["fid"] - low, 0)], [max(high - run["fid"], 0)]],
+                        fmt="o" if len(runs) > 1 else "none", ms=3, color="k", capsize=3)
+    ax.set_xticks(range(len(gans)), gans)
     ax.set_ylabel(f"FID ({extractor})")
-    ax.set_title(title if title is not None else f"FID with 95 % bootstrap CI (n = {_sizes(rows)} generated)")
-    ax.tick_params(axis="x", rotation=30)
+    seeds = rows.groupby("gan").size().max() if len(rows) else 1
+    ax.set_title(title if title is not None else f"FID with 95 % bootstrap CI (n = {_sizes(rows)} generated)"
+                 + (f"; bars: mean of {seeds} runs" if seeds > 1 else ""))
+    plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")  # names end at their bar
     return ax
 
 
@@ -42,7 +51,10 @@ def plot_fid_panels(rows: pd.DataFrame, extractors: list[str]):
     fig, axes = plt.subplots(1, len(extractors), figsize=fit(4.5 * len(extractors), 3.4), squeeze=False)
     for ax, name in zip(axes[0], extractors):
         plot_fid(rows, name, ax, title=name)
-    fig.suptitle(f"FID with 95 % bootstrap CI (n = {_sizes(rows[rows['extractor'].isin(extractors)])} generated)")
+    shown = rows[rows["extractor"].isin(extractors)].drop_duplicates(["run", "extractor"])
+    seeds = shown.groupby(["gan", "extractor"]).size().max() if len(shown) else 1
+    fig.suptitle(f"FID with 95 % bootstrap CI (n = {_sizes(shown)} generated)"
+                 + (f"; bars: the mean of each GAN's {seeds} runs, dots: each run" if seeds > 1 else ""))
     fig.tight_layout()
     return fig
 

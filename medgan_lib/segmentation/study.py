@@ -108,13 +108,11 @@ def table2_conditions(study_dir: str | Path | None, dataset: str, gans: list[str
     or the named ``runs``), for a mask-conditioned GAN (SPADE) also its set drawn on the masks of the latest
     masks-only GAN run of the same data (if the study has one; ``runs`` may name it), and real + each of
     ``mix_gans``. Sample sets come from ``Run.samples`` (written once per run and reused by every section)."""
-    from medgan_lib.training import find_runs, latest_mask_run, runs_spec
+    from medgan_lib.training import find_runs, latest_mask_run, latest_per_gan, runs_spec
 
     conditions = [Condition("real"), Condition("augmented")]
-    found: dict[str, Run] = {}
-    for run in find_runs(study_dir, dataset=dataset):
-        if (not runs or run.name in runs) and (not gans or run.gan_name in gans):
-            found[run.gan_name] = run  # oldest first, so the latest run of a GAN wins
+    found = {run.gan_name: run for run in latest_per_gan([r for r in find_runs(study_dir, dataset=dataset)
+                                                           if (not runs or r.name in runs) and (not gans or r.gan_name in gans)])}
     mask_runs = [r for r in find_runs(study_dir, dataset=dataset, channels="masks") if not runs or r.name in runs]
     missing = sorted(set(runs) - {r.name for r in [*found.values(), *mask_runs]})
     if missing:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from medgan_lib.plotting import fit
 from medgan_lib.training.grids import mask_to_image_grid
-from medgan_lib.training.run import Run, as_run, find_runs, latest_mask_run
+from medgan_lib.training.run import Run, as_run, find_runs, latest_mask_run, latest_per_gan
 from medgan_lib.training.sampling import mask_batches
 
 
@@ -177,12 +177,12 @@ def show_spade_on_gan_masks(runs: dict[str, Path], study_dir: str | Path | None 
 
 def compare_gans(runs: list[Run], real_images: np.ndarray, real_masks: np.ndarray | None, n: int = 6,
                  seed: int = 0) -> plt.Figure:
-    """The comparison students make: real images with their masks on top, then per GAN run its D loss against
-    wall-clock training time (every quick run had the same budget) beside ``n`` of its samples."""
+    """The comparison students make: real images with their masks on top, then per GAN (its latest run) its D loss
+    against wall-clock training time (every quick run had the same budget) beside ``n`` of its samples."""
     from medgan_lib.names import gan_name
     from medgan_lib.training.grids import grid_array
 
-    runs = [as_run(r) for r in runs]
+    runs = latest_per_gan([as_run(r) for r in runs])
     fig = plt.figure(figsize=fit(10, 1.05 * (len(runs) + 1) + 0.4))
     grid = fig.add_gridspec(len(runs) + 1, 2, width_ratios=[1, 2.2], hspace=0.55, wspace=0.08)
     real = fig.add_subplot(grid[0, 1])
@@ -223,15 +223,18 @@ def plot_diversity_overlay(runs: list[Run]) -> plt.Figure:
 
     fig, ax = plt.subplots(figsize=fit(7, 3.6))
     timed_all = True
-    for i, run in enumerate(as_run(r) for r in runs):
+    colours: dict[str, str] = {}  # one colour per GAN; its seeds share it, the legend names it once
+    for run in (as_run(r) for r in runs):
         stats = read_stats(run)
         if run.is_mask_generator or "diversity_ratio" not in stats:  # image generators only
             continue
         rows = stats[stats["diversity_ratio"].notna()]
         timed = "wall_time" in rows and rows["wall_time"].notna().all()
         timed_all &= timed
+        first = run.gan_name not in colours
+        colour = colours.setdefault(run.gan_name, f"C{len(colours) % 10}")
         ax.plot(rows["wall_time"] if timed else rows["step"], rows["diversity_ratio"], marker="o", ms=3,
-                color=f"C{i}", label=gan_name(run.gan_name))
+                color=colour, label=gan_name(run.gan_name) if first else None)
     ax.axhline(COLLAPSE_RATIO, color="0.35", ls=":", lw=1, label=f"collapse threshold ({COLLAPSE_RATIO})")
     ax.axhline(1.0, color="0.6", ls="--", lw=1, label="as diverse as the real images")
     ax.set(xlabel="training time (s)" if timed_all else "iteration", ylabel="sample diversity / real",

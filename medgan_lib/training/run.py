@@ -323,6 +323,15 @@ def find_runs(study_dir: str | os.PathLike | None = None, gan: str | None = None
     return found
 
 
+def latest_per_gan(runs: list[Run]) -> list[Run]:
+    """The latest of each GAN's runs (``runs`` oldest first, as ``find_runs`` gives them), in the order the GANs
+    first appear: the one run per GAN that Table 2 trains its U-Net on and the side-by-side figures show."""
+    latest: dict[str, Run] = {}
+    for run in runs:
+        latest[run.gan_name] = run  # a dict keeps the first position of a key, with its latest value
+    return list(latest.values())
+
+
 def latest_mask_run(like: Run, study_dir: str | os.PathLike | None = None, among: list[Run] | None = None
                     ) -> Run | None:
     """The latest finished masks-only run trained on the same data as ``like`` (from ``among``, else the
