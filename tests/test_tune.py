@@ -251,3 +251,22 @@ def test_significance_table_draws_grids_and_prints_single_pairs(capsys):
     ax = significance_table(cross, "stylegan2 vs wgan_gp")
     assert ax is not None and [t.get_text() for t in ax.get_xticklabels()] == list(cross.columns)
     assert significance_table(pd.DataFrame(index=["A"]), "g") is None and "nothing to compare" in capsys.readouterr().out
+
+
+def test_search_figures_name_gans_once_when_there_are_many_trials():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from medgan_lib.tune.plots import fid_curves, fid_distribution
+
+    rows = pd.DataFrame([dict(gan=gan, label=f"r{i:02d}", seed=seed, status="completed", n=32, dataset="toy",
+                              fid=100.0 + i, fid_curve=[[10, 120.0 + i], [20, 100.0 + i]])
+                         for gan in ("dcgan", "wgan_gp") for i in range(8) for seed in (0, 1)])
+    ax = fid_curves(rows)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["DCGAN", "WGAN-GP"]  # not 32 entries
+    assert len({line.get_color() for line in ax.get_lines()}) == 2  # one colour per GAN
+    few = fid_curves(rows.head(3), plt.subplots()[1])
+    assert [t.get_text() for t in few.get_legend().get_texts()][0] == "DCGAN r00 s0"
+    assert [t.get_text() for t in fid_distribution(rows).get_xticklabels()] == ["DCGAN", "WGAN-GP"]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from medgan_lib.names import gan_name
 from medgan_lib.plotting import fit
 from medgan_lib.tune.search_space import BETA_KEYS, DESCRIPTIVE_KEYS, KEY_TO_FIELDS
 
@@ -25,7 +26,8 @@ def fid_distribution(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes
     sns.boxplot(data=done, x="gan", y="fid", hue=hue, order=order, ax=ax, color="lightgray", showfliers=False)
     sns.stripplot(data=done, x="gan", y="fid", hue=hue, order=order, ax=ax, dodge=hue is not None, color="black",
                   size=4, legend=False)
-    ax.set_xticks(range(len(order)), [f"{g}\n({counts.get(g, 0)} diverged)" if counts.get(g, 0) else g for g in order])
+    ax.set_xticks(range(len(order)), [gan_name(g) + (f"\n({counts.get(g, 0)} diverged)" if counts.get(g, 0) else "")
+                                      for g in order])
     ax.set(xlabel="", ylabel=f"FID (n={int(rows['n'].iloc[0])})" if len(rows) else "FID",
            title="FID across hyperparameter settings (skandarani Fig. 5)")
     return ax
@@ -70,14 +72,21 @@ def knob_panels(rows: pd.DataFrame, knobs: list[str] | None = None, columns: int
 def fid_curves(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """FID after every interval for every trial; trials stopped early by ASHA end before the budget."""
     ax = ax or plt.subplots(figsize=fit(6, 4))[1]
+    few = len(rows) <= 12  # a legend entry per trial; beyond that one colour and one entry per GAN
+    colours = {gan: f"C{i % 10}" for i, gan in enumerate(dict.fromkeys(rows["gan"]))}
+    named: set[str] = set()
     for row in rows.itertuples():
         curve = np.array(row.fid_curve, dtype=float).reshape(-1, 2)
         if len(curve):
             style = "--" if row.status == "stopped_early" else "-"
-            ax.plot(curve[:, 0], curve[:, 1], style, marker="o", label=f"{row.gan} {row.label} s{row.seed}")
+            label = f"{gan_name(row.gan)} {row.label} s{row.seed}" if few else (
+                None if row.gan in named else gan_name(row.gan))
+            named.add(row.gan)
+            ax.plot(curve[:, 0], curve[:, 1], style, marker="o", ms=3, label=label,
+                    **({} if few else {"color": colours[row.gan], "alpha": 0.6, "lw": 1}))
     ax.set(xlabel="iteration", ylabel="FID", title="FID per training interval (dashed: stopped by ASHA)")
-    if len(rows) <= 12:
-        ax.legend(fontsize=9)
+    if len(rows):
+        ax.legend(fontsize=9, ncol=1 if few else 2)
     return ax
 
 
