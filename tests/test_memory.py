@@ -181,3 +181,18 @@ def test_compression_runs_train_shallower_table2_networks_apart_from_the_study(t
     assert table.loc["stride 8", "params_g"] < table.loc["stride 2", "params_g"]
     assert table.loc["stride 8", "summary_mb_per_image"] < table.loc["stride 2", "summary_mb_per_image"]
     assert set(table["iterations"]) == {2}
+
+
+def test_estimate_vs_measured_has_plain_tick_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from medgan_lib.memory.plots import plot_estimate_vs_measured
+
+    fig = plot_estimate_vs_measured(pd.DataFrame(dict(estimate_mb=[40.0, 200, 650], summary_estimate_mb=[45.0, 100, 700],
+                                                      measured_mb=[50.0, 180, 660])))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in [*ax.get_xticklabels(), *ax.get_yticklabels(),
+                                     *ax.get_xminorticklabels(), *ax.get_yminorticklabels()] if t.get_text()]
+    assert "100" in labels and "500" in labels and not any("10^" in t or "×" in t or "$" in t for t in labels)

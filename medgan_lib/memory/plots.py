@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from medgan_lib.names import gan_name
 from medgan_lib.plotting import fit
 
 LABELS = {
@@ -62,8 +64,9 @@ def plot_batchnorm(sweep: pd.DataFrame, column: str = "summary_total_mb_per_imag
 
 def _bars(rows: pd.DataFrame, keys: list[str], column: str, title: str) -> plt.Figure:
     """``column`` as one bar per configuration (the sweep had a single feature-map size)."""
-    labels = [" ".join(("BN" if v else "no BN") if k == "batchnorm" else f"{v}x{v}" if k == "resolution" else str(v)
-                       for k, v in zip(keys, key)) for key, _ in rows.groupby(keys)]
+    labels = [" ".join(("BN" if v else "no BN") if k == "batchnorm" else f"{v}x{v}" if k == "resolution"
+                       else gan_name(str(v)) if k == "config" else str(v) for k, v in zip(keys, key))
+              for key, _ in rows.groupby(keys)]
     values = [group[column].mean() for _, group in rows.groupby(keys)]
     fig, ax = plt.subplots(figsize=fit(max(4.0, 1.1 * len(values) + 2), 3.6))
     ax.bar(range(len(values)), values, color="tab:blue", alpha=0.8)
@@ -88,6 +91,10 @@ def plot_estimate_vs_measured(sweep: pd.DataFrame) -> plt.Figure:
     ax.plot([0, top], [0, top], color="grey", linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # plain numbers at 1-2-5 steps, no crowded minor labels like 3x10^2
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("estimated peak MB of one training step")
     ax.set_ylabel("measured peak MB of one training step")
     ax.legend(fontsize=9)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -32,29 +34,30 @@ def bar_plot(summary: pd.DataFrame, structures: list[str]):
 
 
 def overlays(rows: pd.DataFrame, test: PreparedDataset, n: int = 4):
-    """First ``n`` real test images: ground truth, then each condition's (first seed) prediction (None without
-    rows)."""
+    """First ``n`` real test images (columns): the image, its ground truth, then one row per condition with its
+    (first seed's) prediction, each row named on its left (None without rows)."""
     if rows.empty:
         return None
     first = rows.drop_duplicates("label")
-    fig, axes = plt.subplots(n, len(first) + 2, figsize=fit(1.6 * (len(first) + 2), 1.6 * n), squeeze=False)
     index = np.linspace(0, len(test) - 1, n).astype(int)
     k = test.num_classes
-    columns = [("image", None), ("ground truth", test.masks[index])]
+    panels = [("image", None), ("ground truth", test.masks[index])]
     for _, row in first.iterrows():
         model, _ = load_unet(row["checkpoint"])
-        columns.append((row["label"], predict(model, test.images[index]).numpy()))
-    for j, (title, masks) in enumerate(columns):
-        for i in range(n):
+        panels.append((row["label"], predict(model, test.images[index]).numpy()))
+    fig, axes = plt.subplots(len(panels), n, figsize=fit(2.6 + 1.25 * n, 1.25 * len(panels) + 0.5), squeeze=False)
+    for i, (title, masks) in enumerate(panels):
+        for j in range(n):
             ax = axes[i, j]
-            ax.imshow(test.images[index[i], 0], cmap="gray")
+            ax.imshow(test.images[index[j], 0], cmap="gray")
             if masks is not None:
-                ax.imshow(np.ma.masked_equal(masks[i], 0), cmap=overlay_cmap(k), vmin=1, vmax=max(k - 1, 1), alpha=0.5,
+                ax.imshow(np.ma.masked_equal(masks[j], 0), cmap=overlay_cmap(k), vmin=1, vmax=max(k - 1, 1), alpha=0.5,
                           interpolation="nearest")
-            ax.axis("off")
-        axes[0, j].set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[i, 0].set_ylabel(textwrap.fill(title, 22), fontsize=9, rotation=0, ha="right", va="center")
     legend = add_label_legend(fig, test.label_names)
-    fig.tight_layout(rect=(0, 0.05 if legend else 0, 1, 1))
+    fig.tight_layout(rect=(0, 0.04 if legend else 0, 1, 1))
     return fig
 
 
