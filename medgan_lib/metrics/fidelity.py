@@ -54,6 +54,12 @@ def _fid_symmetric(real: np.ndarray, fake: np.ndarray) -> float:
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
 
 
+def resample_fid(real: np.ndarray, fake: np.ndarray) -> float:
+    """FID of two (already resampled) float64 feature sets by the fast exact route for their sizes (the
+    bootstrap's workhorse: milliseconds instead of torch-fidelity's d x d decomposition)."""
+    return (_fid_low_rank if min(len(real), len(fake)) <= real.shape[1] else _fid_symmetric)(real, fake)
+
+
 def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     """FID between two (N, D) feature sets (torch-fidelity's formula; see the module note on small n)."""
     real, fake = _check(real, fake)
@@ -72,9 +78,9 @@ def bootstrap_fid(real: np.ndarray, fake: np.ndarray, reps: int = 100, level: fl
     if reps < 2:
         raise ValueError(f"bootstrap reps must be >= 2, got {reps}")
     rng = np.random.default_rng(seed)
-    fid = _fid_low_rank if min(len(real), len(fake)) <= real.shape[1] else _fid_symmetric
-    values = np.array([fid(real[rng.integers(0, len(real), len(real))].astype(np.float64),
-                           fake[rng.integers(0, len(fake), len(fake))].astype(np.float64)) for _ in range(reps)])
+    values = np.array([resample_fid(real[rng.integers(0, len(real), len(real))].astype(np.float64),
+                                    fake[rng.integers(0, len(fake), len(fake))].astype(np.float64))
+                       for _ in range(reps)])
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(values - values.mean(), [tail, 1.0 - tail]) + frechet_distance(real, fake)
     return float(low), float(high)

@@ -17,6 +17,7 @@ import pandas as pd
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
 from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, resolve_extractors
+from medgan_lib.metrics.compare import Comparison, paired_fid_bootstrap
 from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
@@ -125,6 +126,53 @@ def beside_chetty(correlations: pd.DataFrame) -> pd.DataFrame:
     for value in ("pearson_r", "p_value"):
         out[(value, label)] = theirs[value].reindex(out.index)
     return out.sort_index(axis=1, level=0, sort_remaining=False)
+
+
+def compare_runs(runs: dict[str, dict[str, Any]], real: PreparedDataset, extractor_options: dict[str, dict[str, Any]],
+                 spaces: Iterable[str], n_real: int | None = 200, seed: int = 0, reps: int = 200,
+                 device: str = "auto") -> dict[str, Comparison]:
+    """The evaluated runs (``evaluate_runs``' output) compared in each feature space by a paired FID bootstrap,
+    on the features 03 already extracted (read from the cache). A GAN with several runs is named with its seed."""
+    from medgan_lib.names import gan_name
+
+    spaces = list(spaces)
+    reference = real_subset(real, n_real, seed)
+    out = {}
+    for space, extractor in zip(spaces, resolve_extractors(spaces, extractor_options)):
+        rows = [row for result in runs.values() for row in result["fid"] if row["extractor"] == space]
+        if len(rows) < 2:
+            continue
+        seeds_per_gan = pd.Series([row["gan"] for row in rows]).value_counts()
+        fakes = {(gan_name(row["gan"]) + (f" s{row['train_seed']}" if seeds_per_gan[row["gan"]] > 1 else "")):
+                 extract_features(fake_images(row["samples"], int(row["n"])), extractor, device=device) for row in rows}
+        out[space] = paired_fid_bootstrap(extract_features(reference, extractor, device=device), fakes, reps, seed)
+    return out
+
+
+def comparison_table(comparisons: dict[str, Comparison]) -> pd.DataFrame:
+    """Per feature space the GANs best first: FID [interval], and whether each rank is resolved at this n."""
+    rows = [{"space": space, "rank": r["rank"], "GAN": r["GAN"], "FID": f"{r['FID']:.3g} [{r['low']:.3g}, {r['high']:.3g}]",
+             "rank resolved": "yes" if r["rank resolved"] else "no"}
+            for space, comparison in comparisons.items() for r in comparison.ranks().to_dict("records")]
+    return pd.DataFrame(rows, columns=["space", "rank", "GAN", "FID", "rank resolved"])
+
+
+def comparison_notes(comparisons: dict[str, Comparison]) -> list[str]:
+    """"What to notice" per feature space: how many pairwise differences the paired bootstrap resolves at this n,
+    which neighbouring ranks it cannot tell apart, and how often the whole ranking survives a resample."""
+    notes = []
+    for space, comparison in comparisons.items():
+        pairs = comparison.pairs()
+        ranks = comparison.ranks()
+        order = list(ranks["GAN"])
+        unresolved = [f"{a} / {b}" for a, b in zip(order, order[1:])
+                      if not pairs[(pairs["better"] == a) & (pairs["worse"] == b)]["resolved"].iloc[0]]
+        notes.append(f"{space}: {int(pairs['resolved'].sum())} of {len(pairs)} pairwise differences resolved at "
+                     f"n = {comparison.n_fake} generated / {comparison.n_real} real ({comparison.level:.0%} paired "
+                     f"bootstrap, {len(comparison.reps)} resamples); the whole ranking is the same in "
+                     f"{comparison.ranking_stability():.0%} of resamples"
+                     + (f"; neighbours it cannot order: {', '.join(unresolved)}" if unresolved else "") + ".")
+    return notes
 
 
 def figure7_panels(study_dir: str, real: PreparedDataset, runs: dict[str, dict[str, Any]],
