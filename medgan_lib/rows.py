@@ -60,6 +60,9 @@ PARAMS, PRESET, OVERRIDES = "params", "preset", "overrides"  # search-space valu
 ITERATIONS, STEPS = "iterations", "steps"  # budget; iterations trained
 STATUS = "status"  # completed, diverged, stopped_early, interrupted, error
 FID_CURVE = "fid_curve"  # [[step, score], ...]
+# fid_rank: where a run's FID ranks among the runs 03 compared, and whether the paired bootstrap resolves that rank
+RANK, RANK_RESOLVED = "rank", "rank_resolved"  # 1 = lowest FID; resolved: both neighbours' gaps exclude 0
+COMPARED, RANKING_STABILITY, REPS = "compared", "ranking_stability", "reps"  # runs compared; share of resamples
 # distortion (chetty Tables 5-6: FID of distorted held-out images against the real training images)
 DISTORTION, STRENGTH, PROTOCOL = "distortion", "strength", "protocol"  # protocol: whose levels ("ours", "chetty")
 
@@ -83,6 +86,8 @@ TuneRow = TypedDict("TuneRow", {
     SEED: int, PARAMS: dict, PRESET: str, OVERRIDES: dict, ITERATIONS: int, STEPS: int, STATUS: str, N: int,
     FID: float | None, FID_CURVE: list, DLOSS_MEAN: float | None, DLOSS_VARIANCE: float | None,
     DLOSS_STD: float | None})
+FidRankRow = TypedDict("FidRankRow", {DATASET: str, GAN: str, RUN: str, SEED: int, EXTRACTOR: str, N: int, RANK: int,
+                                      RANK_RESOLVED: bool, COMPARED: int, RANKING_STABILITY: float, REPS: int})
 DistortionRow = TypedDict("DistortionRow", {DATASET: str, DATA_SPEC_HASH: str, EXTRACTOR: str, DISTORTION: str,
                                             STRENGTH: float, PROTOCOL: str, N: int, FID: float, SEED: int})
 
@@ -111,6 +116,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("dice", DiceRow, (DATASET, CONDITION, GAN, SEED)),  # one U-Net per condition and seed
     Kind("memory", MemoryRow, (CONFIG, CONFIG_HASH, SEED)),
     Kind("tune", TuneRow, (STUDY, TRIAL_ID, SCHEDULER)),
+    Kind("fid_rank", FidRankRow, (DATASET, RUN, SEED, EXTRACTOR, N)),
     Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, PROTOCOL, N, SEED)),
 )}
 

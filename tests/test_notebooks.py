@@ -27,7 +27,8 @@ from medgan_lib.tables import CSS_CLASS
 
 # Result kind -> the section notebook that writes it.
 PRODUCERS = {"gan_runs": "02_gan_training", "fid": "03_fid_evaluation", "memorization": "03_fid_evaluation",
-             "distortion": "03_fid_evaluation", "dice": "04_unet_dice", "memory": "05_memory_analysis", "tune": "06_hyperparameter_search"}
+             "distortion": "03_fid_evaluation", "fid_rank": "03_fid_evaluation", "dice": "04_unet_dice",
+             "memory": "05_memory_analysis", "tune": "06_hyperparameter_search"}
 
 
 def test_every_section_notebook_is_committed_stripped_and_tagged():

@@ -90,6 +90,11 @@ def test_notebook_04_and_the_index_show_the_same_table2_with_the_inception_fid(t
                                      ("synthetic", "spade", 0.6), ("synthetic_gan_masks", "spade", 0.4),
                                      ("real+synthetic", "spade", 0.88)]:
             append_result(tmp_path, "dice", dice_row(condition, gan, seed, dice + 0.02 * seed))
+    for gan, rank, resolved, n in (("spade", 1, True, 80), ("dcgan", 2, False, 80), ("dcgan", 1, True, 40)):
+        append_result(tmp_path, "fid_rank", {"dataset": DATASET, "gan": gan, "run": f"00000-{gan}-{DATASET}-s0",
+                                             "seed": 0, "extractor": "inception", "n": n, "rank": rank,
+                                             "rank_resolved": resolved, "compared": 2, "ranking_stability": 0.7,
+                                             "reps": 100})
 
     shown = notebook_04_table(tmp_path)
     [index] = [t for t in html_tables(write_index(tmp_path).read_text()) if t[0][:2] == ["training data", "GAN"]]
@@ -108,6 +113,8 @@ def test_notebook_04_and_the_index_show_the_same_table2_with_the_inception_fid(t
         assert by_gan.loc[label, "MedFID"].startswith(f"{fids[gan]['medfid']:.0f} [")
         assert by_gan.loc[label, "U-Net FID"].startswith(f"{fids[gan]['unet']:.3g} [")
         assert by_gan.loc[label, "n"] == "80" and by_gan.loc[label, "KID"] == "0.012 ± 0.003"
+    assert by_gan.loc["SPADE GAN", "FID rank"] == "1 of 2"  # 03's paired bootstrap resolved it
+    assert by_gan.loc["DCGAN", "FID rank"] == "2 of 2 (unresolved)"  # the rank at the table's n = 80, not n = 40
     assert by_gan.loc["SPADE GAN", "Dice"] == "0.61 ± 0.01 (2 seeds)"  # rounded to the SD's first digit
     assert by_gan.loc["SPADE GAN", "Dice (synthetic, on GAN masks)"] == "0.41 ± 0.01 (2 seeds)"
     assert by_gan.loc["SPADE GAN", "p vs real (Welch)"] < 0.05

@@ -21,7 +21,8 @@ from medgan_lib.metrics.fidelity import compare_features
 from medgan_lib.metrics.memorization import MemorizationReport, memorization_audit
 from medgan_lib.reference import PAPER_DATASETS, paper_table2
 from medgan_lib.results import append_result, latest, of_dataset
-from medgan_lib.rows import EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, KID, KID_STD, N
+from medgan_lib.rows import (COMPARED, EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, KID, KID_STD, N, RANK,
+                             RANK_RESOLVED, RUN)
 from medgan_lib.samples import SampleSet
 
 
@@ -124,11 +125,14 @@ def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int =
 FID_COLUMNS = {"inception": "FID", "unet": "U-Net FID", "medfid": "MedFID"}
 
 
-def fid_table(rows: pd.DataFrame, dataset: str, gans: Iterable[str] | None = None) -> pd.DataFrame:
+def fid_table(rows: pd.DataFrame, dataset: str, gans: Iterable[str] | None = None,
+              ranks: pd.DataFrame | None = None) -> pd.DataFrame:
     """The FID part of Table 2 from ``fid`` result rows (``read_results(study, "fid")``): one row per GAN
     (``gans``, else every GAN in the rows), from its latest row per feature extractor: the Inception FID
     [95 % CI], its n and KID ± std, the U-Net FID, MedFID and any other extractor's FID, then skandarani2023's
-    published FID on the matching dataset, labelled as the paper's (their real data, not ours). Missing: NaN."""
+    published FID on the matching dataset, labelled as the paper's (their real data, not ours). With ``ranks``
+    (``fid_rank`` rows of 03's paired bootstrap) a column gives that run's Inception rank, marked where the bootstrap
+    cannot order it against a neighbour at this n. Missing: NaN."""
     rows = latest(of_dataset(rows, dataset), "fid")
     rows = rows[rows[FID].notna()]
     gans = list(dict.fromkeys(gans or rows[GAN].dropna()))
@@ -141,13 +145,26 @@ def fid_table(rows: pd.DataFrame, dataset: str, gans: Iterable[str] | None = Non
         by_extractor = {name: group.iloc[-1] for name, group in of_gan.groupby(EXTRACTOR, sort=False)}
         inception = by_extractor.get("inception")
         n = str(int(inception[N])) if inception is not None and pd.notna(inception[N]) else None
-        row: dict[str, Any] = {"GAN": gan, "FID": _fid_text(inception), "n": n,
+        row: dict[str, Any] = {"GAN": gan, "FID": _fid_text(inception), "FID rank": _rank_text(ranks, inception), "n": n,
                                "KID": _with_std(inception, KID, KID_STD), "U-Net FID": _fid_text(by_extractor.get("unet"))}
         row.update({column: _fid_text(by_extractor.get(name)) for name, column in zip(others, names)})
         row[paper] = paper_table2(dataset, "synthetic", gan)["fid"]
         table.append(row)
-    columns = ["GAN", "FID", "n", "KID", "U-Net FID", *names, paper]
+    ranked = ranks is not None and not latest(of_dataset(ranks, dataset), "fid_rank").empty
+    columns = ["GAN", "FID", *(["FID rank"] if ranked else []), "n", "KID", "U-Net FID", *names, paper]
     return pd.DataFrame(table, columns=columns).fillna(np.nan)  # None -> NaN, which every display shows as missing
+
+
+def _rank_text(ranks: pd.DataFrame | None, row: pd.Series | None) -> str | None:
+    """``3 of 8`` for the Inception FID ``row``'s run, with "(unresolved)" where the paired bootstrap cannot order
+    it against a neighbour; None without a rank row for that run at that n."""
+    if ranks is None or row is None or ranks.empty:
+        return None
+    mine = ranks[(ranks[RUN] == row[RUN]) & (ranks[EXTRACTOR] == "inception") & (ranks[N] == row[N])]
+    if mine.empty:
+        return None
+    last = mine.iloc[-1]
+    return f"{int(last[RANK])} of {int(last[COMPARED])}" + ("" if bool(last[RANK_RESOLVED]) else " (unresolved)")
 
 
 def _fid_text(row: pd.Series | None) -> str | None:

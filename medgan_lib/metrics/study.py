@@ -24,9 +24,10 @@ from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, read_results
-from medgan_lib.rows import (DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO,
-                             GAN, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE, PIXEL_NEAR_COPY_SHARE,
-                             PIXEL_NN_RATIO, QUANTILE, RUN)
+from medgan_lib.rows import (COMPARED, DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE,
+                             FEATURE_NN_RATIO, GAN, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE,
+                             PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, QUANTILE, RANK, RANK_RESOLVED, RANKING_STABILITY,
+                             REPS, RUN, SEED)
 
 
 def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "", study_dir: str = "",
@@ -130,9 +131,10 @@ def beside_chetty(correlations: pd.DataFrame) -> pd.DataFrame:
 
 def compare_runs(runs: dict[str, dict[str, Any]], real: PreparedDataset, extractor_options: dict[str, dict[str, Any]],
                  spaces: Iterable[str], n_real: int | None = 200, seed: int = 0, reps: int = 200,
-                 device: str = "auto") -> dict[str, Comparison]:
+                 device: str = "auto", study_dir: str | None = None) -> dict[str, Comparison]:
     """The evaluated runs (``evaluate_runs``' output) compared in each feature space by a paired FID bootstrap,
-    on the features 03 already extracted (read from the cache). A GAN with several runs is named with its seed."""
+    on the features 03 already extracted (read from the cache). A GAN with several runs is named with its seed.
+    With ``study_dir`` each run's rank is recorded as a ``fid_rank`` row (Table 2 marks unresolved ranks)."""
     from medgan_lib.names import gan_name
 
     spaces = list(spaces)
@@ -143,9 +145,20 @@ def compare_runs(runs: dict[str, dict[str, Any]], real: PreparedDataset, extract
         if len(rows) < 2:
             continue
         seeds_per_gan = pd.Series([row["gan"] for row in rows]).value_counts()
-        fakes = {(gan_name(row["gan"]) + (f" s{row['train_seed']}" if seeds_per_gan[row["gan"]] > 1 else "")):
-                 extract_features(fake_images(row["samples"], int(row["n"])), extractor, device=device) for row in rows}
-        out[space] = paired_fid_bootstrap(extract_features(reference, extractor, device=device), fakes, reps, seed)
+        named = {gan_name(row["gan"]) + (f" s{row['train_seed']}" if seeds_per_gan[row["gan"]] > 1 else ""): row
+                 for row in rows}
+        fakes = {name: extract_features(fake_images(row["samples"], int(row["n"])), extractor, device=device)
+                 for name, row in named.items()}
+        comparison = out[space] = paired_fid_bootstrap(extract_features(reference, extractor, device=device), fakes,
+                                                       reps, seed)
+        if study_dir is not None:
+            stability = comparison.ranking_stability()
+            for rank in comparison.ranks().to_dict("records"):
+                row = named[rank["GAN"]]
+                append_result(study_dir, "fid_rank", {
+                    DATASET: row["dataset"], GAN: row["gan"], RUN: row["run"], SEED: seed, EXTRACTOR: space,
+                    N: int(row["n"]), RANK: int(rank["rank"]), RANK_RESOLVED: bool(rank["rank resolved"]),
+                    COMPARED: len(named), RANKING_STABILITY: stability, REPS: reps})
     return out
 
 

@@ -83,20 +83,22 @@ def study_results(study_dir: Path) -> dict[str, pd.DataFrame]:
             for kind in KINDS}
 
 
-def table2(fid: pd.DataFrame, dice: pd.DataFrame, dataset: str, gans: Sequence[str] | None = None) -> pd.DataFrame:
+def table2(fid: pd.DataFrame, dice: pd.DataFrame, dataset: str, gans: Sequence[str] | None = None,
+           ranks: pd.DataFrame | None = None) -> pd.DataFrame:
     """skandarani2023 Table 2 from ``fid`` and ``dice`` result rows, as notebook 04 and the index show it. One row
     per training condition in the paper's order: real data and augmented real data (when the study or the paper
     has them), each GAN of ``gans`` (else every GAN in the rows), real data plus a GAN's samples (likewise). Columns:
     this study's Dice, mean ± std over U-Net seeds (``segmentation.summary``), with p-values against the real-data
     U-Net; SPADE's Dice on GAN-generated masks (when the study has it); on the GAN rows the FID part of the table
-    (``metrics.fid_table``: Inception FID [CI], n, KID, U-Net FID, MedFID, the paper's FID); the paper's Dice.
+    (``metrics.fid_table``: Inception FID [CI], its rank with ``ranks``, n, KID, U-Net FID, MedFID, the paper's
+    FID); the paper's Dice.
     Values the results do not give are missing (NaN)."""
     from medgan_lib.metrics.evaluate import fid_table
     from medgan_lib.segmentation import summary
 
     dice = latest(of_dataset(dice, dataset), "dice")
     gans = list(dict.fromkeys(gans or [*of_dataset(fid, dataset)[GAN].dropna(), *dice[GAN].dropna()]))
-    fids = fid_table(fid, dataset, gans).set_index("GAN")
+    fids = fid_table(fid, dataset, gans, ranks).set_index("GAN")
     labels = [condition_label(c, g) for c, g in zip(dice[CONDITION], dice[GAN])]  # also for rows of older studies
     ours = {row["condition"]: row for row in summary(dice.assign(**{LABEL: labels})).to_dict("records")}
     on_gan_masks = ["Dice (synthetic, on GAN masks)"] if (dice[CONDITION] == "synthetic_gan_masks").any() else []
@@ -170,7 +172,7 @@ def _steps_table(plan: list[str], records: dict) -> str:
 def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | None) -> str:
     if _no_fid_or_dice(results):
         return f"<p class='na'>{NOT_AVAILABLE}: no FID or Dice results yet.</p>"
-    table = table2(results["fid"], results["dice"], dataset, gans)
+    table = table2(results["fid"], results["dice"], dataset, gans, results.get("fid_rank"))
     body = to_html(table)
     paper_name = PAPER_DATASETS.get(dataset)
     note = (f"<p>Columns labelled <i>paper</i> are skandarani et al. 2023's published values on {paper_name}, "
@@ -178,7 +180,8 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | No
             f"<b>{_e(dataset)}</b>. They show the same protocol, not the same data. Dice: mean ± std over U-Net "
             f"seeds on the real test split, with p-values against the U-Net trained on real data. A SPADE synthetic "
             f"set is drawn on training masks, as in the paper; <i>on GAN masks</i> on the masks of the study's "
-            f"masks-only GAN.</p>"
+            f"masks-only GAN. <i>FID rank</i>: the run's place by Inception FID among the runs 03 compared, "
+            f"<i>(unresolved)</i> where a paired bootstrap cannot order it against a neighbour at this n.</p>"
             if paper_name else "<p>The paper has no Table 2 values for this dataset.</p>")
     return note + body
 
