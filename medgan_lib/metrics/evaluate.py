@@ -150,7 +150,7 @@ def fid_table(rows: pd.DataFrame, dataset: str, gans: Iterable[str] | None = Non
         row.update({column: _fid_text(by_extractor.get(name)) for name, column in zip(others, names)})
         row[paper] = paper_table2(dataset, "synthetic", gan)["fid"]
         table.append(row)
-    ranked = ranks is not None and not latest(of_dataset(ranks, dataset), "fid_rank").empty
+    ranked = ranks is not None and (of_dataset(ranks, dataset)[EXTRACTOR] == "inception").any()  # Inception's ranks
     columns = ["GAN", "FID", *(["FID rank"] if ranked else []), "n", "KID", "U-Net FID", *names, paper]
     return pd.DataFrame(table, columns=columns).fillna(np.nan)  # None -> NaN, which every display shows as missing
 
