@@ -16,8 +16,8 @@ import pandas as pd
 
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
-from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, resolve_extractors
 from medgan_lib.metrics.compare import Comparison, paired_fid_bootstrap
+from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, resolve_extractors
 from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
