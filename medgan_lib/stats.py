@@ -134,6 +134,16 @@ def linear_fit(x: Sequence[float], y: Sequence[float]) -> tuple[Estimate, float]
                     float(fit.pvalue)), float(fit.rvalue ** 2)
 
 
+def intercept_fit(x: Sequence[float], y: Sequence[float]) -> Estimate:
+    """Least-squares intercept of y on x (the value at x = 0) with its 95 % interval: an extrapolation, e.g. FID
+    against 1/n to n -> infinity."""
+    if len(x) < 3:
+        raise ValueError(f"intercept_fit needs at least 3 points, got {len(x)}")
+    fit = stats.linregress(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    half = stats.t.ppf(0.975, len(x) - 2) * fit.intercept_stderr
+    return Estimate(float(fit.intercept), float(fit.intercept - half), float(fit.intercept + half), len(x))
+
+
 def fleiss_kappa(counts: np.ndarray, reps: int = 2000, seed: int = 0) -> Estimate:
     """Fleiss' kappa of agreement between raters (0: chance agreement, 1: all agree) from ``counts`` (items x
     categories: how many raters put each item in each category), with a percentile interval from resampling the

@@ -74,3 +74,26 @@ def test_the_gram_route_is_the_exact_fid_of_a_resample():
     big_real, big_fake = rng.normal(size=(80, 6)), rng.normal(0.5, 1, (60, 6))  # n > D: the feature route
     both = paired_fid_bootstrap(big_real, {"a": big_fake, "b": big_fake + 0.5}, reps=20)
     assert both.point[0] == pytest.approx(frechet_distance(big_real, big_fake))
+
+
+def test_fd_infinity_removes_the_finite_n_bias():
+    from medgan_lib.metrics.compare import fd_infinity
+
+    rng = np.random.default_rng(11)
+    d, shift = 16, 1.0
+    real = rng.normal(size=(4000, d))
+    fake = rng.normal(shift / np.sqrt(d), 1.0, (400, d))  # true Fréchet distance: |mu|^2 = shift^2 = 1
+    small = frechet_distance(real, fake[:100])
+    estimate = fd_infinity(real, fake, sizes=6, draws=6)
+    assert abs(estimate.value - 1.0) < abs(small - 1.0) / 2 and estimate.low < estimate.value < estimate.high
+    assert small > 1.0  # FID at small n is biased upward; FD∞ is closer to the truth
+
+
+def test_n_to_resolve_grows_as_the_difference_shrinks():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(200, 8))
+    result = paired_fid_bootstrap(real, {"a": rng.normal(0.2, 1, (60, 8)), "b": rng.normal(0.4, 1, (60, 8)),
+                                         "c": rng.normal(1.5, 1, (60, 8))}, reps=200)
+    pairs = result.pairs().set_index(["better", "worse"])
+    assert pairs.loc[("a", "b"), "n to resolve"] > pairs.loc[("a", "c"), "n to resolve"]
+    assert pairs.loc[("a", "c"), "n to resolve"] <= 60  # already resolved at n = 60

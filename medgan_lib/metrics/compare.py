@@ -10,6 +10,7 @@ GANs' FIDs is estimated with that noise cancelled. Replicates are re-centred on 
 from __future__ import annotations
 
 import dataclasses
+from statistics import NormalDist
 from typing import Mapping
 
 import numpy as np
@@ -30,6 +31,7 @@ class Comparison:
     n_fake: int
     seed: int
     level: float = 0.95
+    infinity: dict[str, stats.Estimate] = dataclasses.field(default_factory=dict)  # FD∞ per GAN, when computed
 
     def pairs(self) -> pd.DataFrame:
         """One row per pair (A, B) with A the better by point FID: the difference FID(B) − FID(A) with its
@@ -41,11 +43,20 @@ class Comparison:
             for j in order[x + 1:]:
                 gap = self.reps[:, j] - self.reps[:, i]
                 low, high = np.quantile(gap, [tail, 1 - tail])
-                rows.append({"better": self.names[i], "worse": self.names[j],
-                             "FID difference": float(self.point[j] - self.point[i]), "low": float(low),
-                             "high": float(high), "P(better)": float((gap > 0).mean()), "resolved": bool(low > 0)})
+                difference, spread = float(self.point[j] - self.point[i]), float(gap.std())
+                rows.append({"better": self.names[i], "worse": self.names[j], "FID difference": difference,
+                             "low": float(low), "high": float(high), "P(better)": float((gap > 0).mean()),
+                             "resolved": bool(low > 0), "n to resolve": self._n_to_resolve(difference, spread)})
         return pd.DataFrame(rows, columns=["better", "worse", "FID difference", "low", "high", "P(better)",
-                                           "resolved"])
+                                           "resolved", "n to resolve"])
+
+    def _n_to_resolve(self, difference: float, spread: float) -> float:
+        """Generated images per GAN at which the interval of ``difference`` would just exclude 0, if its spread
+        shrinks as 1/sqrt(n) and the difference stays (an estimate, ours; inf for a zero difference)."""
+        if difference <= 0:
+            return float("inf")
+        z = NormalDist().inv_cdf(0.5 + self.level / 2)
+        return float(np.ceil(self.n_fake * (z * spread / difference) ** 2))
 
     def ranking_stability(self) -> float:
         """Share of replicates whose whole ranking of the GANs equals the full-sample ranking."""
@@ -64,7 +75,8 @@ class Comparison:
             neighbours += [(self.names[i], self.names[order[rank + 1]])] if rank + 1 < len(order) else []
             low, high = np.quantile(self.reps[:, i], [tail, 1 - tail])
             rows.append({"GAN": self.names[i], "rank": rank + 1, "FID": float(self.point[i]), "low": float(low),
-                         "high": float(high), "rank resolved": all(pairs[pair] for pair in neighbours)})
+                         "high": float(high), "rank resolved": all(pairs[pair] for pair in neighbours),
+                         "FD∞": self.infinity.get(self.names[i])})
         return pd.DataFrame(rows)
 
 
@@ -84,10 +96,10 @@ def gram_fid(k_rr: np.ndarray, k_ff: np.ndarray, k_rf: np.ndarray) -> float:
 
 
 def paired_fid_bootstrap(real: np.ndarray, fakes: Mapping[str, np.ndarray], reps: int = 200, seed: int = 0,
-                         level: float = 0.95) -> Comparison:
-    """FID of every generated set in ``fakes`` against ``real`` with paired bootstrap replicates. The sets must
-    have the same size (a paired resample draws the same positions from each); at unequal n, FIDs are not
-    comparable anyway (FID is biased by n)."""
+                         level: float = 0.95, infinity: bool = False) -> Comparison:
+    """FID of every generated set in ``fakes`` against ``real`` with paired bootstrap replicates (and with
+    ``infinity`` each set's FD∞). The sets must have the same size (a paired resample draws the same positions
+    from each); at unequal n, FIDs are not comparable anyway (FID is biased by n)."""
     if len(fakes) < 2:
         raise ValueError(f"a comparison needs at least 2 generated sets, got {len(fakes)}")
     if reps < 2:
@@ -114,7 +126,25 @@ def paired_fid_bootstrap(real: np.ndarray, fakes: Mapping[str, np.ndarray], reps
         else:
             resampled = real[ri]
             raw[r] = [resample_fid(resampled, f[fi]) for f in sets]
-    return Comparison(names, point, raw - raw.mean(0) + point, len(real), n_fake, seed, level)
+    extrapolated = {name: fd_infinity(real, f, seed=seed) for name, f in zip(names, sets)} if infinity else {}
+    return Comparison(names, point, raw - raw.mean(0) + point, len(real), n_fake, seed, level, extrapolated)
+
+
+def fd_infinity(real: np.ndarray, fake: np.ndarray, sizes: int = 6, draws: int = 4, seed: int = 0) -> stats.Estimate:
+    """FD∞ (Chong & Forsyth 2020): FID of random generated subsets of ``sizes`` sizes from n/4 to n (``draws`` each)
+    against all of ``real``, fitted linearly against 1/size and read at 1/size = 0, with the fit's 95 % interval.
+    FIDs of sets of different n become comparable; the real set's own finite-n bias stays in."""
+    real, fake = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
+    if len(fake) < 8:
+        raise ValueError(f"FD∞ needs at least 8 generated images, got {len(fake)}")
+    rng = np.random.default_rng(seed)
+    counts = np.unique(np.linspace(len(fake) // 4, len(fake), sizes).astype(int))
+    x, y = [], []
+    for count in counts:
+        for _ in range(draws if count < len(fake) else 1):
+            x.append(1.0 / count)
+            y.append(resample_fid(real, fake[rng.choice(len(fake), count, replace=False)]))
+    return stats.intercept_fit(x, y)
 
 
 def ranking_agreement(comparisons: Mapping[str, Comparison]) -> pd.DataFrame:

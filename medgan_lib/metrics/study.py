@@ -150,7 +150,7 @@ def compare_runs(runs: dict[str, dict[str, Any]], real: PreparedDataset, extract
         fakes = {name: extract_features(fake_images(row["samples"], int(row["n"])), extractor, device=device)
                  for name, row in named.items()}
         comparison = out[space] = paired_fid_bootstrap(extract_features(reference, extractor, device=device), fakes,
-                                                       reps, seed)
+                                                       reps, seed, infinity=True)
         if study_dir is not None:
             stability = comparison.ranking_stability()
             for rank in comparison.ranks().to_dict("records"):
@@ -163,11 +163,13 @@ def compare_runs(runs: dict[str, dict[str, Any]], real: PreparedDataset, extract
 
 
 def comparison_table(comparisons: dict[str, Comparison]) -> pd.DataFrame:
-    """Per feature space the GANs best first: FID [interval], and whether each rank is resolved at this n."""
+    """Per feature space the GANs best first: FID [interval], whether each rank is resolved at this n, and the
+    FID extrapolated to n -> infinity (FD∞, comparable across studies of different n)."""
     rows = [{"space": space, "rank": r["rank"], "GAN": r["GAN"], "FID": f"{r['FID']:.3g} [{r['low']:.3g}, {r['high']:.3g}]",
-             "rank resolved": "yes" if r["rank resolved"] else "no"}
+             "rank resolved": "yes" if r["rank resolved"] else "no",
+             "FD∞ (n → ∞)": None if r["FD∞"] is None else f"{r['FD∞'].value:.3g} [{r['FD∞'].low:.3g}, {r['FD∞'].high:.3g}]"}
             for space, comparison in comparisons.items() for r in comparison.ranks().to_dict("records")]
-    return pd.DataFrame(rows, columns=["space", "rank", "GAN", "FID", "rank resolved"])
+    return pd.DataFrame(rows, columns=["space", "rank", "GAN", "FID", "rank resolved", "FD∞ (n → ∞)"])
 
 
 def comparison_notes(comparisons: dict[str, Comparison]) -> list[str]:
@@ -178,8 +180,10 @@ def comparison_notes(comparisons: dict[str, Comparison]) -> list[str]:
         pairs = comparison.pairs()
         ranks = comparison.ranks()
         order = list(ranks["GAN"])
-        unresolved = [f"{a} / {b}" for a, b in zip(order, order[1:])
-                      if not pairs[(pairs["better"] == a) & (pairs["worse"] == b)]["resolved"].iloc[0]]
+        neighbours = [pairs[(pairs["better"] == a) & (pairs["worse"] == b)].iloc[0] for a, b in zip(order, order[1:])]
+        unresolved = [f"{pair['better']} / {pair['worse']} (about {pair['n to resolve']:.0f} images each would)"
+                      if np.isfinite(pair["n to resolve"]) else f"{pair['better']} / {pair['worse']}"
+                      for pair in neighbours if not pair["resolved"]]
         notes.append(f"{space}: {int(pairs['resolved'].sum())} of {len(pairs)} pairwise differences resolved at "
                      f"n = {comparison.n_fake} generated / {comparison.n_real} real ({comparison.level:.0%} paired "
                      f"bootstrap, {len(comparison.reps)} resamples); the whole ranking is the same in "
