@@ -81,6 +81,10 @@ def test_correlation_and_linear_fit_on_exact_lines():
     assert stats.correlation(x, 3 - 2 * x).value == pytest.approx(-1.0)
     slope, r2 = stats.linear_fit(x, 2 * x + 1 + np.array([0.01, -0.01, 0.0, 0.01, -0.01]))
     assert slope.value == pytest.approx(2.0, abs=0.01) and slope.low < 2 < slope.high and r2 > 0.999
+    intercept = stats.intercept_fit(x, 2 * x + 1 + np.array([0.01, -0.01, 0.0, 0.01, -0.01]))
+    assert intercept.value == pytest.approx(1.0, abs=0.03) and intercept.low < 1 < intercept.high
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.intercept_fit(x[:2], x[:2])
 
 
 # ---- findings on built result rows --------------------------------------------------------------------------
