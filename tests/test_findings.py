@@ -193,6 +193,19 @@ def test_hyperparameter_spread_findings_use_brown_forsythe():
     assert verdicts(equal)["sk-hinge-stable"] == INCONCLUSIVE
 
 
+def test_dloss_fid_is_refuted_only_when_the_interval_rules_a_strong_correlation_out():
+    rng = np.random.default_rng(4)
+
+    def verdict(n: int) -> str:
+        rows = [{"study": "t", "scheduler": "fifo", "trial_id": str(i), "gan": "dcgan", "fid": float(fid),
+                 "status": "completed", "dloss_mean": float(d)} for i, (fid, d) in
+                enumerate(zip(rng.normal(200, 10, n), rng.normal(1, 0.1, n)))]  # independent: r near 0
+        return verdicts(results(PAPER_LIKE_DICE, PAPER_LIKE_FID, tune=rows))["be-dloss-fid"]
+
+    assert verdict(6) == INCONCLUSIVE  # six trials cannot rule a strong correlation out
+    assert verdict(200) == NOT_REPRODUCED  # 200 uncorrelated trials do
+
+
 def test_spade_near_copies_binomial_and_collapse_threshold():
     memo = [{"dataset": DATASET, "gan": "spade", "run": "r", "seed": 0, "extractor": "inception", "n": 100,
              "quantile": 0.05, "pixel_near_copy_share": 0.30, "feature_diversity_ratio": 0.9},

@@ -30,6 +30,7 @@ SIMPLE_GANS = ("vanilla", "dcgan", "lsgan", "wgan", "wgan_gp", "hinge")
 TOP_GANS = ("spade", "stylegan2")
 WELL_BELOW = 0.10  # ours: "well below real data" = more than 0.10 mean Dice lower
 EQUIVALENCE_MARGIN = 0.02  # ours: real + synthetic "≈" augmentation = within ±0.02 Dice (TOST)
+STRONG_R = 0.5  # ours: a "strong" correlation is |r| >= 0.5
 TRACKS_TAU = 0.7  # ours: FID "tracks" Dice when Kendall's tau between the rankings is at least 0.7
 FIGURE5_GANS = ("dcgan", "lsgan", "wgan", "hinge")  # the GANs of skandarani's Figure 5 (their searches)
 BN_SAVING = (1.2, 7.0)  # belmekki Fig. 8: removing BatchNorm saves 1.2-7 % of memory
@@ -363,15 +364,16 @@ def _medfid_distortions(results, dataset):
 @finding("be-dloss-fid", "belmekki", "§IV, Figure 5",
          "the mean discriminator loss is strongly, inversely correlated with FID",
          "Pearson r between the trials' mean D loss and final FID (search trials), 95 % interval; "
-         "reproduced when r < 0 at p < 0.05")
+         f"reproduced when r < 0 at p < 0.05; refuted when r > 0 at p < 0.05 or the interval excludes a strong "
+         f"inverse correlation (r <= -{STRONG_R}, ours)")
 def _dloss_fid(results, dataset):
     tune = _rows(results, "tune", None)
     _need(not tune.empty and DLOSS_MEAN in tune, "needs hyperparameter-search trials with D-loss statistics (06)")
     both = tune[tune[FID].notna() & tune[DLOSS_MEAN].notna()]
     _need(len(both) >= 3, "needs >= 3 search trials with both FID and mean D loss (notebook 06)")
     r = stats.correlation(both[DLOSS_MEAN], both[FID])
-    verdict = (REPRODUCED if r.value < 0 and r.p < ALPHA else NOT_REPRODUCED if r.value > 0 and r.p < ALPHA
-               else INCONCLUSIVE)
+    verdict = (REPRODUCED if r.value < 0 and r.p < ALPHA else
+               NOT_REPRODUCED if (r.value > 0 and r.p < ALPHA) or r.low > -STRONG_R else INCONCLUSIVE)
     return Outcome(f"r = {r.text(2)}", f"{len(both)} trials ({_names(sorted(set(both[GAN])))})", verdict)
 
 
