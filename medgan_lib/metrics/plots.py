@@ -34,11 +34,16 @@ def plot_fid(fid_rows: pd.DataFrame, extractor: str = "inception", ax=None, titl
                         fmt="o" if len(runs) > 1 else "none", ms=3, color="k", capsize=3)
     ax.set_xticks(range(len(gans)), gans)
     ax.set_ylabel(f"FID ({extractor})")
-    seeds = rows.groupby("gan").size().max() if len(rows) else 1
+    seeds = _runs_per_gan(rows)
     ax.set_title(title if title is not None else f"FID with 95 % bootstrap CI (n = {_sizes(rows)} generated)"
                  + (f"; bars: mean of {seeds} runs" if seeds > 1 else ""))
     plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")  # names end at their bar
     return ax
+
+
+def _runs_per_gan(rows: pd.DataFrame) -> int:
+    """The most runs any GAN has among ``rows`` (one extractor's FID rows): >1 means bars are means over seeds."""
+    return int(rows.groupby("gan").size().max()) if len(rows) else 1
 
 
 def _sizes(rows: pd.DataFrame) -> str:
@@ -52,7 +57,7 @@ def plot_fid_panels(rows: pd.DataFrame, extractors: list[str]):
     for ax, name in zip(axes[0], extractors):
         plot_fid(rows, name, ax, title=name)
     shown = rows[rows["extractor"].isin(extractors)].drop_duplicates(["run", "extractor"])
-    seeds = shown.groupby(["gan", "extractor"]).size().max() if len(shown) else 1
+    seeds = max((_runs_per_gan(part) for _, part in shown.groupby("extractor")), default=1)
     fig.suptitle(f"FID with 95 % bootstrap CI (n = {_sizes(shown)} generated)"
                  + (f"; bars: the mean of each GAN's {seeds} runs, dots: each run" if seeds > 1 else ""))
     fig.tight_layout()
