@@ -142,3 +142,20 @@ def test_find_runs_spade_on_gan_masks_and_the_table2_condition(tmp_path, monkeyp
                          for condition, value in (("synthetic", 0.7), ("synthetic_gan_masks", 0.5))])
     row = table2(read_results(tmp_path, "fid"), dice, "toy").set_index("GAN").loc["spade"]
     assert (row["Dice"], row["Dice (synthetic, on GAN masks)"]) == ("0.7", "0.5")
+
+
+def test_dice_replicates_pair_gan_seeds_with_unet_seeds():
+    from medgan_lib.segmentation.study import replicates, unused_runs
+
+    def synthetic(gan, run):
+        return Condition("synthetic", gan, run, f"/samples/{run}")
+
+    real, dcgan = Condition("real"), [synthetic("dcgan", f"dcgan-s{s}") for s in range(3)]
+    spade = synthetic("spade", "spade-s0")
+    pairs = [(c.run or c.kind, seed) for c, seed in replicates([real, *dcgan, spade], [0, 1, 2])]
+    assert pairs == [("real", 0), ("real", 1), ("real", 2), ("dcgan-s0", 0), ("dcgan-s1", 1), ("dcgan-s2", 2),
+                     ("spade-s0", 0), ("spade-s0", 1), ("spade-s0", 2)]  # 3 GAN seeds x 3 U-Net seeds: 3 pairs
+    assert [(c.run, seed) for c, seed in replicates(dcgan, [5])] == [("dcgan-s0", 5)]
+    assert unused_runs([real, *dcgan], [5]) == ["dcgan-s1", "dcgan-s2"] and unused_runs(dcgan, [0, 1, 2]) == []
+    assert [(c.run, s) for c, s in replicates(dcgan[:2], [0, 1, 2])] == [("dcgan-s0", 0), ("dcgan-s1", 1),
+                                                                         ("dcgan-s0", 2)]

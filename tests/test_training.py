@@ -196,7 +196,7 @@ def test_one_mode_collapse_rule_for_training_and_the_audit():
 
 
 def test_diversity_overlay_puts_every_image_gan_on_one_axis(tmp_path):
-    from medgan_lib.training import latest_per_gan
+    from medgan_lib.training import latest_per_gan, latest_per_seed
     from medgan_lib.training.plots import plot_diversity_overlay
 
     runs = [train_gan(tiny_config(gan=gan), tmp_path, data=tiny_data()) for gan in ("dcgan", "lsgan")]
@@ -208,5 +208,8 @@ def test_diversity_overlay_puts_every_image_gan_on_one_axis(tmp_path):
     assert ax.get_lines()[2].get_color() == ax.get_lines()[0].get_color()  # seeds of one GAN share its colour
     assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["DCGAN", "LSGAN"]  # named once
     assert [r.name for r in latest_per_gan([Run(p) for p in (*runs, again)])] == [Run(again).name, Run(runs[1]).name]
+    retrained = train_gan(tiny_config(gan="dcgan"), tmp_path, resume=None, data=tiny_data())  # seed 0 again
+    assert [r.name for r in latest_per_seed([Run(p) for p in (*runs, again, retrained)])] == \
+        [Run(retrained).name, Run(again).name, Run(runs[1]).name]  # every DCGAN seed once, its latest run
     assert list(ax.get_lines()[0].get_ydata()) == [row["diversity_ratio"] for row in Run(runs[0]).stats()
                                                    if "diversity_ratio" in row]

@@ -94,7 +94,8 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
 
 @dataclasses.dataclass
 class DiceStudy:
-    """What notebook 04 shows: the data the runs share, its test split, the leakage check and the dice rows."""
+    """What notebook 04 shows: the data the runs share, its test split, the leakage check (and any GAN runs left
+    out) and the dice rows."""
 
     data: DataSpec
     test: PreparedDataset
@@ -104,34 +105,52 @@ class DiceStudy:
 
 def table2_conditions(study_dir: str | Path | None, dataset: str, gans: list[str], mix_gans: list[str],
                       runs: list[str], n_synthetic: int, sample_seed: int = 0) -> tuple[list[Condition], list[Run]]:
-    """(conditions, the GAN runs they use): real, augmented, each GAN's synthetic set (latest finished run per GAN,
-    or the named ``runs``), for a mask-conditioned GAN (SPADE) also its set drawn on the masks of the latest
-    masks-only GAN run of the same data (if the study has one; ``runs`` may name it), and real + each of
-    ``mix_gans``. Sample sets come from ``Run.samples`` (written once per run and reused by every section)."""
-    from medgan_lib.training import find_runs, latest_mask_run, latest_per_gan, runs_spec
+    """(conditions, the GAN runs they use): real, augmented, each GAN's synthetic set (one condition per GAN
+    seed: the latest finished run of each, or the named ``runs``), for a mask-conditioned GAN (SPADE) also its set
+    drawn on the masks of a masks-only GAN run of the same data (of the same seed when there is one; ``runs`` may
+    name it), and real + each of ``mix_gans``. Sample sets come from ``Run.samples`` (written once per run and
+    reused by every section)."""
+    from medgan_lib.training import find_runs, latest_mask_run, latest_per_seed, runs_spec
 
     conditions = [Condition("real"), Condition("augmented")]
-    found = {run.gan_name: run for run in latest_per_gan([r for r in find_runs(study_dir, dataset=dataset)
-                                                           if (not runs or r.name in runs) and (not gans or r.gan_name in gans)])}
+    found = latest_per_seed([r for r in find_runs(study_dir, dataset=dataset)
+                             if (not runs or r.name in runs) and (not gans or r.gan_name in gans)])
     mask_runs = [r for r in find_runs(study_dir, dataset=dataset, channels="masks") if not runs or r.name in runs]
-    missing = sorted(set(runs) - {r.name for r in [*found.values(), *mask_runs]})
+    missing = sorted(set(runs) - {r.name for r in [*found, *mask_runs]})
     if missing:
         raise FileNotFoundError(f"GAN run(s) {missing} not found (finished) in study {study_path(study_dir)}")
     if found:
-        runs_spec(list(found.values()))  # refuse runs of different data before drawing any samples
-    used = list(found.values())
-    for gan, run in found.items():
-        conditions.append(Condition("synthetic", gan, run.name, str(run.samples(n_synthetic, seed=sample_seed).path)))
-        mask_run = latest_mask_run(run, among=mask_runs) if run.conditional else None
+        runs_spec(found)  # refuse runs of different data before drawing any samples
+    used = list(found)
+    for run in found:
+        conditions.append(Condition("synthetic", run.gan_name, run.name, str(run.samples(n_synthetic, seed=sample_seed).path)))
+        same_seed = [m for m in mask_runs if m.config.seed == run.config.seed]
+        mask_run = latest_mask_run(run, among=same_seed or mask_runs) if run.conditional else None
         if mask_run is not None:
             path = str(run.samples(n_synthetic, seed=sample_seed, mask_source="gan", mask_run=mask_run).path)
-            conditions.append(Condition("synthetic_gan_masks", gan, run.name, path))
+            conditions.append(Condition("synthetic_gan_masks", run.gan_name, run.name, path))
             used.append(mask_run)
-    for gan in mix_gans:
-        if gan in found:
-            conditions.append(Condition("real+synthetic", gan, found[gan].name,
-                                        str(found[gan].samples(n_synthetic, seed=sample_seed).path)))
+    for run in found:
+        if run.gan_name in mix_gans:
+            conditions.append(Condition("real+synthetic", run.gan_name, run.name,
+                                        str(run.samples(n_synthetic, seed=sample_seed).path)))
     return conditions, used
+
+
+def replicates(conditions: list[Condition], seeds: list[int]) -> list[tuple[Condition, int]]:
+    """The (condition, U-Net seed) pairs to train: each seed once per Table 2 row. A GAN row with runs of k GAN
+    seeds trains seed i on run i mod k, so with as many U-Net seeds as GAN seeds every GAN seed is one replicate
+    and the row's spread holds both sources of variance at the cost of the U-Net seeds alone (ours)."""
+    rows: dict[str, list[Condition]] = {}
+    for condition in conditions:
+        rows.setdefault(condition.label, []).append(condition)
+    return [(group[i % len(group)], seed) for group in rows.values() for i, seed in enumerate(seeds)]
+
+
+def unused_runs(conditions: list[Condition], seeds: list[int]) -> list[str]:
+    """GAN runs of ``conditions`` that ``replicates`` leaves out (more GAN seeds than U-Net seeds)."""
+    trained = {condition.run for condition, _ in replicates(conditions, seeds)}
+    return sorted({c.run for c in conditions if c.run is not None} - trained)
 
 
 def run_dice_study(study_dir: str | Path | None = None, dataset: str = "cardiac_phantom", gans: list[str] | None = None,
@@ -154,12 +173,15 @@ def run_dice_study(study_dir: str | Path | None = None, dataset: str = "cardiac_
     if test.num_classes < 2:  # image-only data (chest X-ray, MURA): nothing to segment, no Table 2
         return DiceStudy(data, test, f"dataset '{data.dataset}' has no segmentation masks, so there is no U-Net "
                                      f"Dice to compute (Table 2 needs masks). {leakage}", pd.DataFrame())
+    unused = unused_runs(conditions, seeds)
+    if unused:
+        leakage += (f"\nGAN runs not used (more GAN seeds than the {len(seeds)} U-Net seed(s); give n_seeds >= the "
+                    f"number of GAN seeds): {', '.join(unused)}")
     rows = []
-    for condition in tqdm(conditions, desc="conditions"):
-        for seed in seeds:
-            start = time.perf_counter()
-            row = run_condition(condition, train, val, test, config, seed, study_dir, data_spec=data)
-            rows.append({**row, "seconds": round(time.perf_counter() - start, 1)})
+    for condition, seed in tqdm(replicates(conditions, seeds), desc="U-Nets"):
+        start = time.perf_counter()
+        row = run_condition(condition, train, val, test, config, seed, study_dir, data_spec=data)
+        rows.append({**row, "seconds": round(time.perf_counter() - start, 1)})
     return DiceStudy(data, test, leakage, pd.DataFrame(rows))
 
 

@@ -332,6 +332,16 @@ def latest_per_gan(runs: list[Run]) -> list[Run]:
     return list(latest.values())
 
 
+def latest_per_seed(runs: list[Run]) -> list[Run]:
+    """The latest run of each (GAN, seed) in ``runs`` (oldest first), by GAN in the order the GANs first appear,
+    then by seed: every GAN seed once, as Table 2's replicates use them."""
+    latest: dict[tuple[str, int], Run] = {}
+    for run in runs:
+        latest[(run.gan_name, run.config.seed)] = run
+    order = list(dict.fromkeys(run.gan_name for run in runs))
+    return [latest[key] for key in sorted(latest, key=lambda key: (order.index(key[0]), key[1]))]
+
+
 def latest_mask_run(like: Run, study_dir: str | os.PathLike | None = None, among: list[Run] | None = None
                     ) -> Run | None:
     """The latest finished masks-only run trained on the same data as ``like`` (from ``among``, else the
