@@ -242,3 +242,33 @@ def test_an_index_that_cannot_be_written_makes_the_study_not_ok_and_keeps_the_ol
     assert any(f"could not write {out / 'index.html'}" in line and "previous index" in line for line in printed)
     assert "index not written: NoSpaceError" in printed[-1]
     assert (out / "index.html").read_bytes() == old and not list(out.glob(".*.tmp"))
+
+
+def test_a_loopback_that_cannot_be_reached_stops_the_study_before_any_notebook(tmp_path, monkeypatch):
+    import socket
+
+    from medgan_lib.study import load_profile
+    from medgan_lib.study.plan import Section
+    from medgan_lib.study.runner import KernelUnreachable, run_study
+
+    monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
+    notebooks = tmp_path / "notebooks"
+    (notebooks / "params").mkdir(parents=True)
+    write_notebook(notebooks, "01_data_preparation", "put('data', {'n': n})", gans=False)
+    (notebooks / "params" / "tiny.yaml").write_text(yaml.safe_dump(
+        {"study": {"gans": ["dcgan"], "seeds": [0], "workers": 1}, "common": {"dataset": "cardiac_phantom"}}))
+    profile, out, sections = load_profile("tiny", notebooks / "params"), tmp_path / "study", (Section("01_data_preparation"),)
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError(errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED))
+
+    monkeypatch.setattr(socket, "create_connection", refused)
+    with pytest.raises(KernelUnreachable, match=r"cannot be reached on 127\.0\.0\.1 .*ip link set lo up"):
+        run_study(profile, out, notebooks_dir=notebooks, sections=sections, echo=lambda _: None)
+    assert not (out / "notebooks").exists()  # no notebook started, so none failed after 60 s
+    monkeypatch.undo()
+    monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
+    assert run_study(profile, out, notebooks_dir=notebooks, sections=sections, echo=lambda _: None).ok
+    # a study whose every step is reused needs no kernel: the check is not made
+    monkeypatch.setattr(socket, "create_connection", refused)
+    assert run_study(profile, out, notebooks_dir=notebooks, sections=sections, echo=lambda _: None).ok

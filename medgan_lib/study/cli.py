@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from medgan_lib.study.runner import dry_run, run_study
+    from medgan_lib.study.runner import KernelUnreachable, dry_run, run_study
 
     signal.signal(signal.SIGTERM, _terminate)  # like Ctrl-C: stop the notebooks, keep the finished steps
     try:
@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
                                        only=tuple(args.sections)), out)
         result = run_study(profile, out, notebooks_dir=args.notebooks, force=args.force, wait=args.wait,
                            only=tuple(args.sections))
-    except (ProfileError, Locked) as err:
+    except (ProfileError, Locked, KernelUnreachable) as err:
         print(f"medgan study run: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

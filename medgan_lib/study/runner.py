@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -120,6 +121,25 @@ def declared_parameters(notebooks_dir: Path, sections: tuple[Section, ...] = SEC
     return declared
 
 
+class KernelUnreachable(RuntimeError):
+    """The notebooks' kernels could not be reached on 127.0.0.1, so no step can run."""
+
+
+def check_loopback() -> None:
+    """Refuse before the first notebook starts when nothing answers on 127.0.0.1: papermill talks to its kernel
+    over ZeroMQ sockets there, and each step would otherwise fail after 60 s with "Kernel didn't respond"."""
+    try:
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen(1)
+            with socket.create_connection(server.getsockname(), timeout=5):
+                pass
+    except OSError as error:
+        raise KernelUnreachable(f"the notebook kernels cannot be reached on 127.0.0.1 ({error}): papermill talks to "
+                                f"them over the loopback interface; bring it up (e.g. `ip link set lo up`) and "
+                                f"run again") from error
+
+
 def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
               workers: int | None = None, sections: tuple[Section, ...] = SECTIONS, only: tuple[str, ...] = (),
               echo: Callable[[str], None] = print, heartbeat: float = 30.0, wait: bool = False) -> StudyResult:
@@ -222,6 +242,8 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
                         echo(f"[{done_count()}/{total}] {'unchanged' if action == 'reuse' else 'kept'} {step.name} "
                              f"({reason}; it ran {old.wall_time or 0:.0f} s)")
                     elif len(running) < workers:
+                        if not running and not executed:
+                            check_loopback()  # once, before the first notebook of this run starts
                         echo(f"[{done_count()}/{total}] running {step.name} ({reason}) ...")
                         previous.pop(step.name, None)
                         running[pool.submit(_execute, step, record, out, notebooks_dir, threads)] = (step, time.monotonic())
