@@ -47,6 +47,7 @@ CONDITION = "condition"  # training-condition kind: real, augmented, synthetic, 
 DICE = "dice"  # mean Dice over structures and test patients
 PATIENTS, PER_PATIENT = "patients", "per_patient"  # test patient ids; Dice per patient and structure
 CHECKPOINT = "checkpoint"  # the U-Net's saved weights
+CHECKPOINT_SHA256 = "checkpoint_sha256"  # its SHA-256, checked before the row (and the U-Net) is reused
 # memory
 CONFIG = "config"  # the GAN or preset name the sweep analysed
 BATCHNORM = "batchnorm"

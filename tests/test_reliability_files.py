@@ -133,6 +133,25 @@ def test_crafted_medfid_cache_is_retrained_without_running(tmp_path, monkeypatch
     assert not (tmp_path / "ran").exists() and load_medfid(path)[1]["classes"] == ["a", "b"]
 
 
+def test_medfid_head_with_changed_weights_is_refused_and_retrained(tmp_path, monkeypatch):
+    real_get = medfid_module.get_extractor
+    monkeypatch.setattr(medfid_module, "get_extractor", lambda name, **kw: real_get("pixels"))
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (8, 3, 16, 16), dtype=np.uint8), np.repeat([0, 1], 4)
+    config = MedFIDConfig(width=8, epochs=1)
+    path = fit_medfid(images, labels, ("a", "b"), config, progress=False)
+    good = load_medfid(path)[1]
+    record = torch.load(path, weights_only=True)
+    name = next(iter(record["head"]))
+    record["head"][name].view(-1)[0] += 1.0  # one weight changed, the recorded hash kept: a silent corruption
+    torch.save(record, path)
+    with pytest.raises(ArtefactError, match=f"MedFID checkpoint {path} is damaged: its head's weights"):
+        load_medfid(path)
+    with pytest.warns(UserWarning, match="training the MedFID extractor again"):
+        assert fit_medfid(images, labels, ("a", "b"), config, progress=False) == path
+    assert torch.equal(load_medfid(path)[0].state_dict()[name], good["head"][name])
+
+
 def test_old_checkpoint_is_refused_until_upgraded_and_then_resumes_exactly(tmp_path):
     straight = train_gan(tiny_config(iterations=4), tmp_path / "straight", data=tiny_data())
     half = Run(train_gan(tiny_config(iterations=2), tmp_path / "resumed", data=tiny_data()))

@@ -1,5 +1,7 @@
 """U-Net Dice study: known Dice values (empty masks), one training step, determinism, bookkeeping, bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -71,6 +73,28 @@ def test_augment_keeps_labels_and_range():
     out, lab = augment(images, masks, torch.Generator().manual_seed(0))
     assert out.shape == images.shape and lab.shape == masks.shape
     assert set(lab.unique().tolist()) <= {0, 1, 2, 3} and out.min() >= -1 - 1e-5 and out.max() <= 1 + 1e-5
+
+
+def test_a_reused_dice_row_whose_unet_checkpoint_is_damaged_or_gone_trains_again(tmp_path, splits):
+    from medgan_lib.hashing import sha256_file
+
+    train, val, test = splits
+    first = run_condition(Condition("real"), train, val, test, TINY, 0, tmp_path)
+    path = first["checkpoint"]
+    assert first["checkpoint_sha256"] == sha256_file(path)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF  # a flipped byte inside the weights: torch would load it without a word
+    open(path, "wb").write(bytes(data))
+    (tmp_path / "flipped").write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match=f"U-Net checkpoint {path} does not match the SHA-256 .*training Original Data"):
+        again = run_condition(Condition("real"), train, val, test, TINY, 0, tmp_path)
+    assert sha256_file(path) == again["checkpoint_sha256"] != sha256_file(tmp_path / "flipped")  # rewritten
+    assert again["dice"] == first["dice"] and len(read_results(tmp_path, "dice")) == 1  # replaced, not appended
+    load_unet(path)
+    Path(path).unlink()
+    with pytest.warns(UserWarning, match="is missing"):
+        run_condition(Condition("real"), train, val, test, TINY, 0, tmp_path)
+    assert Path(path).is_file()
 
 
 def test_training_determinism_and_bookkeeping(tmp_path, splits):

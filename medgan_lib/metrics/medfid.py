@@ -152,7 +152,8 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
               "in_features": int(pool.shape[1]), "dropout": config.dropout,
               "inception_sha256": inception.weights_sha256,
               "inception_weights": config.inception_weights, "config": dataclasses.asdict(config),
-              "accuracy": accuracy, "n": len(pool), "n_train": len(train), "n_test": len(test), "finetune": None}
+              "accuracy": accuracy, "n": len(pool), "n_train": len(train), "n_test": len(test), "finetune": None,
+              "head_sha256": module_sha256(head)}
     if config.finetune_blocks:
         trainable = [p for name, p in top.named_parameters() if name.endswith((".weight", ".beta"))]
         for param in trainable:
@@ -163,7 +164,7 @@ def fit_medfid(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
                config.finetune_lr, config.batch_size, gen, dev, "MedFID fine-tuning", progress)
         model.requires_grad_(False)
         top.cpu()
-        record.update(head=head.cpu().state_dict(), top_blocks=top.state_dict(),
+        record.update(head=head.cpu().state_dict(), head_sha256=module_sha256(head), top_blocks=top.state_dict(),
                       accuracy=_accuracy(model, acts, target, train, test, torch.device("cpu")),
                       finetune={"blocks": list(block_names), "epochs": config.finetune_epochs,
                                 "lr": config.finetune_lr, "weights_sha256": module_sha256(top),
@@ -245,13 +246,17 @@ def train_medfid(config: MedFIDConfig | None = None, device: str = "auto", progr
 
 def load_medfid(path: str | os.PathLike) -> tuple[MedFIDHead, dict[str, Any]]:
     """The trained head (eval mode) and its checkpoint record (classes, accuracy, config, fine-tuning), read as
-    tensors and plain values only (never code)."""
+    tensors and plain values only (never code); a head whose weights differ from the SHA-256 recorded when it
+    was trained (a flipped bit the zip format does not notice) is refused."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"MedFID checkpoint {path} does not exist; train one with train_medfid()")
     record = torch_load(path, "MedFID checkpoint", ("head", "classes", "width", "dropout", "in_features"))
     head = MedFIDHead(len(record["classes"]), record["width"], record["dropout"], record["in_features"])
     head.load_state_dict(record["head"])
+    if "head_sha256" in record and module_sha256(head) != record["head_sha256"]:
+        raise ArtefactError(f"MedFID checkpoint {path} is damaged: its head's weights do not match the SHA-256 "
+                            f"recorded when it was trained ({record['head_sha256'][:12]}…)")
     return head.eval().requires_grad_(False), record
 
 

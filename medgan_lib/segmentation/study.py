@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,11 @@ from scipy import stats
 from medgan_lib.config import name_list
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
-from medgan_lib.hashing import hash_inputs
+from medgan_lib.hashing import hash_inputs, sha256_file
 from medgan_lib.names import condition_label
 from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, read_results, study_path
+from medgan_lib.rows import CHECKPOINT_SHA256
 from medgan_lib.samples import SampleSet
 from medgan_lib.segmentation.data import check_disjoint, check_test_patients, synthetic_arrays
 from medgan_lib.segmentation.train import SegConfig, evaluate, train_unet
@@ -65,7 +67,11 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
                       seed)
     done = read_results(study_dir, "dice")
     if not done.empty and "config_hash" in done and (done["config_hash"] == key).any():
-        return done[done["config_hash"] == key].iloc[-1].to_dict()
+        row = done[done["config_hash"] == key].iloc[-1].to_dict()
+        problem = _checkpoint_problem(row)
+        if problem is None:
+            return row
+        warnings.warn(f"U-Net checkpoint {row.get('checkpoint')} {problem}; training {condition.label} (seed {seed}) again")
     images, masks = train.images, train.masks
     if samples is not None:
         syn_images, syn_masks = synthetic_arrays(samples, train, config.n_synthetic)
@@ -88,8 +94,21 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
            "n_train": len(images), "n_test": len(test), **{k: v for k, v in scores.items()},
            "best_iteration": history["best_iteration"], "val_dice": history["best_val_dice"],
            "train_seconds": round(history["train_seconds"], 2), "checkpoint": str(checkpoint),
+           CHECKPOINT_SHA256: sha256_file(checkpoint),
            "config": dataclasses.asdict(config), "config_hash": key}
     return append_result(study_dir, "dice", row)
+
+
+def _checkpoint_problem(row: dict) -> str | None:
+    """Why a stored dice row's U-Net checkpoint cannot be reused (03's U-Net FID and 04's figures load it), or
+    None: it must exist and, for rows that record it, match its SHA-256."""
+    path = Path(str(row.get("checkpoint")))
+    if not path.is_file():
+        return "is missing"
+    recorded = row.get(CHECKPOINT_SHA256)
+    if isinstance(recorded, str) and sha256_file(path) != recorded:
+        return "does not match the SHA-256 its dice row recorded (damaged or replaced)"
+    return None
 
 
 @dataclasses.dataclass
