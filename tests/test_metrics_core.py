@@ -245,3 +245,34 @@ def test_fid_bars_are_one_per_gan_with_a_dot_per_seed():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["DCGAN", "WGAN"]  # not one bar per run on one label
     assert [bar.get_height() for bar in ax.patches] == [120.0, 200.0]  # the mean of DCGAN's three seeds
     assert "mean of 3 runs" in ax.get_title()
+
+
+def test_efficientnet_lite0_is_a_second_hash_checked_imagenet_space(tmp_path):
+    import torch_fidelity
+
+    from medgan_lib.metrics.efficientnet import LITE0_SHA256, lite0_weights_path
+    from medgan_lib.metrics.features import _Uint8Images
+
+    ext = get_extractor("efficientnet_lite0")
+    assert ext.weights_sha256 == LITE0_SHA256 and LITE0_SHA256.startswith(lite0_weights_path().stem.split("-")[-1])
+    a, b = smooth_images(12, 0), smooth_images(12, 1)
+    features = extract_features(a, ext, cache=False, device="cpu")
+    assert features.shape == (12, 1280) and np.isfinite(features).all() and features.std(axis=0).max() > 0
+    np.testing.assert_allclose(extract_features(a, ext, batch_size=5, cache=False, device="cpu"), features,
+                               rtol=1e-4, atol=1e-5)  # batches of 5 + 5 + 2 give the same features
+    assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+    noisy = distort(b, "gaussian_noise", 1.0)
+    clean_fid = frechet_distance(features, extract_features(b, ext, cache=False, device="cpu"))
+    assert frechet_distance(features, extract_features(noisy, ext, cache=False, device="cpu")) > clean_fid
+    out = torch_fidelity.calculate_metrics(input1=_Uint8Images(to_uint8_rgb(b)), input2=_Uint8Images(to_uint8_rgb(a)),
+                                           feature_extractor=ext.tf_name, feature_extractor_weights_path=None,
+                                           fid=True, cuda=False, verbose=False, cache=False, save_cpu_ram=True)
+    assert out["frechet_inception_distance"] == pytest.approx(clean_fid, rel=1e-3)  # torch-fidelity's own loop
+    changed = tmp_path / "lite0.pth"
+    data = bytearray(lite0_weights_path().read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    changed.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=f"WRONG WEIGHTS FILE: {changed}"):
+        get_extractor("efficientnet_lite0", weights_path=changed, weights_sha256=LITE0_SHA256)
+    with pytest.raises(WeightsError, match="EfficientNet-Lite0 weights file .* does not exist"):
+        get_extractor("efficientnet_lite0", weights_path=tmp_path / "missing.pth")

@@ -1,12 +1,12 @@
 """Image-quality metrics: standard FID/KID/PR via torch-fidelity, domain FIDs, memorisation, D-loss, Figure 7.
 
-Importing this package registers the feature extractors (``inception``, ``pixels``, ``unet``,
-``medfid``) both in ``FEATURE_EXTRACTORS`` and with torch-fidelity.
+Importing this package registers the feature extractors (``inception``, ``efficientnet_lite0``, ``pixels``,
+``unet``, ``medfid``) both in ``FEATURE_EXTRACTORS`` and with torch-fidelity.
 """
 
 from medgan_lib.metrics.extractors import FEATURE_EXTRACTORS, Extractor, get_extractor
 from medgan_lib.metrics.inception import WeightsError, load_inception, standard_weights_path
-from medgan_lib.metrics import pixels  # noqa: F401  (registers the "pixels" extractor)
+from medgan_lib.metrics import efficientnet, pixels  # noqa: F401  (register "efficientnet_lite0" and "pixels")
 from medgan_lib.metrics.features import extract_features, to_uint8_rgb
 from medgan_lib.metrics.fidelity import (bootstrap_fid, compare_features, frechet_distance,
                                          kernel_inception_distance, precision_recall)

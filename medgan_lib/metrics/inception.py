@@ -51,7 +51,8 @@ def standard_weights_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
 
 
-def verify_weights(path: str | os.PathLike, expected_sha256: str | None = None) -> str:
+def verify_weights(path: str | os.PathLike, expected_sha256: str | None = None,
+                   what: str = "Inception weights") -> str:
     """SHA-256 of ``path``; raises ``WeightsError`` if it is not the expected file.
 
     With no ``expected_sha256`` the file must be the standard FID network (checked against its
@@ -59,7 +60,7 @@ def verify_weights(path: str | os.PathLike, expected_sha256: str | None = None) 
     """
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"Inception weights file {path} does not exist")
+        raise WeightsError(f"{what} file {path} does not exist")
     stat = path.stat()
     digest = _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if expected_sha256 is not None and digest != expected_sha256.lower():
