@@ -34,6 +34,7 @@ EXTRACTOR = "extractor"  # feature extractor name ("inception", "unet", "medfid"
 FID = "fid"
 FID_CI_LOW, FID_CI_HIGH = "fid_ci_low", "fid_ci_high"  # bootstrap 95 % interval
 KID, KID_STD = "kid", "kid_std"
+PRECISION, RECALL = "precision", "recall"  # torch-fidelity's k-NN manifold estimate (k = 3)
 # memorization (pixel space, and the features of the row's extractor)
 QUANTILE = "quantile"
 PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO = "pixel_near_copy_share", "pixel_nn_ratio"
@@ -64,6 +65,8 @@ FID_CURVE = "fid_curve"  # [[step, score], ...]
 # fid_rank: where a run's FID ranks among the runs 03 compared, and whether the paired bootstrap resolves that rank
 RANK, RANK_RESOLVED = "rank", "rank_resolved"  # 1 = lowest FID; resolved: both neighbours' gaps exclude 0
 COMPARED, RANKING_STABILITY, REPS = "compared", "ranking_stability", "reps"  # runs compared; share of resamples
+METRIC, REPLICATES = "metric", "replicates"  # "FID" or "KID"; the run's bootstrap replicates (one per resample,
+                                            # the same resamples for every run of the comparison: paired)
 # distortion (chetty Tables 5-6: FID of distorted held-out images against the real training images)
 DISTORTION, STRENGTH, PROTOCOL = "distortion", "strength", "protocol"  # protocol: whose levels ("ours", "chetty")
 
@@ -87,8 +90,9 @@ TuneRow = TypedDict("TuneRow", {
     SEED: int, PARAMS: dict, PRESET: str, OVERRIDES: dict, ITERATIONS: int, STEPS: int, STATUS: str, N: int,
     FID: float | None, FID_CURVE: list, DLOSS_MEAN: float | None, DLOSS_VARIANCE: float | None,
     DLOSS_STD: float | None})
-FidRankRow = TypedDict("FidRankRow", {DATASET: str, GAN: str, RUN: str, SEED: int, EXTRACTOR: str, N: int, RANK: int,
-                                      RANK_RESOLVED: bool, COMPARED: int, RANKING_STABILITY: float, REPS: int})
+FidRankRow = TypedDict("FidRankRow", {DATASET: str, GAN: str, RUN: str, SEED: int, EXTRACTOR: str, METRIC: str,
+                                      N: int, RANK: int, RANK_RESOLVED: bool, COMPARED: int, RANKING_STABILITY: float,
+                                      REPS: int, REPLICATES: list})
 DistortionRow = TypedDict("DistortionRow", {DATASET: str, DATA_SPEC_HASH: str, EXTRACTOR: str, DISTORTION: str,
                                             STRENGTH: float, PROTOCOL: str, N: int, FID: float, SEED: int})
 
@@ -117,7 +121,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("dice", DiceRow, (DATASET, CONDITION, GAN, SEED)),  # one U-Net per condition and seed
     Kind("memory", MemoryRow, (CONFIG, CONFIG_HASH, SEED)),
     Kind("tune", TuneRow, (STUDY, TRIAL_ID, SCHEDULER)),
-    Kind("fid_rank", FidRankRow, (DATASET, RUN, SEED, EXTRACTOR, N)),
+    Kind("fid_rank", FidRankRow, (DATASET, RUN, SEED, EXTRACTOR, METRIC, N)),
     Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, PROTOCOL, N, SEED)),
 )}
 

@@ -97,3 +97,30 @@ def test_n_to_resolve_grows_as_the_difference_shrinks():
     pairs = result.pairs().set_index(["better", "worse"])
     assert pairs.loc[("a", "b"), "n to resolve"] > pairs.loc[("a", "c"), "n to resolve"]
     assert pairs.loc[("a", "c"), "n to resolve"] <= 60  # already resolved at n = 60
+
+
+def test_kid_over_all_images_is_torch_fidelitys_estimate_on_one_full_subset():
+    import torch
+    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, kid_features_to_metric
+
+    from medgan_lib.metrics.compare import paired_kid_bootstrap
+
+    rng = np.random.default_rng(3)
+    real, fake, other = rng.normal(size=(60, 16)), rng.normal(0.3, 1, (60, 16)), rng.normal(0.6, 1, (60, 16))
+    theirs = kid_features_to_metric(torch.from_numpy(real), torch.from_numpy(fake), kid_subsets=1,
+                                    kid_subset_size=60, verbose=False)[KEY_METRIC_KID_MEAN]
+    ours = paired_kid_bootstrap(real, {"fake": fake, "other": other}, reps=5)
+    assert ours.metric == "KID" and ours.point[0] == pytest.approx(float(theirs), rel=1e-6)
+    assert list(ours.pairs().columns[:3]) == ["better", "worse", "KID difference"]
+
+
+def test_kid_and_fid_share_their_resamples_so_their_rankings_pair():
+    from medgan_lib.metrics.compare import paired_kid_bootstrap
+
+    real, fakes = _sets()
+    fid, kid = paired_fid_bootstrap(real, fakes, reps=60), paired_kid_bootstrap(real, fakes, reps=60)
+    assert list(kid.ranks()["GAN"]) == ["near", "far", "farther"] and kid.pairs()["resolved"].all()
+    both = ranking_agreement({"inception": fid, "inception KID": kid}).iloc[0]
+    assert both["Kendall's τ"] == 1.0 and both["low"] == 1.0  # the same order in every shared resample
+    same = paired_kid_bootstrap(real, {"a": fakes["near"], "b": fakes["near"].copy(), "c": fakes["far"]}, reps=20)
+    assert np.array_equal(same.reps[:, 0], same.reps[:, 1])  # one resample for every set

@@ -102,9 +102,21 @@ def fid_row(gan: str, fid: float, half_width: float = 5.0) -> dict:
             "fid_ci_high": fid + half_width, "kid": 0.1, "kid_std": 0.01}
 
 
+def rank_rows(fid: dict[str, float], half_width: float = 5.0, metric: str = "FID", extractor: str = "inception",
+              reps: int = 200) -> list[dict]:
+    """03's paired-bootstrap rows: per GAN replicates spread as its ±half_width interval (ranks not used here)."""
+    rng = np.random.default_rng(zlib.crc32(f"{metric}{extractor}".encode()))
+    shared = rng.normal(0, half_width / 1.96, reps)  # the real-set noise every GAN's replicate shares
+    return [{"dataset": DATASET, "gan": gan, "run": f"00000-{gan}", "seed": 0, "extractor": extractor,
+             "metric": metric, "n": 100, "rank": 0, "rank_resolved": True, "compared": len(fid),
+             "ranking_stability": 1.0, "reps": reps,
+             "replicates": (value + shared + rng.normal(0, half_width / 50, reps)).tolist()}
+            for gan, value in fid.items()]
+
+
 def results(dice: dict[tuple, float], fid: dict[str, float], **kinds: list[dict]) -> dict[str, pd.DataFrame]:
     out = {"dice": pd.DataFrame([dice_row(c, g, m, s) for (c, g), m in dice.items() for s in (0, 1)]),
-           "fid": pd.DataFrame([fid_row(g, f) for g, f in fid.items()])}
+           "fid": pd.DataFrame([fid_row(g, f) for g, f in fid.items()]), "fid_rank": pd.DataFrame(rank_rows(fid))}
     out.update({kind: pd.DataFrame(rows) for kind, rows in kinds.items()})
     return out
 

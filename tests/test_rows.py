@@ -94,7 +94,11 @@ def test_notebook_04_and_the_index_show_the_same_table2_with_the_inception_fid(t
         append_result(tmp_path, "fid_rank", {"dataset": DATASET, "gan": gan, "run": f"00000-{gan}-{DATASET}-s0",
                                              "seed": 0, "extractor": "inception", "n": n, "rank": rank,
                                              "rank_resolved": resolved, "compared": 2, "ranking_stability": 0.7,
-                                             "reps": 100})
+                                             "reps": 100, "metric": "FID", "replicates": [float(rank)] * 100})
+    append_result(tmp_path, "fid_rank", {"dataset": DATASET, "gan": "dcgan", "run": f"00000-dcgan-{DATASET}-s0",
+                                         "seed": 0, "extractor": "inception", "n": 80, "rank": 1,
+                                         "rank_resolved": True, "compared": 2, "ranking_stability": 0.7, "reps": 100,
+                                         "metric": "KID", "replicates": [0.1] * 100})  # a KID rank: not the FID's
 
     shown = notebook_04_table(tmp_path)
     [index] = [t for t in html_tables(write_index(tmp_path).read_text()) if t[0][:2] == ["training data", "GAN"]]

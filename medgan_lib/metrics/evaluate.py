@@ -18,11 +18,12 @@ from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.metrics.extractors import Extractor, get_extractor
 from medgan_lib.metrics.features import extract_features, images_hash, to_uint8_rgb
 from medgan_lib.metrics.fidelity import compare_features
-from medgan_lib.metrics.memorization import MemorizationReport, memorization_audit
+from medgan_lib.metrics.memorization import (MemorizationReport, audit_space, calibration_row, memorization_audit,
+                                             plant_near_copies)
 from medgan_lib.reference import PAPER_DATASETS, paper_table2
 from medgan_lib.results import append_result, latest, of_dataset
-from medgan_lib.rows import (COMPARED, EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, KID, KID_STD, N, RANK,
-                             RANK_RESOLVED, RUN)
+from medgan_lib.rows import (COMPARED, EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, KID, KID_STD, METRIC, N,
+                             RANK, RANK_RESOLVED, RUN)
 from medgan_lib.samples import SampleSet
 
 
@@ -90,6 +91,40 @@ def audit_memorization(real: PreparedDataset | np.ndarray, heldout: PreparedData
     return memorization_audit(generated, train, held, quantile=quantile, **feats)
 
 
+AUDIT_SHARES = (0.0, 0.01, 0.05, 0.20)  # shares of planted near-copies the audit is calibrated on (issue 18)
+
+
+def calibrate_audit(real: PreparedDataset | np.ndarray, heldout: PreparedDataset | np.ndarray,
+                    fake: SampleSet | np.ndarray, extractors: Iterable[Extractor] = (),
+                    shares: Iterable[float] = AUDIT_SHARES, n: int | None = None, n_real: int | None = None,
+                    n_heldout: int | None = None, seed: int = 0, quantile: float = 0.05,
+                    device: str = "auto") -> pd.DataFrame:
+    """What the memorisation audit is worth: for each share of ``fake`` replaced by planted near-copies of
+    training images (``memorization.plant_near_copies``), the share of them the audit flags and the share of the
+    GAN's own images it flags, in pixels (against all training images) and in each extractor's features
+    (against the ``n_real`` reference subset, from which the copies are drawn so that every space could find
+    them). Only the planted images pass through the extractors again."""
+    train = real.images if isinstance(real, PreparedDataset) else np.asarray(real)
+    reference, held = real_subset(real, n_real, seed), real_subset(heldout, n_heldout, seed)
+    generated = fake_images(fake, n)
+    base = {ext.name: [extract_features(x, ext, device=device) for x in (generated, reference, held)]
+            for ext in extractors}
+    rows = []
+    for share in shares:
+        planted = plant_near_copies(generated, reference, share, seed)
+        rows.append({"share": share, **calibration_row(audit_space("pixel", planted.images, train, held, quantile),
+                                                       planted)})
+        for ext in extractors:
+            fake_features, train_features, held_features = base[ext.name]
+            fake_features = fake_features.copy()
+            if len(planted.positions):
+                fake_features[planted.positions] = extract_features(planted.images[planted.positions], ext,
+                                                                    cache=False, device=device)
+            audit = audit_space(ext.name, fake_features, train_features, held_features, quantile)
+            rows.append({"share": share, **calibration_row(audit, planted)})
+    return pd.DataFrame(rows)
+
+
 def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int = 100,
                  extractors: Iterable[str | Extractor] = ("inception",), study_dir: str | os.PathLike = "",
                  seed: int = 0, n_real: int | None = 200, heldout: PreparedDataset | None = None,
@@ -122,7 +157,8 @@ def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int =
 
 
 # Table 2's column for the FID of each feature extractor (others: "FID (<name>)")
-FID_COLUMNS = {"inception": "FID", "unet": "U-Net FID", "medfid": "MedFID"}
+FID_COLUMNS = {"inception": "FID", "unet": "U-Net FID", "medfid": "MedFID",
+               "efficientnet_lite0": "FID (EfficientNet-Lite0)"}
 
 
 def fid_table(rows: pd.DataFrame, dataset: str, gans: Iterable[str] | None = None,
@@ -160,7 +196,8 @@ def _rank_text(ranks: pd.DataFrame | None, row: pd.Series | None) -> str | None:
     it against a neighbour; None without a rank row for that run at that n."""
     if ranks is None or row is None or ranks.empty:
         return None
-    mine = ranks[(ranks[RUN] == row[RUN]) & (ranks[EXTRACTOR] == "inception") & (ranks[N] == row[N])]
+    fid = ranks[METRIC].fillna("FID") == "FID" if METRIC in ranks else True  # rows before KID ranks: FID
+    mine = ranks[(ranks[RUN] == row[RUN]) & (ranks[EXTRACTOR] == "inception") & (ranks[N] == row[N]) & fid]
     if mine.empty:
         return None
     last = mine.iloc[-1]

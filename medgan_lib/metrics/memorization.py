@@ -113,3 +113,68 @@ def memorization_audit(fake: np.ndarray, train: np.ndarray, heldout: np.ndarray,
     if fake_features is not None and train_features is not None and heldout_features is not None:
         features = audit_space("feature", fake_features, train_features, heldout_features, quantile)
     return MemorizationReport(pixels, features, quantile)
+
+
+# ---- calibration: how much would the audit catch? -----------------------------------------------------------
+# Near-copies planted into a synthetic set (ours): mirrored left-right, shifted by 2 pixels, with Gaussian noise
+# of standard deviation 0.05 (images in [-1, 1]), or with the intensity scaled by 0.9 and raised by 0.05.
+NEAR_COPY_KINDS = ("flip", "shift", "noise", "intensity")
+
+
+def near_copy(image: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """A near-copy of one (C, H, W) image in [-1, 1] of ``kind`` (``NEAR_COPY_KINDS``), clipped to [-1, 1]."""
+    if kind == "flip":
+        out = image[..., ::-1]
+    elif kind == "shift":
+        out = np.roll(image, (2, 2), axis=(-2, -1))
+    elif kind == "noise":
+        out = image + rng.normal(0.0, 0.05, image.shape)
+    elif kind == "intensity":
+        out = image * 0.9 + 0.05
+    else:
+        raise ValueError(f"unknown near-copy kind {kind!r}; valid: {list(NEAR_COPY_KINDS)}")
+    return np.clip(out, -1.0, 1.0).astype(image.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class Planted:
+    """A synthetic set with near-copies of training images at ``positions`` (their kinds and source indices)."""
+
+    images: np.ndarray
+    positions: np.ndarray
+    kinds: tuple[str, ...]
+    sources: np.ndarray
+
+
+def plant_near_copies(fake: np.ndarray, train: np.ndarray, share: float, seed: int = 0) -> Planted:
+    """Replace round(share x n) random synthetic images by near-copies of random training images, the kinds taken
+    in turn from ``NEAR_COPY_KINDS``."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"planted share must be in [0, 1], got {share}")
+    rng = np.random.default_rng(seed)
+    count = int(round(share * len(fake)))
+    positions = np.sort(rng.choice(len(fake), count, replace=False))
+    sources = rng.choice(len(train), count, replace=count > len(train))
+    kinds = tuple(NEAR_COPY_KINDS[i % len(NEAR_COPY_KINDS)] for i in range(count))
+    images = np.array(fake, copy=True)
+    for position, source, kind in zip(positions, sources, kinds):
+        images[position] = near_copy(np.asarray(train[source]), kind, rng)
+    return Planted(images, positions, kinds, sources)
+
+
+def calibration_row(audit: SpaceAudit, planted: Planted) -> dict[str, float | int | str]:
+    """How the audit of a planted set did: the share of planted near-copies it flags (detection, also per kind)
+    and the share of the GAN's own images it flags (false alarms if the GAN does not copy; about the audit's
+    quantile by construction)."""
+    flagged = audit.fake_nn < audit.threshold
+    own = np.ones(len(flagged), bool)
+    own[planted.positions] = False
+    kinds = np.array(planted.kinds)
+    row: dict[str, float | int | str] = {
+        "space": audit.space, "planted": len(planted.positions),
+        "detected": float(flagged[planted.positions].mean()) if len(planted.positions) else float("nan"),
+        "flagged own": float(flagged[own].mean()) if own.any() else float("nan")}
+    for kind in NEAR_COPY_KINDS:
+        at = planted.positions[kinds == kind]
+        row[f"detected ({kind})"] = float(flagged[at].mean()) if len(at) else float("nan")
+    return row

@@ -130,3 +130,24 @@ def plot_umap_panels(panels: dict[str, pd.DataFrame]):
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def plot_audit_calibration(table: pd.DataFrame, quantile: float = 0.05, title: str = ""):
+    """The audit's calibration (``evaluate.calibrate_audit``): per feature space, the share of planted near-copies
+    it flags against the planted share (solid), and the share of the GAN's own images it flags (dashed); the
+    dotted line is the share of genuinely new images the threshold flags by construction."""
+    fig, ax = plt.subplots(figsize=fit(6.5, 3.4))
+    colours = dict(zip(dict.fromkeys(table["space"]), sns.color_palette("tab10")))
+    for space, rows in table.groupby("space", sort=False):
+        planted = rows[rows["planted"] > 0]
+        ax.plot(100 * planted["share"], planted["detected"], marker="o", color=colours[space], label=f"{space}: planted")
+        ax.plot(100 * rows["share"], rows["flagged own"], ls="--", color=colours[space], alpha=0.7,
+                label=f"{space}: GAN's own")
+    ax.axhline(quantile, ls=":", color="k", lw=1, label=f"expected for new images ({quantile:.0%})")
+    ax.set_xlabel("planted near-copies (% of the synthetic set)")
+    ax.set_ylabel("share flagged as near-copies")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title or "How much would the memorisation audit catch?")
+    ax.legend(fontsize=7, ncol=2, loc="center right")
+    fig.tight_layout()
+    return fig

@@ -16,8 +16,9 @@ import pandas as pd
 
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.data.spec import DataSpec
-from medgan_lib.metrics.compare import Comparison, paired_fid_bootstrap
-from medgan_lib.metrics.evaluate import evaluate_run, fake_images, real_subset, resolve_extractors
+from medgan_lib.metrics.compare import Comparison, paired_fid_bootstrap, paired_kid_bootstrap
+from medgan_lib.metrics.evaluate import (calibrate_audit, evaluate_run, fake_images, real_subset,
+                                         resolve_extractors)
 from medgan_lib.metrics.embedding import umap_projection
 from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
@@ -25,9 +26,9 @@ from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, read_results
 from medgan_lib.rows import (COMPARED, DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE,
-                             FEATURE_NN_RATIO, GAN, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE,
+                             FEATURE_NN_RATIO, GAN, METRIC, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE,
                              PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, QUANTILE, RANK, RANK_RESOLVED, RANKING_STABILITY,
-                             REPS, RUN, SEED)
+                             REPLICATES, REPS, RUN, SEED)
 
 
 def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "", study_dir: str = "",
@@ -133,8 +134,10 @@ def compare_runs(runs: dict[str, dict[str, Any]], real: PreparedDataset, extract
                  spaces: Iterable[str], n_real: int | None = 200, seed: int = 0, reps: int = 200,
                  device: str = "auto", study_dir: str | None = None) -> dict[str, Comparison]:
     """The evaluated runs (``evaluate_runs``' output) compared in each feature space by a paired FID bootstrap,
-    on the features 03 already extracted (read from the cache). A GAN with several runs is named with its seed.
-    With ``study_dir`` each run's rank is recorded as a ``fid_rank`` row (Table 2 marks unresolved ranks)."""
+    and in Inception space also by KID ("inception KID", the same resamples), on the features 03 already
+    extracted (read from the cache). A GAN with several runs is named with its seed. With ``study_dir`` each
+    run's rank by each metric is recorded as a ``fid_rank`` row with its replicates (Table 2 marks unresolved
+    FID ranks; ``study.agreement`` pairs the replicates across metrics)."""
     from medgan_lib.names import gan_name
 
     spaces = list(spaces)
@@ -149,27 +152,33 @@ def compare_runs(runs: dict[str, dict[str, Any]], real: PreparedDataset, extract
                  for row in rows}
         fakes = {name: extract_features(fake_images(row["samples"], int(row["n"])), extractor, device=device)
                  for name, row in named.items()}
-        comparison = out[space] = paired_fid_bootstrap(extract_features(reference, extractor, device=device), fakes,
-                                                       reps, seed, infinity=True)
-        if study_dir is not None:
+        real_features = extract_features(reference, extractor, device=device)
+        comparisons = {space: paired_fid_bootstrap(real_features, fakes, reps, seed, infinity=True)}
+        if space == "inception":
+            comparisons[f"{space} KID"] = paired_kid_bootstrap(real_features, fakes, reps, seed)
+        out.update(comparisons)
+        for comparison in comparisons.values() if study_dir is not None else ():
             stability = comparison.ranking_stability()
             for rank in comparison.ranks().to_dict("records"):
-                row = named[rank["GAN"]]
+                row, column = named[rank["GAN"]], comparison.names.index(rank["GAN"])
                 append_result(study_dir, "fid_rank", {
                     DATASET: row["dataset"], GAN: row["gan"], RUN: row["run"], SEED: seed, EXTRACTOR: space,
-                    N: int(row["n"]), RANK: int(rank["rank"]), RANK_RESOLVED: bool(rank["rank resolved"]),
-                    COMPARED: len(named), RANKING_STABILITY: stability, REPS: reps})
+                    METRIC: comparison.metric, N: int(row["n"]), RANK: int(rank["rank"]),
+                    RANK_RESOLVED: bool(rank["rank resolved"]), COMPARED: len(named), RANKING_STABILITY: stability,
+                    REPS: reps, REPLICATES: [float(v) for v in comparison.reps[:, column]]})
     return out
 
 
 def comparison_table(comparisons: dict[str, Comparison]) -> pd.DataFrame:
-    """Per feature space the GANs best first: FID [interval], whether each rank is resolved at this n, and the
-    FID extrapolated to n -> infinity (FD∞, comparable across studies of different n)."""
-    rows = [{"space": space, "rank": r["rank"], "GAN": r["GAN"], "FID": f"{r['FID']:.3g} [{r['low']:.3g}, {r['high']:.3g}]",
+    """Per feature space and metric the GANs best first: the value [interval], whether each rank is resolved at
+    this n, and for FID its value extrapolated to n -> infinity (FD∞, comparable across studies of different n)."""
+    rows = [{"space": space, "metric": c.metric, "rank": r["rank"], "GAN": r["GAN"],
+             "value [95 % interval]": f"{r[c.metric]:.3g} [{r['low']:.3g}, {r['high']:.3g}]",
              "rank resolved": "yes" if r["rank resolved"] else "no",
              "FD∞ (n → ∞)": None if r["FD∞"] is None else f"{r['FD∞'].value:.3g} [{r['FD∞'].low:.3g}, {r['FD∞'].high:.3g}]"}
-            for space, comparison in comparisons.items() for r in comparison.ranks().to_dict("records")]
-    return pd.DataFrame(rows, columns=["space", "rank", "GAN", "FID", "rank resolved", "FD∞ (n → ∞)"])
+            for space, c in comparisons.items() for r in c.ranks().to_dict("records")]
+    return pd.DataFrame(rows, columns=["space", "metric", "rank", "GAN", "value [95 % interval]", "rank resolved",
+                                       "FD∞ (n → ∞)"])
 
 
 def comparison_notes(comparisons: dict[str, Comparison]) -> list[str]:
@@ -247,6 +256,40 @@ def memorization_notes(summary: pd.DataFrame) -> list[str]:
             text = (f"no sign of copying ({share:.0%} near-copies, about {expected:.0%} expected) or of collapse "
                     f"(diversity {ratio:.2f} x)")
         notes.append(f"{row[GAN]} ({row[RUN]}): {text}.")
+    return notes
+
+
+def audit_calibration(runs: dict[str, dict[str, Any]], real: PreparedDataset, heldout: PreparedDataset,
+                      extractor_options: dict[str, dict[str, Any]], spaces: Iterable[str], n: int,
+                      n_real: int | None = 200, n_heldout: int | None = 64, seed: int = 0,
+                      device: str = "auto") -> tuple[str, pd.DataFrame]:
+    """(run, ``calibrate_audit`` table) for the evaluated run with the lowest FID in the first space: the most
+    realistic synthetic set, among whose images planted copies are hardest to tell apart."""
+    spaces = list(spaces)
+    rows = [row for result in runs.values() for row in result["fid"] if row["extractor"] == spaces[0]]
+    best = min(rows, key=lambda row: row["fid"])
+    table = calibrate_audit(real, heldout, best["samples"], resolve_extractors(spaces, extractor_options),
+                            n=int(best["n"]), n_real=n_real, n_heldout=n_heldout, seed=seed, device=device)
+    return best["run"], table
+
+
+def calibration_notes(table: pd.DataFrame, quantile: float = 0.05) -> list[str]:
+    """"What to notice" per feature space of ``audit_calibration``'s table: how many planted near-copies the
+    audit catches at each planted share, which kinds it misses, and how often it flags the GAN's own images."""
+    from medgan_lib.metrics.memorization import NEAR_COPY_KINDS
+
+    notes = []
+    for space, rows in table.groupby("space", sort=False):
+        planted = rows[rows["planted"] > 0]
+        caught = ", ".join(f"{row['detected']:.0%} of {int(row['planted'])} at {row['share']:.0%}"
+                           for row in planted.to_dict("records"))
+        most = planted.iloc[-1] if len(planted) else None
+        missed = [kind for kind in NEAR_COPY_KINDS if most is not None and most[f"detected ({kind})"] < 0.5]
+        own = rows[rows["planted"] == 0]["flagged own"]
+        notes.append(f"{space}: catches {caught or 'nothing planted'}"
+                     + (f"; misses most {', '.join(missed)} copies" if missed else "")
+                     + (f"; with nothing planted it flags {own.iloc[0]:.0%} of the GAN's images (about {quantile:.0%} "
+                        f"is expected of images it did not copy)" if len(own) else "") + ".")
     return notes
 
 

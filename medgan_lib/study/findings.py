@@ -19,9 +19,9 @@ from medgan_lib import stats
 from medgan_lib.diversity import COLLAPSE_RATIO
 from medgan_lib.memory.gan_memory import LINEAR_R2
 from medgan_lib.names import gan_name
-from medgan_lib.results import latest, of_dataset
-from medgan_lib.rows import (CONDITION, DLOSS_MEAN, EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, N, PER_PATIENT,
-                             STATUS, result_kind)
+from medgan_lib.study.agreement import tau as agreement_tau
+from medgan_lib.study.readouts import dice_by_patient, inception_fids, metric_scores, rows_of
+from medgan_lib.rows import DLOSS_MEAN, EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, N, STATUS
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTED = (
     "reproduced", "not reproduced", "inconclusive at this n", "not tested")
@@ -86,43 +86,6 @@ def evaluate_findings(results: dict[str, pd.DataFrame], dataset: str) -> pd.Data
                      "statistic": item.statistic, "ours": outcome.value, "n": outcome.n,
                      "verdict": outcome.verdict, "detail": outcome.detail, "key": item.key})
     return pd.DataFrame(rows)
-
-
-# ---- what the findings read ---------------------------------------------------------------------------------
-def _rows(results: dict[str, pd.DataFrame], kind: str, dataset: str | None) -> pd.DataFrame:
-    frame = results.get(kind)
-    if frame is None or frame.empty:
-        return pd.DataFrame(columns=list(result_kind(kind).keys))
-    frame = latest(frame.reindex(columns=[*frame.columns, *(k for k in result_kind(kind).keys if k not in frame)]),
-                   kind)
-    return of_dataset(frame, dataset) if dataset is not None and "dataset" in frame else frame
-
-
-def dice_by_patient(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
-    """Test patients x conditions: each patient's mean Dice over structures, averaged over U-Net seeds. Columns:
-    "real", "augmented", a GAN name (its synthetic set) and "real+<gan>"; patients that every column has."""
-    from medgan_lib.segmentation.study import patient_means
-
-    dice = _rows(results, "dice", dataset)
-    dice = dice[dice[PER_PATIENT].map(lambda v: isinstance(v, list) and len(v) > 0)]  # older rows have none
-    if dice.empty:
-        return pd.DataFrame()
-    columns = {}
-    for (condition, gan), group in dice.groupby([CONDITION, dice[GAN].fillna("")], sort=False):
-        name = {"real": "real", "augmented": "augmented", "synthetic": gan,
-                "real+synthetic": f"real+{gan}"}.get(condition)
-        if name:
-            columns[name] = patient_means(group)
-    return pd.DataFrame(columns).dropna()
-
-
-def inception_fids(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
-    """Per GAN (index) its latest Inception FID row: fid, fid_ci_low, fid_ci_high, n."""
-    fid = _rows(results, "fid", dataset)
-    if fid.empty:
-        return pd.DataFrame(columns=[FID, FID_CI_LOW, FID_CI_HIGH, N])
-    fid = fid[(fid[EXTRACTOR] == "inception") & fid[FID].notna()]
-    return fid.groupby(GAN, sort=False).last()[[FID, FID_CI_LOW, FID_CI_HIGH, N]]
 
 
 def _scored(tune: pd.DataFrame) -> pd.DataFrame:
@@ -243,22 +206,17 @@ def _mix_equals_augmentation(results, dataset):
 
 @finding("sk-fid-not-dice", "skandarani2023", "§5 (third point)",
          "FID does not track the downstream Dice",
-         f"Kendall's τ between the GAN rankings by −FID and by synthetic-only Dice, 95 % paired bootstrap "
-         f"interval; 'tracks' = τ ≥ {TRACKS_TAU} (ours)")
-def _fid_not_dice(results, dataset, reps: int = 2000):
-    fid, dice = inception_fids(results, dataset), dice_by_patient(results, dataset)
-    gans = [g for g in fid.index if g in dice]
-    _need(len(gans) >= 3, "needs Inception FID and synthetic Dice of >= 3 GANs (notebooks 03 and 04)")
-    dice_reps = stats.bootstrap_means(dice[gans].to_numpy(), reps)
-    # FID resampled from a normal fitted to its bootstrap interval (ours; the features are not in the rows)
-    sd = ((fid.loc[gans, FID_CI_HIGH] - fid.loc[gans, FID_CI_LOW]) / (2 * 1.96)).to_numpy(dtype=float)
-    fid_reps = np.random.default_rng(1).normal(fid.loc[gans, FID].to_numpy(dtype=float), np.nan_to_num(sd),
-                                               (reps, len(gans)))
-    tau = stats.tau_bootstrap(-fid_reps, dice_reps, -fid.loc[gans, FID].to_numpy(dtype=float),
-                              dice[gans].mean().to_numpy())
+         f"Kendall's τ between the GAN rankings by −Inception FID and by synthetic-only Dice, 95 % bootstrap "
+         f"interval (03's paired image resamples, test patients resampled); 'tracks' = τ ≥ {TRACKS_TAU} (ours)")
+def _fid_not_dice(results, dataset):
+    scores = metric_scores(results, dataset)
+    _need("Inception FID" in scores and "synthetic-only Dice" in scores,
+          "needs 03's paired FID bootstrap (fid_rank rows with replicates) and synthetic Dice (notebook 04)")
+    tau = agreement_tau(scores["Inception FID"], scores["synthetic-only Dice"])
+    _need(tau is not None, "needs Inception FID and synthetic Dice of >= 3 GANs (notebooks 03 and 04)")
     verdict = (REPRODUCED if tau.high < TRACKS_TAU else NOT_REPRODUCED if tau.low >= TRACKS_TAU else INCONCLUSIVE)
-    return Outcome(f"τ = {tau.text(2)}", f"{len(gans)} GANs, {len(dice)} test patients", verdict,
-                   "FID interval resampled as a normal fitted to its bootstrap interval (ours)")
+    return Outcome(f"τ = {tau.text(2)}", f"{tau.n} GANs, {len(dice_by_patient(results, dataset))} test patients",
+                   verdict, "interval: 03's paired image resamples with test patients resampled alongside")
 
 
 @finding("sk-hinge-stable", "skandarani2023", "§4.1, Figure 5",
@@ -267,7 +225,7 @@ def _fid_not_dice(results, dataset, reps: int = 2000):
          "LSGAN, WGAN, HingeGAN), spread = median absolute deviation; trials ASHA stopped count with their last "
          "FID; diverged and failed trials have no FID and are excluded (counted)")
 def _hinge_stable(results, dataset):
-    tune = _rows(results, "tune", None)
+    tune = rows_of(results, "tune", None)
     _need(not tune.empty and "hinge" in set(tune[GAN]), "needs a hyperparameter search over HingeGAN (notebook 06)")
     scored = _scored(tune)
     groups = {g: s[FID].to_numpy(float) for g, s in scored.groupby(GAN) if len(s) >= 2 and g in FIGURE5_GANS}
@@ -291,7 +249,7 @@ def _hinge_stable(results, dataset):
          f"distance) in U-Net and in Inception space; collapse = ratio < {COLLAPSE_RATIO}; threshold rule, no "
          f"interval")
 def _inception_hides_collapse(results, dataset):
-    memo, dice = _rows(results, "memorization", dataset), dice_by_patient(results, dataset)
+    memo, dice = rows_of(results, "memorization", dataset), dice_by_patient(results, dataset)
     gans = [g for g in dice.columns if g in (*SIMPLE_GANS, *TOP_GANS)]
     _need(gans and not memo.empty and "feature_diversity_ratio" in memo,
           "needs synthetic Dice (04) and memorisation audits in Inception and U-Net space (03)")
@@ -312,7 +270,7 @@ def _inception_hides_collapse(results, dataset):
          "share of SPADE images closer to a training image (pixels) than the held-out quantile, against that "
          "quantile (exact binomial test); refuted when the Clopper–Pearson upper bound is below twice it (ours)")
 def _spade_copies(results, dataset):
-    memo = _rows(results, "memorization", dataset)
+    memo = rows_of(results, "memorization", dataset)
     _need(not memo.empty and "spade" in set(memo[GAN]), "needs SPADE's memorisation audit (notebook 03)")
     row = memo[memo[GAN] == "spade"].iloc[-1]
     n, q = int(row[N]), float(row["quantile"])
@@ -327,7 +285,7 @@ def _spade_copies(results, dataset):
          "the Vanilla GAN is more sensitive to its hyperparameters than WGAN-GP",
          "Brown–Forsythe test of equal spread of final FID over the search's trials of the two GANs")
 def _vanilla_sensitive(results, dataset):
-    scored = _scored(_rows(results, "tune", None))
+    scored = _scored(rows_of(results, "tune", None))
     groups = {g: scored[scored[GAN] == g][FID].to_numpy(float) for g in ("vanilla", "wgan_gp")}
     _need(all(len(v) >= 2 for v in groups.values()), "needs >= 2 scored search trials of Vanilla GAN and of "
           "WGAN-GP (notebook 06 with tune_gans [vanilla, wgan_gp])")
@@ -342,7 +300,7 @@ def _vanilla_sensitive(results, dataset):
          "MedFID grows with the strength of every distortion",
          "Pearson r of MedFID with distortion strength, per distortion; all must be positive at p < 0.05")
 def _medfid_distortions(results, dataset):
-    rows = _rows(results, "distortion", dataset)
+    rows = rows_of(results, "distortion", dataset)
     rows = rows[rows[EXTRACTOR] == "medfid"] if not rows.empty else rows
     _need(not rows.empty, "needs notebook 03's distortion sweep with the MedFID extractor")
     protocol = rows["protocol"].fillna("ours") if "protocol" in rows else pd.Series("ours", index=rows.index)
@@ -367,7 +325,7 @@ def _medfid_distortions(results, dataset):
          f"reproduced when r < 0 at p < 0.05; refuted when r > 0 at p < 0.05 or the interval excludes a strong "
          f"inverse correlation (r <= -{STRONG_R}, ours)")
 def _dloss_fid(results, dataset):
-    tune = _rows(results, "tune", None)
+    tune = rows_of(results, "tune", None)
     _need(not tune.empty and DLOSS_MEAN in tune, "needs hyperparameter-search trials with D-loss statistics (06)")
     both = tune[tune[FID].notna() & tune[DLOSS_MEAN].notna()]
     _need(len(both) >= 3, "needs >= 3 search trials with both FID and mean D loss (notebook 06)")
@@ -377,8 +335,8 @@ def _dloss_fid(results, dataset):
     return Outcome(f"r = {r.text(2)}", f"{len(both)} trials ({_names(sorted(set(both[GAN])))})", verdict)
 
 
-def _memory_rows(results, config: str = "belmekki_table2") -> pd.DataFrame:
-    memory = _rows(results, "memory", None)
+def _memoryrows_of(results, config: str = "belmekki_table2") -> pd.DataFrame:
+    memory = rows_of(results, "memory", None)
     _need(not memory.empty and "summary_mb_per_image" in memory and (memory["config"] == config).any(),
           f"needs notebook 05's sweep of {config}")
     memory = memory[memory["config"] == config]
@@ -391,7 +349,7 @@ def _memory_rows(results, config: str = "belmekki_table2") -> pd.DataFrame:
          f"least-squares line of torchsummary's MB per image on feature maps (Table II DCGAN, with BatchNorm, per "
          f"resolution); linear = R² ≥ {LINEAR_R2} and slope > 0 at p < 0.05 (ours)")
 def _memory_linear(results, dataset):
-    memory = _memory_rows(results)
+    memory = _memoryrows_of(results)
     memory = memory[memory["batchnorm"].astype(bool)]
     fits = {res: stats.linear_fit(g["filters_g"], g["summary_mb_per_image"])
             for res, g in memory.groupby("resolution") if g["filters_g"].nunique() >= 3}
@@ -412,7 +370,7 @@ def _bn_saving(results, dataset):
     from medgan_lib.memory import bn_savings
     from medgan_lib.memory.reference import FIG8_GENERATOR
 
-    memory = _memory_rows(results, FIG8_GENERATOR)
+    memory = _memoryrows_of(results, FIG8_GENERATOR)
     _need(memory["batchnorm"].nunique() == 2, "needs the sweep with and without BatchNorm (notebook 05)")
     column = "summary_g_total_mb_per_image"
     _need(column in memory and memory[column].notna().all(), "needs notebook 05 rerun (generator totals)")

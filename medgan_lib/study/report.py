@@ -64,6 +64,7 @@ def write_index(study_dir: Path) -> Path:
         "<h2>Table 2: image quality and downstream segmentation</h2>",
         _table2(results, dataset, state.get("study", {}).get("gans")),
         "<h2>The papers' findings, tested on this study</h2>", _findings(results, dataset),
+        "<h2>Do the metrics rank the GANs alike?</h2>", _agreement(results, dataset),
         "<h2>Key figures</h2>", _figures(study_dir, plan, records),
         "<h2>Memorisation</h2>", _memorization(results["memorization"]),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
@@ -207,6 +208,21 @@ def _findings(results: dict[str, pd.DataFrame], dataset: str) -> str:
             "do not state are ours and named in the statistic. On phantom data a verdict is about the method, "
             "not about patients.</p>")
     return f"{note}<table class='{CSS_CLASS}'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _agreement(results: dict[str, pd.DataFrame], dataset: str) -> str:
+    """Kendall's τ between the GAN rankings of every two metrics (``study.agreement``), as a square table."""
+    from medgan_lib.study.agreement import agreement_matrix, agreement_table
+
+    table = agreement_table(results, dataset)
+    if table.empty:
+        return f"<p class='na'>{NOT_AVAILABLE}: fewer than 3 GANs scored by two metrics.</p>"
+    note = ("<p>Kendall's τ between the rankings of the GANs by two metrics (1: the same order, 0: unrelated, "
+            "−1: reversed), with a 95 % bootstrap interval: FIDs and KID from 03's paired resamples of the images, "
+            "Dice from resamples of the test patients. Precision and recall enter at their point values, since 03 "
+            "does not resample them, so their intervals show the other metric's uncertainty only. A GAN's runs are "
+            "averaged.</p>")
+    return note + to_html(agreement_matrix(table).reset_index(names="metric"))
 
 
 def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
