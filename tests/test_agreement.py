@@ -59,3 +59,6 @@ def test_the_index_shows_the_agreement_square(tmp_path):
     html = _agreement(_results(BY_DICE, kid, {g: 1 - f / 1000 for g, f in BY_DICE.items()}), DATASET)
     assert "Kendall" in html and "synthetic-only Dice" in html and "1.00 [1.00, 1.00]" in html
     assert "not available" in _agreement({}, DATASET)
+    same = _results(BY_DICE, kid, {g: 0.0 for g in BY_DICE})  # every GAN at precision and recall 0: no ranking
+    assert "precision, recall" in _agreement(same, DATASET) and "precision" not in set(
+        agreement_table(same, DATASET)[["metric A", "metric B"]].to_numpy().ravel())

@@ -36,9 +36,9 @@ def tau(a: Scores, b: Scores, level: float = 0.95) -> stats.Estimate | None:
 
 def agreement_table(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
     """One row per pair of metrics with >= 3 GANs in common: τ, its interval (NaN when neither metric has
-    replicates), the p-value of Kendall's test and the number of GANs."""
+    replicates), the p-value of Kendall's test and the number of GANs; metrics that rank nothing are left out."""
     scores = metric_scores(results, dataset)
-    names = list(scores)
+    names = [name for name in scores if name not in unranked(scores)]
     rows = []
     for x, a in enumerate(names):
         for b in names[x + 1:]:
@@ -47,6 +47,11 @@ def agreement_table(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFr
                 rows.append({"metric A": a, "metric B": b, "GANs": estimate.n, TAU: estimate.value,
                              "low": estimate.low, "high": estimate.high, "p": estimate.p})
     return pd.DataFrame(rows, columns=["metric A", "metric B", "GANs", TAU, "low", "high", "p"])
+
+
+def unranked(scores: dict[str, Scores]) -> list[str]:
+    """Metrics that score every GAN alike (e.g. a precision of 0 for all of them), so they rank nothing."""
+    return [name for name, score in scores.items() if score.point.nunique() < 2]
 
 
 def agreement_matrix(table: pd.DataFrame) -> pd.DataFrame:

@@ -212,17 +212,20 @@ def _findings(results: dict[str, pd.DataFrame], dataset: str) -> str:
 
 def _agreement(results: dict[str, pd.DataFrame], dataset: str) -> str:
     """Kendall's τ between the GAN rankings of every two metrics (``study.agreement``), as a square table."""
-    from medgan_lib.study.agreement import agreement_matrix, agreement_table
+    from medgan_lib.study.agreement import agreement_matrix, agreement_table, unranked
+    from medgan_lib.study.readouts import metric_scores
 
-    table = agreement_table(results, dataset)
+    table, alike = agreement_table(results, dataset), unranked(metric_scores(results, dataset))
+    left_out = (f"<p>Left out, since they score every GAN alike and so rank nothing: {_e(', '.join(alike))}.</p>"
+                if alike else "")
     if table.empty:
-        return f"<p class='na'>{NOT_AVAILABLE}: fewer than 3 GANs scored by two metrics.</p>"
+        return f"<p class='na'>{NOT_AVAILABLE}: fewer than 3 GANs scored by two metrics.</p>" + left_out
     note = ("<p>Kendall's τ between the rankings of the GANs by two metrics (1: the same order, 0: unrelated, "
             "−1: reversed), with a 95 % bootstrap interval: FIDs and KID from 03's paired resamples of the images, "
             "Dice from resamples of the test patients. Precision and recall enter at their point values, since 03 "
             "does not resample them, so their intervals show the other metric's uncertainty only. A GAN's runs are "
             "averaged.</p>")
-    return note + to_html(agreement_matrix(table).reset_index(names="metric"))
+    return note + to_html(agreement_matrix(table).reset_index(names="metric")) + left_out
 
 
 def _no_fid_or_dice(results: dict[str, pd.DataFrame]) -> bool:
