@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Budgets of the quick profile on this 2-core CPU (seconds per step; training is per GAN run: its 120 s of
 # training, QUICK_BUDGET_SECONDS, plus kernel start, sampling and figures), 30 min in all with the venv set-up.
 BUDGETS = {"01_data_preparation": 30, "02_gan_training": 140, "03_fid_evaluation": 330, "04_unet_dice": 240,
-           "05_memory_analysis": 60, "06_hyperparameter_search": 150, "07_visual_turing_test": 30}
+           "05_memory_analysis": 90, "06_hyperparameter_search": 150, "07_visual_turing_test": 30}
 TOTAL_BUDGET = 30 * 60
 
 

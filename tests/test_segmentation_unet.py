@@ -154,5 +154,7 @@ def test_dice_notes_are_written_from_the_table():
     assert notes[0] == "real data alone: Dice 0.85."
     assert "best synthetic-only training set: WGAN at 0.44, 0.41 below real data" in notes[1]
     assert "below half of real data: DCGAN:" in notes[2]  # WGAN (0.44) is above 0.85 / 2
-    assert "Orig. Data + SPADE GAN: costs 0.035 Dice" in notes[3] and "one seed" in notes[3]
+    assert "one GAN run and one U-Net" in notes[3] and "not a ranking" in notes[3]
+    assert "Orig. Data + SPADE GAN: costs 0.035 Dice" in notes[4] and "one seed" in notes[4]
+    assert not any("one GAN run" in note for note in dice_notes(table.assign(seeds=3)))  # over seeds: no warning
     assert dice_notes(pd.DataFrame()) == []

@@ -285,6 +285,10 @@ def dice_notes(table: pd.DataFrame) -> list[str]:
         if len(weak):
             notes.append(f"below half of real data: {', '.join(weak['condition'])}: their images or masks do not "
                          f"teach a U-Net the anatomy (look at their samples in 02 and 03).")
+        if (synthetic["seeds"] == 1).all():
+            notes.append("each GAN row is one GAN run and one U-Net: the GAN seed alone can move a simple GAN's "
+                         "Dice by more than the gaps between GANs, so this order is not a ranking (the course "
+                         "profile trains every GAN over 3 seeds).")
     mixed = table[table["kind"] == "real+synthetic"]
     for _, row in mixed.iterrows():
         change = row["dice_mean"] - real
