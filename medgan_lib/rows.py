@@ -67,6 +67,11 @@ RANK, RANK_RESOLVED = "rank", "rank_resolved"  # 1 = lowest FID; resolved: both 
 COMPARED, RANKING_STABILITY, REPS = "compared", "ranking_stability", "reps"  # runs compared; share of resamples
 METRIC, REPLICATES = "metric", "replicates"  # "FID" or "KID"; the run's bootstrap replicates (one per resample,
                                             # the same resamples for every run of the comparison: paired)
+# privacy (membership inference, LOGAN style: AUC of training vs held-out images, 95 % bootstrap interval)
+WHITE_BOX_AUC, WHITE_BOX_LOW, WHITE_BOX_HIGH = "white_box_auc", "white_box_low", "white_box_high"  # D's score
+BLACK_BOX_AUC, BLACK_BOX_LOW, BLACK_BOX_HIGH = "black_box_auc", "black_box_low", "black_box_high"  # NN distance
+MEMBERS = "members"  # training images (= held-out images) each attack scored
+MASK_NN_DICE, MASK_COPY_SHARE = "mask_nn_dice_median", "mask_copy_share"  # anatomy reuse (None: no masks)
 # distortion (chetty Tables 5-6: FID of distorted held-out images against the real training images)
 DISTORTION, STRENGTH, PROTOCOL = "distortion", "strength", "protocol"  # protocol: whose levels ("ours", "chetty")
 
@@ -93,6 +98,10 @@ TuneRow = TypedDict("TuneRow", {
 FidRankRow = TypedDict("FidRankRow", {DATASET: str, GAN: str, RUN: str, SEED: int, EXTRACTOR: str, METRIC: str,
                                       N: int, RANK: int, RANK_RESOLVED: bool, COMPARED: int, RANKING_STABILITY: float,
                                       REPS: int, REPLICATES: list})
+PrivacyRow = TypedDict("PrivacyRow", {DATASET: str, GAN: str, RUN: str, SEED: int, N: int, MEMBERS: int,
+                                      WHITE_BOX_AUC: float, WHITE_BOX_LOW: float, WHITE_BOX_HIGH: float,
+                                      BLACK_BOX_AUC: float, BLACK_BOX_LOW: float, BLACK_BOX_HIGH: float,
+                                      MASK_NN_DICE: float | None, MASK_COPY_SHARE: float | None})
 DistortionRow = TypedDict("DistortionRow", {DATASET: str, DATA_SPEC_HASH: str, EXTRACTOR: str, DISTORTION: str,
                                             STRENGTH: float, PROTOCOL: str, N: int, FID: float, SEED: int})
 
@@ -122,6 +131,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("memory", MemoryRow, (CONFIG, CONFIG_HASH, SEED)),
     Kind("tune", TuneRow, (STUDY, TRIAL_ID, SCHEDULER)),
     Kind("fid_rank", FidRankRow, (DATASET, RUN, SEED, EXTRACTOR, METRIC, N)),
+    Kind("privacy", PrivacyRow, (DATASET, RUN, SEED, N)),
     Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, PROTOCOL, N, SEED)),
 )}
 

@@ -5,17 +5,15 @@ from medgan_lib.training.config import preset
 from medgan_lib.tune.search_space import random_trials
 
 SIMPLE_GANS = ["vanilla", "dcgan", "lsgan", "wgan", "wgan_gp", "hinge"]
-# The keys by which course differs from quick: repeats, and a second ImageNet feature space in 03 (the quick
-# study has no minute left for it); any other difference would make course a different study.
-REPEATS = {("study", "seeds"), ("04_unet_dice", "n_seeds"), ("03_fid_evaluation", "extractors")}
+# The keys by which course differs from quick; any other difference would make course a different study.
+REPEATS = {("study", "seeds"), ("04_unet_dice", "n_seeds")}
 
 
 def test_course_is_quick_with_more_repeats():
     quick, course = load_profile("quick"), load_profile("course")
     assert course.common == quick.common and course.gans == quick.gans and course.mask_gans == quick.mask_gans
     assert len(course.seeds) >= 3 and course.sections["04_unet_dice"]["n_seeds"] >= 3
-    quick_spaces, course_spaces = (p.sections["03_fid_evaluation"]["extractors"] for p in (quick, course))
-    assert course_spaces == [*quick_spaces, "efficientnet_lite0"]  # the same spaces, and one more
+    assert "efficientnet_lite0" in quick.sections["03_fid_evaluation"]["extractors"]  # a second ImageNet space
     for name, keys in quick.sections.items():
         if name == "06_hyperparameter_search":
             continue

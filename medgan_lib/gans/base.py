@@ -95,6 +95,32 @@ class GAN(nn.Module):
             images = np.full((n, 1, *decoded.shape[1:]), -1.0, dtype=np.float32)
         return images, decoded
 
+    @torch.no_grad()
+    def realness(self, images: np.ndarray, masks: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """(N,) the discriminator's score of each real (image, mask) pair, higher = judged more real, fed as in
+        training but without augmentation: what a white-box membership-inference attack reads (LOGAN, Hayes et al.
+        2019). ``batch_size`` should be a multiple of StyleGAN2's minibatch-std group."""
+        shape: DataShape = self.shape
+        device = next(self.parameters()).device
+        scores = []
+        for start in range(0, len(images), batch_size):
+            part = np.asarray(masks[start:start + batch_size])
+            image = torch.from_numpy(np.asarray(images[start:start + batch_size], dtype=np.float32))
+            if self.conditional:
+                real, cond = image, torch.from_numpy(onehot(part, shape.num_classes)).to(device)
+            else:  # the joint tensor of training: image channels, then the one-hot mask channels in {-1, 1}
+                joint = [image] if shape.image_channels else []
+                if mask_channels(shape.num_classes):
+                    joint.append(torch.from_numpy(onehot(part, shape.num_classes) * 2.0 - 1.0))
+                real, cond = torch.cat(joint, dim=1), None
+            scores.append(self.critic(real.to(device), cond).float().cpu())
+        return torch.cat(scores).numpy() if scores else np.zeros(0, np.float32)
+
+    def critic(self, real: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """(N,) discriminator outputs for a batch as D sees it in training (joint tensor, or images when
+        conditional), averaged over any spatial outputs; GANs with another discriminator override it (SPADE)."""
+        return self.discriminator(real).reshape(len(real), -1).mean(dim=1)
+
     def options_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.options) if dataclasses.is_dataclass(getattr(self, "options", None)) else {}
 

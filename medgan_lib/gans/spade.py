@@ -213,6 +213,11 @@ class SPADEGAN(GAN):
         x = torch.cat([image, mask], dim=1)
         return self.discriminator(diff_augment(x, self.policy, self.shape.image_channels) if self.policy else x)
 
+    def critic(self, real: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """(N,) the multi-scale PatchGAN's final outputs for (image, mask), averaged over patches and scales."""
+        outs = self.discriminator(torch.cat([real, onehot_cond(cond, self.shape.num_classes)], dim=1))
+        return torch.stack([f[-1].reshape(len(real), -1).mean(dim=1) for f in outs]).mean(dim=0)
+
     def _fake(self, real: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Generated images for the batch's masks, and the KL term when the style encoder is on."""
         if self.generator.encoder is None:

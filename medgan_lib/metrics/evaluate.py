@@ -20,10 +20,12 @@ from medgan_lib.metrics.features import extract_features, images_hash, to_uint8_
 from medgan_lib.metrics.fidelity import compare_features
 from medgan_lib.metrics.memorization import (MemorizationReport, audit_space, calibration_row, memorization_audit,
                                              plant_near_copies)
+from medgan_lib.metrics.privacy import MASK_COPY_DICE, black_box, mask_nn_dice, white_box
 from medgan_lib.reference import PAPER_DATASETS, paper_table2
 from medgan_lib.results import append_result, latest, of_dataset
-from medgan_lib.rows import (COMPARED, EXTRACTOR, FID, FID_CI_HIGH, FID_CI_LOW, GAN, KID, KID_STD, METRIC, N,
-                             RANK, RANK_RESOLVED, RUN)
+from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, EXTRACTOR, FID, FID_CI_HIGH,
+                             FID_CI_LOW, GAN, KID, KID_STD, MASK_COPY_SHARE, MASK_NN_DICE, MEMBERS, METRIC, N, RANK,
+                             RANK_RESOLVED, RUN, WHITE_BOX_AUC, WHITE_BOX_HIGH, WHITE_BOX_LOW)
 from medgan_lib.samples import SampleSet
 
 
@@ -125,14 +127,36 @@ def calibrate_audit(real: PreparedDataset | np.ndarray, heldout: PreparedDataset
     return pd.DataFrame(rows)
 
 
+def probe_privacy(run: "Run", real: PreparedDataset, heldout: PreparedDataset, fake: SampleSet,
+                  n: int | None = None, n_heldout: int | None = 64, seed: int = 0, device: str = "auto"
+                  ) -> dict[str, Any]:
+    """``run``'s membership-inference AUCs (``metrics.privacy``): white-box with its discriminator, black-box with
+    its first ``n`` samples, each on as many random training images as held-out ones (a multiple of 8, for
+    StyleGAN2's minibatch-std groups); and how much training anatomy its masks reuse (None without masks)."""
+    count = min(n_heldout or len(heldout), len(heldout), len(real))
+    count -= count % 8 if count >= 8 else 0
+    rng = np.random.default_rng(seed)
+    members, others = (np.sort(rng.choice(len(data), count, replace=False)) for data in (real, heldout))
+    white = white_box(run.load(device), real.images[members], real.masks[members], heldout.images[others],
+                      heldout.masks[others], seed)
+    images, masks = fake.load(n)
+    black = black_box(images, real.images[members], heldout.images[others], seed)
+    reuse = mask_nn_dice(masks, real.masks, real.num_classes) if real.num_classes > 1 else None
+    return {MEMBERS: int(count), WHITE_BOX_AUC: white.value, WHITE_BOX_LOW: white.low, WHITE_BOX_HIGH: white.high,
+            BLACK_BOX_AUC: black.value, BLACK_BOX_LOW: black.low, BLACK_BOX_HIGH: black.high,
+            MASK_NN_DICE: None if reuse is None else float(np.median(reuse)),
+            MASK_COPY_SHARE: None if reuse is None else float((reuse >= MASK_COPY_DICE).mean())}
+
+
 def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int = 100,
                  extractors: Iterable[str | Extractor] = ("inception",), study_dir: str | os.PathLike = "",
                  seed: int = 0, n_real: int | None = 200, heldout: PreparedDataset | None = None,
                  n_heldout: int | None = 64, extractor_options: dict[str, dict[str, Any]] | None = None,
                  bootstrap_reps: int = 100, device: str = "auto", progress: bool = False) -> dict[str, Any]:
     """Sample ``n`` images from a trained GAN run (cached), compute every metric, append ``fid`` rows (one per
-    extractor) and, given ``heldout`` real images, one ``memorization`` row per extractor; returns {"fid": rows,
-    "memorization": the first extractor's row or None, "report": its MemorizationReport or None}."""
+    extractor) and, given ``heldout`` real images, one ``memorization`` row per extractor and a ``privacy`` row;
+    returns {"fid": rows, "memorization": the first extractor's row or None, "report": its MemorizationReport or
+    None, "privacy": the privacy row or None}."""
     from medgan_lib.training.run import as_run
 
     run = as_run(run)
@@ -152,8 +176,10 @@ def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int =
             memo_rows.append(append_result(study_dir, "memorization", {
                 **common, "n": n, "heldout_split": heldout.split, "extractor": extractor.name,
                 "weights_sha256": extractor.weights_sha256, **reports[-1].row()}))
+    privacy = None if heldout is None else append_result(study_dir, "privacy", {
+        **common, "n": n, **probe_privacy(run, real, heldout, samples, n, n_heldout, seed, device)})
     return {"fid": fid_rows, "memorization": memo_rows[0] if memo_rows else None,
-            "report": reports[0] if reports else None}
+            "report": reports[0] if reports else None, "privacy": privacy}
 
 
 # Table 2's column for the FID of each feature extractor (others: "FID (<name>)")

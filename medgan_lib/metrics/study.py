@@ -25,10 +25,11 @@ from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, read_results
-from medgan_lib.rows import (COMPARED, DATASET, EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE,
-                             FEATURE_NN_RATIO, GAN, METRIC, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE,
+from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, DATASET, EXTRACTOR,
+                             FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO, GAN, MASK_COPY_SHARE,
+                             MASK_NN_DICE, MEMBERS, METRIC, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE,
                              PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, QUANTILE, RANK, RANK_RESOLVED, RANKING_STABILITY,
-                             REPLICATES, REPS, RUN, SEED)
+                             REPLICATES, REPS, RUN, SEED, WHITE_BOX_AUC, WHITE_BOX_HIGH, WHITE_BOX_LOW)
 
 
 def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "", study_dir: str = "",
@@ -257,6 +258,50 @@ def memorization_notes(summary: pd.DataFrame) -> list[str]:
                     f"(diversity {ratio:.2f} x)")
         notes.append(f"{row[GAN]} ({row[RUN]}): {text}.")
     return notes
+
+
+def privacy_summary(rows: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
+    """From ``privacy`` result rows, the latest per run: the membership-inference AUCs with their intervals and
+    verdicts, and the masks' reuse of training anatomy (03 and the index show it)."""
+    from medgan_lib.metrics.privacy import membership_verdict
+    from medgan_lib.stats import Estimate
+
+    if rows.empty:
+        return pd.DataFrame()
+    if dataset is not None:
+        rows = rows[rows[DATASET] == dataset]
+    rows = rows.drop_duplicates(RUN, keep="last")
+    out = []
+    for row in rows.to_dict("records"):
+        entry = {GAN: row[GAN], RUN: row[RUN], "members": row[MEMBERS]}
+        for name, (auc, low, high) in {"white-box": (WHITE_BOX_AUC, WHITE_BOX_LOW, WHITE_BOX_HIGH),
+                                       "black-box": (BLACK_BOX_AUC, BLACK_BOX_LOW, BLACK_BOX_HIGH)}.items():
+            estimate = Estimate(row[auc], row[low], row[high], 2 * int(row[MEMBERS]))
+            entry[f"{name} AUC"] = f"{estimate.value:.2f} [{estimate.low:.2f}, {estimate.high:.2f}]"
+            entry[f"{name}"] = membership_verdict(estimate)
+        entry["mask NN Dice (median)"], entry["mask copies"] = row.get(MASK_NN_DICE), row.get(MASK_COPY_SHARE)
+        out.append(entry)
+    return pd.DataFrame(out)
+
+
+def privacy_notes(summary: pd.DataFrame) -> list[str]:
+    """"What to notice" from ``privacy_summary``: which runs leak membership to which attack, and which reuse
+    training anatomy (SPADE on training masks does, by construction)."""
+    from medgan_lib.metrics.privacy import MASK_COPY_DICE
+
+    if summary.empty:
+        return []
+    notes = []
+    for attack in ("white-box", "black-box"):
+        leaking = summary[summary[attack] == "leaks"]
+        notes.append(f"{attack}: " + (f"{', '.join(leaking[GAN])} tell training images from held-out ones (AUC "
+                                      f"interval above 0.5)" if len(leaking) else
+                                      "no run tells training images from held-out ones at this n"))
+    copies = summary[pd.to_numeric(summary["mask copies"], errors="coerce") > 0.5]
+    if len(copies):
+        notes.append(f"anatomy reuse: most masks of {', '.join(copies[GAN])} are within Dice {MASK_COPY_DICE} of a "
+                     f"training mask; their images carry training patients' anatomy, whatever the image audit says")
+    return [note + "." for note in notes]
 
 
 def audit_calibration(runs: dict[str, dict[str, Any]], real: PreparedDataset, heldout: PreparedDataset,

@@ -67,6 +67,7 @@ def write_index(study_dir: Path) -> Path:
         "<h2>Do the metrics rank the GANs alike?</h2>", _agreement(results, dataset),
         "<h2>Key figures</h2>", _figures(study_dir, plan, records),
         "<h2>Memorisation</h2>", _memorization(results["memorization"]),
+        "<h2>Privacy: membership inference and anatomy reuse</h2>", _privacy(results, dataset),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
         "<h2>All result tables</h2>", _all_results(results),
     ]
@@ -326,6 +327,18 @@ def _memorization(frame: pd.DataFrame) -> str:
             "images (well below 1 means copying); mode collapse: the generated set is far less diverse than the "
             "real one. Full rows under <i>All result tables</i>.</p>")
     return note + _table_or_na(frame[[GAN, RUN, N, EXTRACTOR, *MEMORIZATION_FLAGS]])
+
+
+def _privacy(results: dict[str, pd.DataFrame], dataset: str) -> str:
+    """03's membership-inference AUCs and anatomy reuse per run (``metrics.study.privacy_summary``)."""
+    from medgan_lib.metrics.study import privacy_summary
+
+    table = privacy_summary(results.get("privacy", pd.DataFrame()), dataset)
+    note = ("<p>AUC of telling training images from held-out ones (0.5: no signal; 95 % bootstrap interval) by "
+            "the discriminator's score (white-box) and by the distance to the nearest synthetic image (black-box), "
+            "LOGAN style; mask NN Dice: each synthetic mask's best Dice against a training mask (SPADE on training "
+            "masks: 1 by construction).</p>")
+    return note + _table_or_na(table)
 
 
 def _table_or_na(frame: pd.DataFrame) -> str:
