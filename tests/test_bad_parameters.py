@@ -13,7 +13,7 @@ from medgan_lib.study import ProfileError, apply_overrides, load_profile
 from medgan_lib.training import TrainConfig
 
 
-@pytest.mark.parametrize("lr", [float("inf"), float("nan"), 0.0, -1e-4])
+@pytest.mark.parametrize("lr", [float("inf"), float("nan"), 0.0, -1e-4, 1e39])  # 1e39 overflows float32
 def test_learning_rates_must_be_finite_and_positive(lr):
     with pytest.raises(ConfigError, match=r"TrainConfig.lr_g: learning rate must be a finite number > 0"):
         TrainConfig(lr_g=lr)

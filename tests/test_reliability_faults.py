@@ -272,3 +272,24 @@ def test_a_loopback_that_cannot_be_reached_stops_the_study_before_any_notebook(t
     # a study whose every step is reused needs no kernel: the check is not made
     monkeypatch.setattr(socket, "create_connection", refused)
     assert run_study(profile, out, notebooks_dir=notebooks, sections=sections, echo=lambda _: None).ok
+
+
+def test_a_full_disk_under_the_runner_is_a_message_and_exit_1_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from medgan_lib.cli import main
+
+    def full(*args, **kwargs):
+        raise NoSpaceError(errno.ENOSPC, f"no space left on the device holding {tmp_path} while writing "
+                                         f"{tmp_path / 'study.json'}")
+
+    monkeypatch.setattr("medgan_lib.study.runner.run_study", full)
+    assert main(["study", "run", "--profile", "smoke", "--out", str(tmp_path / "study")]) == 1
+    err = capsys.readouterr().err
+    assert "no space left on the device holding" in err and "study.json" in err and "run again" in err
+
+
+def test_the_loss_warning_bound_may_change_on_resume(tmp_path):
+    first = train_gan(tiny_config(iterations=2), tmp_path, data=tiny_data())
+    again = train_gan(tiny_config(iterations=4, loss_warn_bound=1e-9), tmp_path, data=tiny_data())
+    assert again == first and Run(first).checkpoint_step() == 4  # the same run, continued, not a new one
+    warnings = json.loads(Run(first).summary_file.read_text())["warnings"]
+    assert any("loss_warn_bound=1e-09" in w for w in warnings)  # the new bound is the one applied on resume

@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+from medgan_lib.atomic import NoSpaceError
 from medgan_lib.locks import Locked
 from medgan_lib.study.profiles import NOTEBOOKS_DIR, REPO, ProfileError, apply_overrides, load_profile
 
@@ -72,6 +73,9 @@ def _run(args: argparse.Namespace) -> int:
     except (ProfileError, Locked, KernelUnreachable) as err:
         print(f"medgan study run: {err}", file=sys.stderr)
         return 2
+    except NoSpaceError as err:  # e.g. the runner's own study.json: the finished steps are kept, the rest is not
+        print(f"medgan study run: {err}; free some space and run again (finished steps are reused)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("medgan study run: interrupted; finished steps are kept and reused by the next run", file=sys.stderr)
         return 130

@@ -8,7 +8,6 @@ for WGAN-GP), then explicit overrides. Names can be chained with ``+``: ``preset
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from typing import Any, Literal
 
@@ -23,10 +22,12 @@ Norm = Literal["batch", "instance", "none"]
 WeightInit = Literal["normal", "xavier", "xavier_uniform", "kaiming", "default"]
 
 # Fields that may change when a run is resumed: they do not alter what is computed per iteration.
-RESUMABLE_FIELDS = ("iterations", "checkpoint_every", "grid_every", "log_every", "device", "progress")
+RESUMABLE_FIELDS = ("iterations", "checkpoint_every", "grid_every", "log_every", "device", "progress",
+                    "loss_warn_bound")  # loss_warn_bound only decides what summary.json warns of
 # Fields of configs written by earlier versions that never changed training: read and ignored, so those runs
 # still load and match (collapse_ratio: the mode-collapse rule is now medgan_lib.diversity's, one for every page).
 RETIRED_FIELDS = ("collapse_ratio",)
+FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32: a learning rate above it overflows in the optimiser
 
 
 @dataclasses.dataclass
@@ -98,9 +99,9 @@ class TrainConfig:
         for name in ("batch_size", "n_critic", "latent_dim", "filters_g", "filters_d"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"TrainConfig.{name}: must be >= 1, got {getattr(self, name)!r}")
-        for name in ("lr_g", "lr_d"):
-            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
-                raise ConfigError(f"TrainConfig.{name}: learning rate must be a finite number > 0, "
+        for name in ("lr_g", "lr_d"):  # finite in float32, the weights' type: 1e39 would overflow there
+            if not (0 < getattr(self, name) <= FLOAT32_MAX):
+                raise ConfigError(f"TrainConfig.{name}: learning rate must be a finite number > 0 (in float32), "
                                   f"got {getattr(self, name)!r}")
         for name in ("betas_g", "betas_d"):
             betas = tuple(getattr(self, name))
