@@ -134,6 +134,12 @@ def test_evaluate_run_writes_fid_and_memorization_rows(tmp_path, monkeypatch):
     from medgan_lib.training import Run
 
     monkeypatch.setattr(Run, "samples", lambda self, n, seed=0, device="auto": samples)
+
+    class Discriminator:  # the privacy probe's white-box attack reads the run's discriminator; this run has none
+        def realness(self, images, masks):
+            return images.mean(axis=(1, 2, 3))
+
+    monkeypatch.setattr(Run, "load", lambda self, device="auto": Discriminator())
     torch.manual_seed(0)
     unet = save_unet(tmp_path / "unet.pt", build_unet(1, 2, "quick").eval())
     with pytest.warns(UserWarning, match="KID subset size is 12"):  # small n is reported, not hidden
@@ -154,6 +160,10 @@ def test_evaluate_run_writes_fid_and_memorization_rows(tmp_path, monkeypatch):
     assert memos["feature_diversity_ratio"].iloc[0] != memos["feature_diversity_ratio"].iloc[1]
     assert out["memorization"]["extractor"] == "pixels" and out["report"] is not None
     assert out["fid"][0]["fid"] == fid["fid"]
+    privacy = read_results(tmp_path, "privacy").iloc[0]
+    assert privacy["members"] == 16 and privacy["run"] == run_dir.name  # 20 held-out images, a multiple of 8
+    assert 0 <= privacy["white_box_low"] <= privacy["white_box_auc"] <= privacy["white_box_high"] <= 1
+    assert out["privacy"]["black_box_auc"] == privacy["black_box_auc"]
 
 
 def test_figure7_and_memorisation_panels_use_the_images_the_fid_was_computed_on(tmp_path, monkeypatch):
