@@ -76,3 +76,20 @@ def test_a_gan_scores_real_pairs_as_in_training_and_the_probe_writes_a_privacy_r
     assert set(result_kind("privacy").keys) - {"dataset", "gan", "run", "seed", "n"} <= set(row)
     assert row["members"] == 16 and 0 <= row["white_box_low"] <= row["white_box_auc"] <= row["white_box_high"] <= 1
     assert 0 <= row["mask_nn_dice_median"] <= 1 and 0 <= row["mask_copy_share"] <= 1
+
+
+def test_privacy_notes_name_the_leaking_gans_and_the_anatomy_copies():
+    import pandas as pd
+
+    from medgan_lib.metrics.study import privacy_notes, privacy_summary
+
+    rows = pd.DataFrame([{"dataset": "toy", "gan": gan, "run": f"0000{i}-{gan}", "seed": 0, "n": 100, "members": 64,
+                          "white_box_auc": auc_, "white_box_low": auc_ - 0.1, "white_box_high": auc_ + 0.1,
+                          "black_box_auc": 0.5, "black_box_low": 0.4, "black_box_high": 0.6,
+                          "mask_nn_dice_median": reuse, "mask_copy_share": reuse}
+                         for i, (gan, auc_, reuse) in enumerate((("spade", 0.7, 1.0), ("dcgan", 0.5, 0.2)))])
+    summary = privacy_summary(rows, "toy")
+    assert list(summary["white-box"]) == ["leaks", "no signal"] and summary["white-box AUC"][0] == "0.70 [0.60, 0.80]"
+    notes = privacy_notes(summary)
+    assert "for SPADE GAN (AUC interval above 0.5)" in notes[0] and "no run's" in notes[1]
+    assert "most masks of SPADE GAN" in notes[2] and privacy_notes(pd.DataFrame()) == []

@@ -214,6 +214,28 @@ def test_a_tune_study_whose_trials_all_fail_raises_but_diverged_trials_do_not(ra
     assert list(rows["status"]) == ["diverged", "diverged"]
 
 
+class _WorkingEngine(_FailingEngine):
+    """Tune stand-in whose trials train (a folder per trial) and score 1."""
+
+    def train(self, config, iterations, study_dir):
+        run = Path(study_dir) / "runs" / config["trial_id"]
+        run.mkdir(parents=True, exist_ok=True)
+        return run
+
+
+def test_a_search_after_a_full_disk_never_reads_the_ray_state_that_the_disk_left_damaged(ray_local, tmp_path):
+    config = StudyConfig(name="again", search="grid", gans=["dcgan"], grid_keys=["filters_discriminator"],
+                         restrict={"filters_discriminator": [16, 32]}, iterations=10, interval=10, scale="smoke")
+    with pytest.raises(StudyFailed):
+        run_tune_study(config, tmp_path, engine=_FailingEngine())
+    states = [p for p in (tmp_path / "tune").rglob("*.json") if p.parent.name.startswith("again-")]
+    assert states  # Ray's experiment state of the failed search
+    for state in states:
+        state.write_text(state.read_text()[: len(state.read_text()) // 2])  # cut, as a full disk leaves it
+    rows = run_tune_study(config, tmp_path, engine=_WorkingEngine())  # a new experiment folder: nothing restored
+    assert list(rows["status"]) == ["completed", "completed"]
+
+
 def test_an_index_that_cannot_be_written_makes_the_study_not_ok_and_keeps_the_old_one(tmp_path, monkeypatch):
     from medgan_lib.study import load_profile, report
     from medgan_lib.study.plan import Section

@@ -288,19 +288,20 @@ def privacy_notes(summary: pd.DataFrame) -> list[str]:
     """"What to notice" from ``privacy_summary``: which runs leak membership to which attack, and which reuse
     training anatomy (SPADE on training masks does, by construction)."""
     from medgan_lib.metrics.privacy import MASK_COPY_DICE
+    from medgan_lib.names import gan_name
 
     if summary.empty:
         return []
     notes = []
     for attack in ("white-box", "black-box"):
-        leaking = summary[summary[attack] == "leaks"]
-        notes.append(f"{attack}: " + (f"{', '.join(leaking[GAN])} tell training images from held-out ones (AUC "
-                                      f"interval above 0.5)" if len(leaking) else
-                                      "no run tells training images from held-out ones at this n"))
-    copies = summary[pd.to_numeric(summary["mask copies"], errors="coerce") > 0.5]
-    if len(copies):
-        notes.append(f"anatomy reuse: most masks of {', '.join(copies[GAN])} are within Dice {MASK_COPY_DICE} of a "
-                     f"training mask; their images carry training patients' anatomy, whatever the image audit says")
+        leaking = ", ".join(gan_name(g) for g in summary[summary[attack] == "leaks"][GAN])
+        notes.append(f"{attack}: " + (f"the attack tells training images from held-out ones for {leaking} (AUC "
+                                      f"interval above 0.5)" if leaking else
+                                      "no run's training images can be told from held-out ones at this n"))
+    copies = ", ".join(gan_name(g) for g in summary[pd.to_numeric(summary["mask copies"], errors="coerce") > 0.5][GAN])
+    if copies:
+        notes.append(f"anatomy reuse: most masks of {copies} are within Dice {MASK_COPY_DICE} of a training mask; "
+                     f"their images carry training patients' anatomy, whatever the image audit says")
     return [note + "." for note in notes]
 
 
