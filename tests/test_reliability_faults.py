@@ -231,7 +231,8 @@ def test_a_search_after_a_full_disk_never_reads_the_ray_state_that_the_disk_left
     states = [p for p in (tmp_path / "tune").rglob("*.json") if p.parent.name.startswith("again-")]
     assert states  # Ray's experiment state of the failed search
     for state in states:
-        state.write_text(state.read_text()[: len(state.read_text()) // 2])  # cut, as a full disk leaves it
+        data = state.read_bytes()
+        state.write_bytes(data[: len(data) // 2])  # cut, as a full disk leaves it
     rows = run_tune_study(config, tmp_path, engine=_WorkingEngine())  # a new experiment folder: nothing restored
     assert list(rows["status"]) == ["completed", "completed"]
 
