@@ -27,7 +27,8 @@ def _results(inception: dict[str, float], kid: dict[str, float], precision: dict
 def test_identical_and_reversed_rankings_give_tau_one_and_minus_one_with_intervals():
     kid = {g: f / 1000 for g, f in REVERSED.items()}  # KID orders the GANs against FID
     precision = {g: 1 - f / 1000 for g, f in BY_DICE.items()}  # precision as Dice, higher is better
-    table = agreement_table(_results(BY_DICE, kid, precision), DATASET).set_index(["metric A", "metric B"])
+    scores = metric_scores(_results(BY_DICE, kid, precision), DATASET)
+    table = agreement_table(scores).set_index(["metric A", "metric B"])
     fid_dice = table.loc[("Inception FID", "synthetic-only Dice")]
     assert fid_dice[TAU] == pytest.approx(1.0) and fid_dice["GANs"] == 5
     assert fid_dice["low"] <= 1.0 and fid_dice["high"] == pytest.approx(1.0)  # patients resampled: Dice may swap
@@ -49,7 +50,7 @@ def test_a_gans_runs_are_averaged_replicate_by_replicate_and_short_replicates_ar
     assert scores.point["spade"] == pytest.approx(-(np.mean(rows[0]["replicates"]) + 5))  # mean of the two runs
     broken = [*rows[:-1], {**rows[-1], "replicates": rows[-1]["replicates"][:10]}]  # lengths differ: not paired
     assert "Inception FID" not in metric_scores({"fid_rank": pd.DataFrame(broken)}, DATASET)
-    assert metric_scores({}, DATASET) == {} and agreement_table({}, DATASET).empty
+    assert metric_scores({}, DATASET) == {} and agreement_table({}).empty
 
 
 def test_the_index_shows_the_agreement_square(tmp_path):
@@ -61,4 +62,4 @@ def test_the_index_shows_the_agreement_square(tmp_path):
     assert "not available" in _agreement({}, DATASET)
     same = _results(BY_DICE, kid, {g: 0.0 for g in BY_DICE})  # every GAN at precision and recall 0: no ranking
     assert "precision, recall" in _agreement(same, DATASET) and "precision" not in set(
-        agreement_table(same, DATASET)[["metric A", "metric B"]].to_numpy().ravel())
+        agreement_table(metric_scores(same, DATASET))[["metric A", "metric B"]].to_numpy().ravel())

@@ -120,26 +120,27 @@ def test_crafted_unet_and_medfid_checkpoints_are_refused(tmp_path):
     assert info["label_names"] == ("background", "a", "b") and not model.training
 
 
-def test_crafted_medfid_cache_is_retrained_without_running(tmp_path, monkeypatch):
+@pytest.fixture
+def tiny_medfid(monkeypatch):
+    """(images, labels, config, path) of a MedFID head trained in seconds on pixel features (not Inception)."""
     real_get = medfid_module.get_extractor
     monkeypatch.setattr(medfid_module, "get_extractor", lambda name, **kw: real_get("pixels"))
     rng = np.random.default_rng(0)
     images, labels = rng.integers(0, 256, (8, 3, 16, 16), dtype=np.uint8), np.repeat([0, 1], 4)
     config = MedFIDConfig(width=8, epochs=1)
-    path = fit_medfid(images, labels, ("a", "b"), config, progress=False)
+    return images, labels, config, fit_medfid(images, labels, ("a", "b"), config, progress=False)
+
+
+def test_crafted_medfid_cache_is_retrained_without_running(tmp_path, tiny_medfid):
+    images, labels, config, path = tiny_medfid
     craft(path, tmp_path / "ran")
     with pytest.warns(UserWarning, match=rf"{path}(.|\n)*training the MedFID extractor again"):
         assert fit_medfid(images, labels, ("a", "b"), config, progress=False) == path
     assert not (tmp_path / "ran").exists() and load_medfid(path)[1]["classes"] == ["a", "b"]
 
 
-def test_medfid_head_with_changed_weights_is_refused_and_retrained(tmp_path, monkeypatch):
-    real_get = medfid_module.get_extractor
-    monkeypatch.setattr(medfid_module, "get_extractor", lambda name, **kw: real_get("pixels"))
-    rng = np.random.default_rng(0)
-    images, labels = rng.integers(0, 256, (8, 3, 16, 16), dtype=np.uint8), np.repeat([0, 1], 4)
-    config = MedFIDConfig(width=8, epochs=1)
-    path = fit_medfid(images, labels, ("a", "b"), config, progress=False)
+def test_medfid_head_with_changed_weights_is_refused_and_retrained(tmp_path, tiny_medfid):
+    images, labels, config, path = tiny_medfid
     good = load_medfid(path)[1]
     record = torch.load(path, weights_only=True)
     name = next(iter(record["head"]))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from medgan_lib import stats
-from medgan_lib.study.readouts import Scores, metric_scores
+from medgan_lib.study.readouts import Scores
 
 TAU = "Kendall's τ"
 
@@ -34,10 +34,10 @@ def tau(a: Scores, b: Scores, level: float = 0.95) -> stats.Estimate | None:
     return stats.tau_bootstrap(columns(a, rows), columns(b, rows), a.point[shared], b.point[shared], level)
 
 
-def agreement_table(results: dict[str, pd.DataFrame], dataset: str) -> pd.DataFrame:
-    """One row per pair of metrics with >= 3 GANs in common: τ, its interval (NaN when neither metric has
-    replicates), the p-value of Kendall's test and the number of GANs; metrics that rank nothing are left out."""
-    scores = metric_scores(results, dataset)
+def agreement_table(scores: dict[str, Scores]) -> pd.DataFrame:
+    """One row per pair of metrics (``readouts.metric_scores``) with >= 3 GANs in common: τ, its interval (NaN
+    when neither metric has replicates), the p-value of Kendall's test and the number of GANs; metrics that rank
+    nothing are left out."""
     names = [name for name in scores if name not in unranked(scores)]
     rows = []
     for x, a in enumerate(names):

@@ -216,7 +216,8 @@ def _agreement(results: dict[str, pd.DataFrame], dataset: str) -> str:
     from medgan_lib.study.agreement import agreement_matrix, agreement_table, unranked
     from medgan_lib.study.readouts import metric_scores
 
-    table, alike = agreement_table(results, dataset), unranked(metric_scores(results, dataset))
+    scores = metric_scores(results, dataset)
+    table, alike = agreement_table(scores), unranked(scores)
     left_out = (f"<p>Left out, since they score every GAN alike and so rank nothing: {_e(', '.join(alike))}.</p>"
                 if alike else "")
     if table.empty:
