@@ -72,6 +72,10 @@ WHITE_BOX_AUC, WHITE_BOX_LOW, WHITE_BOX_HIGH = "white_box_auc", "white_box_low",
 BLACK_BOX_AUC, BLACK_BOX_LOW, BLACK_BOX_HIGH = "black_box_auc", "black_box_low", "black_box_high"  # NN distance
 MEMBERS = "members"  # training images (= held-out images) each attack scored
 MASK_NN_DICE, MASK_COPY_SHARE = "mask_nn_dice_median", "mask_copy_share"  # anatomy reuse (None: no masks)
+# calibration (03's memorisation audit with near-copies of training images planted at known shares)
+SPACE, SHARE, PLANTED = "space", "share", "planted"  # "pixel" or an extractor; planted share; images planted
+DETECTED, FLAGGED_OWN = "detected", "flagged_own"  # share of planted copies flagged; of the GAN's own images
+DETECTED_KIND = "detected_{}"  # share of planted copies of one kind (memorization.NEAR_COPY_KINDS) flagged
 # distortion (chetty Tables 5-6: FID of distorted held-out images against the real training images)
 DISTORTION, STRENGTH, PROTOCOL = "distortion", "strength", "protocol"  # protocol: whose levels ("ours", "chetty")
 
@@ -102,6 +106,9 @@ PrivacyRow = TypedDict("PrivacyRow", {DATASET: str, GAN: str, RUN: str, SEED: in
                                       WHITE_BOX_AUC: float, WHITE_BOX_LOW: float, WHITE_BOX_HIGH: float,
                                       BLACK_BOX_AUC: float, BLACK_BOX_LOW: float, BLACK_BOX_HIGH: float,
                                       MASK_NN_DICE: float | None, MASK_COPY_SHARE: float | None})
+CalibrationRow = TypedDict("CalibrationRow", {DATASET: str, GAN: str, RUN: str, SEED: int, N: int, QUANTILE: float,
+                                              SPACE: str, SHARE: float, PLANTED: int, DETECTED: float,
+                                              FLAGGED_OWN: float})
 DistortionRow = TypedDict("DistortionRow", {DATASET: str, DATA_SPEC_HASH: str, EXTRACTOR: str, DISTORTION: str,
                                             STRENGTH: float, PROTOCOL: str, N: int, FID: float, SEED: int})
 
@@ -132,6 +139,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("tune", TuneRow, (STUDY, TRIAL_ID, SCHEDULER)),
     Kind("fid_rank", FidRankRow, (DATASET, RUN, SEED, EXTRACTOR, METRIC, N)),
     Kind("privacy", PrivacyRow, (DATASET, RUN, SEED, N)),
+    Kind("calibration", CalibrationRow, (DATASET, RUN, SEED, N, QUANTILE, SPACE, SHARE)),
     Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, PROTOCOL, N, SEED)),
 )}
 

@@ -49,10 +49,31 @@ def test_the_audit_catches_close_copies_and_reports_what_it_misses():
     assert list(table["space"]) == ["pixel", "pixels", "pixel", "pixels"]  # raw pixels, then the extractor's
     nothing = table[table["share"] == 0.0]
     assert (nothing["planted"] == 0).all() and nothing["detected"].isna().all()
-    assert (nothing["flagged own"] < 0.3).all()  # new images: about the 5 % quantile, not all of them
+    assert (nothing["flagged_own"] < 0.3).all()  # new images: about the 5 % quantile, not all of them
     planted = table[table["share"] == 0.2]
     assert (planted["planted"] == 10).all()
-    assert (planted["detected (noise)"] == 1.0).all()  # RMS 0.05 from its source: caught in both spaces
-    kinds = planted[[f"detected ({kind})" for kind in NEAR_COPY_KINDS]]
+    assert (planted["detected_noise"] == 1.0).all()  # RMS 0.05 from its source: caught in both spaces
+    kinds = planted[[f"detected_{kind}" for kind in NEAR_COPY_KINDS]]
     assert np.allclose(kinds.to_numpy() @ np.array([3, 3, 2, 2]) / 10, planted["detected"])  # kinds in turn: 3, 3, 2, 2
     assert kinds.to_numpy().min() < 1.0  # some kind slips through on these blobs: what the calibration is for
+
+
+def test_the_calibration_is_kept_as_result_rows_the_index_reads_back(tmp_path):
+    from medgan_lib.metrics.study import audit_calibration, calibration_notes, calibration_summary
+    from medgan_lib.results import read_results
+
+    train, heldout = smooth_images(40, 20), smooth_images(20, 21)
+    fakes = {name: smooth_images(30, seed) for name, seed in (("a", 22), ("b", 23))}
+    runs = {name: {"fid": [{"extractor": "pixels", "fid": fid, "samples": fakes[name], "n": 30, "run": f"run-{name}",
+                            "gan": "dcgan", "dataset": "toy"}]} for name, fid in (("a", 5.0), ("b", 2.0))}
+    run, table = audit_calibration(runs, train, heldout, {}, ["pixels"], 30, n_real=None, n_heldout=None,
+                                   device="cpu", study_dir=str(tmp_path))
+    assert run == "run-b"  # the lowest FID: its planted copies are the hardest to tell apart
+    rows = read_results(tmp_path, "calibration")
+    assert len(rows) == len(table) == 8 and set(rows["run"]) == {"run-b"} and (rows["quantile"] == 0.05).all()
+    shown_run, shown = calibration_summary(rows, "toy")
+    assert shown_run == "run-b" and list(shown["share"]) == sorted(table["share"])
+    np.testing.assert_allclose(shown.set_index(["space", "share"])["detected"].sort_index(),
+                               table.set_index(["space", "share"])["detected"].sort_index())
+    assert calibration_notes(shown)[0].startswith("pixel: catches ")
+    assert calibration_summary(rows, "other")[1].empty

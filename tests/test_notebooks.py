@@ -27,7 +27,8 @@ from medgan_lib.tables import CSS_CLASS
 
 # Result kind -> the section notebook that writes it.
 PRODUCERS = {"gan_runs": "02_gan_training", "fid": "03_fid_evaluation", "memorization": "03_fid_evaluation",
-             "distortion": "03_fid_evaluation", "fid_rank": "03_fid_evaluation", "dice": "04_unet_dice",
+             "distortion": "03_fid_evaluation", "fid_rank": "03_fid_evaluation",
+             "calibration": "03_fid_evaluation", "privacy": "03_fid_evaluation", "dice": "04_unet_dice",
              "memory": "05_memory_analysis", "tune": "06_hyperparameter_search"}
 
 
@@ -68,6 +69,8 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
     # the findings are computed from this study's rows: the memory sweep has one feature-map size at smoke size
     assert "The papers' findings" in index and "verdict-" in index
     assert "needs &gt;= 3 feature-map sizes" in index
+    calibration = index.split("What the audit would have caught", 1)[1].split("<h2>", 1)[0]
+    assert "03_audit_calibration.png" in calibration and "pixel: catches" in calibration  # 03's curve and rows
     assert_pages(out)
     assert "02_gan_training-dcgan-s0: samples through training: dcgan" in index  # captioned by what it shows
     two = (out / result.records["02_gan_training-spade-s0"].html).read_text()

@@ -25,7 +25,7 @@ from medgan_lib.reference import PAPER_DATASETS, paper_table2
 from medgan_lib.results import append_result, latest, of_dataset
 from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, EXTRACTOR, FID, FID_CI_HIGH,
                              FID_CI_LOW, GAN, KID, KID_STD, MASK_COPY_SHARE, MASK_NN_DICE, MEMBERS, METRIC, N, RANK,
-                             RANK_RESOLVED, RUN, WHITE_BOX_AUC, WHITE_BOX_HIGH, WHITE_BOX_LOW)
+                             RANK_RESOLVED, RUN, SHARE, WHITE_BOX_AUC, WHITE_BOX_HIGH, WHITE_BOX_LOW)
 from medgan_lib.samples import SampleSet
 
 
@@ -114,7 +114,7 @@ def calibrate_audit(real: PreparedDataset | np.ndarray, heldout: PreparedDataset
     rows = []
     for share in shares:
         planted = plant_near_copies(generated, reference, share, seed)
-        rows.append({"share": share, **calibration_row(audit_space("pixel", planted.images, train, held, quantile),
+        rows.append({SHARE: share, **calibration_row(audit_space("pixel", planted.images, train, held, quantile),
                                                        planted)})
         for ext in extractors:
             fake_features, train_features, held_features = base[ext.name]
@@ -123,7 +123,7 @@ def calibrate_audit(real: PreparedDataset | np.ndarray, heldout: PreparedDataset
                 fake_features[planted.positions] = extract_features(planted.images[planted.positions], ext,
                                                                     cache=False, device=device)
             audit = audit_space(ext.name, fake_features, train_features, held_features, quantile)
-            rows.append({"share": share, **calibration_row(audit, planted)})
+            rows.append({SHARE: share, **calibration_row(audit, planted)})
     return pd.DataFrame(rows)
 
 

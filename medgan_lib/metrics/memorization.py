@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from medgan_lib.diversity import collapsed, diversity
+from medgan_lib.rows import DETECTED, DETECTED_KIND, FLAGGED_OWN, PLANTED, SPACE
 
 
 def _flat(x: np.ndarray) -> torch.Tensor:
@@ -171,10 +172,10 @@ def calibration_row(audit: SpaceAudit, planted: Planted) -> dict[str, float | in
     own[planted.positions] = False
     kinds = np.array(planted.kinds)
     row: dict[str, float | int | str] = {
-        "space": audit.space, "planted": len(planted.positions),
-        "detected": float(flagged[planted.positions].mean()) if len(planted.positions) else float("nan"),
-        "flagged own": float(flagged[own].mean()) if own.any() else float("nan")}
+        SPACE: audit.space, PLANTED: len(planted.positions),
+        DETECTED: float(flagged[planted.positions].mean()) if len(planted.positions) else float("nan"),
+        FLAGGED_OWN: float(flagged[own].mean()) if own.any() else float("nan")}
     for kind in NEAR_COPY_KINDS:
         at = planted.positions[kinds == kind]
-        row[f"detected ({kind})"] = float(flagged[at].mean()) if len(at) else float("nan")
+        row[DETECTED_KIND.format(kind)] = float(flagged[at].mean()) if len(at) else float("nan")
     return row

@@ -9,6 +9,7 @@ import seaborn as sns
 
 from medgan_lib.metrics.memorization import MemorizationReport
 from medgan_lib.plotting import fit
+from medgan_lib.rows import DETECTED, FLAGGED_OWN, PLANTED, SHARE, SPACE
 
 
 def _show(image: np.ndarray, ax) -> None:
@@ -137,11 +138,11 @@ def plot_audit_calibration(table: pd.DataFrame, quantile: float = 0.05, title: s
     it flags against the planted share (solid), and the share of the GAN's own images it flags (dashed); the
     dotted line is the share of genuinely new images the threshold flags by construction."""
     fig, ax = plt.subplots(figsize=fit(6.5, 3.4))
-    colours = dict(zip(dict.fromkeys(table["space"]), sns.color_palette("tab10")))
-    for space, rows in table.groupby("space", sort=False):
-        planted = rows[rows["planted"] > 0]
-        ax.plot(100 * planted["share"], planted["detected"], marker="o", color=colours[space], label=f"{space}: planted")
-        ax.plot(100 * rows["share"], rows["flagged own"], ls="--", color=colours[space], alpha=0.7,
+    colours = dict(zip(dict.fromkeys(table[SPACE]), sns.color_palette("tab10")))
+    for space, rows in table.groupby(SPACE, sort=False):
+        planted = rows[rows[PLANTED] > 0]
+        ax.plot(100 * planted[SHARE], planted[DETECTED], marker="o", color=colours[space], label=f"{space}: planted")
+        ax.plot(100 * rows[SHARE], rows[FLAGGED_OWN], ls="--", color=colours[space], alpha=0.7,
                 label=f"{space}: GAN's own")
     ax.axhline(quantile, ls=":", color="k", lw=1, label=f"expected for new images ({quantile:.0%})")
     ax.set_xlabel("planted near-copies (% of the synthetic set)")

@@ -25,11 +25,12 @@ from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.progress import tqdm
 from medgan_lib.results import append_result, read_results
-from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, DATASET, EXTRACTOR,
-                             FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO, GAN, MASK_COPY_SHARE,
-                             MASK_NN_DICE, MEMBERS, METRIC, N, PIXEL_DIVERSITY_RATIO, PIXEL_MODE_COLLAPSE,
-                             PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, QUANTILE, RANK, RANK_RESOLVED, RANKING_STABILITY,
-                             REPLICATES, REPS, RUN, SEED, WHITE_BOX_AUC, WHITE_BOX_HIGH, WHITE_BOX_LOW)
+from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, DATASET, DETECTED, DETECTED_KIND,
+                             EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO, FLAGGED_OWN,
+                             GAN, MASK_COPY_SHARE, MASK_NN_DICE, MEMBERS, METRIC, N, PIXEL_DIVERSITY_RATIO,
+                             PIXEL_MODE_COLLAPSE, PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO, PLANTED, QUANTILE, RANK,
+                             RANKING_STABILITY, RANK_RESOLVED, REPLICATES, REPS, RUN, SEED, SHARE, SPACE,
+                             WHITE_BOX_AUC, WHITE_BOX_HIGH, WHITE_BOX_LOW)
 
 
 def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "", study_dir: str = "",
@@ -307,16 +308,35 @@ def privacy_notes(summary: pd.DataFrame) -> list[str]:
 
 def audit_calibration(runs: dict[str, dict[str, Any]], real: PreparedDataset, heldout: PreparedDataset,
                       extractor_options: dict[str, dict[str, Any]], spaces: Iterable[str], n: int,
-                      n_real: int | None = 200, n_heldout: int | None = 64, seed: int = 0,
-                      device: str = "auto") -> tuple[str, pd.DataFrame]:
+                      n_real: int | None = 200, n_heldout: int | None = 64, seed: int = 0, device: str = "auto",
+                      study_dir: str | None = None, quantile: float = 0.05) -> tuple[str, pd.DataFrame]:
     """(run, ``calibrate_audit`` table) for the evaluated run with the lowest FID in the first space: the most
-    realistic synthetic set, among whose images planted copies are hardest to tell apart."""
+    realistic synthetic set, among whose images planted copies are hardest to tell apart. With ``study_dir`` each
+    row of the table is a ``calibration`` result (the index shows the curve)."""
     spaces = list(spaces)
     rows = [row for result in runs.values() for row in result["fid"] if row["extractor"] == spaces[0]]
     best = min(rows, key=lambda row: row["fid"])
     table = calibrate_audit(real, heldout, best["samples"], resolve_extractors(spaces, extractor_options),
-                            n=int(best["n"]), n_real=n_real, n_heldout=n_heldout, seed=seed, device=device)
+                            n=int(best["n"]), n_real=n_real, n_heldout=n_heldout, seed=seed, quantile=quantile,
+                            device=device)
+    for row in table.to_dict("records") if study_dir is not None else ():
+        append_result(study_dir, "calibration", {DATASET: best["dataset"], GAN: best["gan"], RUN: best["run"],
+                                                 SEED: seed, N: int(best["n"]), QUANTILE: quantile, **row})
     return best["run"], table
+
+
+def calibration_summary(rows: pd.DataFrame, dataset: str | None = None) -> tuple[str, pd.DataFrame]:
+    """(run, table) of the run calibrated last among ``calibration`` result rows, the table as
+    ``audit_calibration`` returned it: what the index shows."""
+    if rows.empty:
+        return "", pd.DataFrame()
+    if dataset is not None:
+        rows = rows[rows[DATASET] == dataset]
+    if rows.empty:
+        return "", pd.DataFrame()
+    run = str(rows[RUN].iloc[-1])
+    table = rows[rows[RUN] == run].drop_duplicates([SPACE, SHARE], keep="last").sort_values(SHARE, kind="stable")
+    return run, table.drop(columns=[DATASET, GAN, RUN, SEED, N]).reset_index(drop=True)
 
 
 def calibration_notes(table: pd.DataFrame, quantile: float = 0.05) -> list[str]:
@@ -325,13 +345,13 @@ def calibration_notes(table: pd.DataFrame, quantile: float = 0.05) -> list[str]:
     from medgan_lib.metrics.memorization import NEAR_COPY_KINDS
 
     notes = []
-    for space, rows in table.groupby("space", sort=False):
-        planted = rows[rows["planted"] > 0]
-        caught = ", ".join(f"{row['detected']:.0%} of {int(row['planted'])} at {row['share']:.0%}"
+    for space, rows in table.groupby(SPACE, sort=False):
+        planted = rows[rows[PLANTED] > 0]
+        caught = ", ".join(f"{row[DETECTED]:.0%} of {int(row[PLANTED])} at {row[SHARE]:.0%}"
                            for row in planted.to_dict("records"))
         most = planted.iloc[-1] if len(planted) else None
-        missed = [kind for kind in NEAR_COPY_KINDS if most is not None and most[f"detected ({kind})"] < 0.5]
-        own = rows[rows["planted"] == 0]["flagged own"]
+        missed = [kind for kind in NEAR_COPY_KINDS if most is not None and most[DETECTED_KIND.format(kind)] < 0.5]
+        own = rows[rows[PLANTED] == 0][FLAGGED_OWN]
         notes.append(f"{space}: catches {caught or 'nothing planted'}"
                      + (f"; misses most {', '.join(missed)} copies" if missed else "")
                      + (f"; with nothing planted it flags {own.iloc[0]:.0%} of the GAN's images (about {quantile:.0%} "

@@ -67,6 +67,7 @@ def write_index(study_dir: Path) -> Path:
         "<h2>Do the metrics rank the GANs alike?</h2>", _agreement(results, dataset),
         "<h2>Key figures</h2>", _figures(study_dir, plan, records),
         "<h2>Memorisation</h2>", _memorization(results["memorization"]),
+        "<h3>What the audit would have caught</h3>", _calibration(results, dataset, study_dir),
         "<h2>Privacy: membership inference and anatomy reuse</h2>", _privacy(results, dataset),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
         "<h2>All result tables</h2>", _all_results(results),
@@ -328,6 +329,25 @@ def _memorization(frame: pd.DataFrame) -> str:
             "images (well below 1 means copying); mode collapse: the generated set is far less diverse than the "
             "real one. Full rows under <i>All result tables</i>.</p>")
     return note + _table_or_na(frame[[GAN, RUN, N, EXTRACTOR, *MEMORIZATION_FLAGS]])
+
+
+def _calibration(results: dict[str, pd.DataFrame], dataset: str, study_dir: Path) -> str:
+    """03's calibration of the memorisation audit (``metrics.study.calibration_summary``): the share of planted
+    near-copies it flags per planted share and feature space, with 03's curve when it was saved."""
+    from medgan_lib.metrics.study import calibration_notes, calibration_summary
+
+    run, table = calibration_summary(results.get("calibration", pd.DataFrame()), dataset)
+    if table.empty:
+        return f"<p class='na'>{NOT_AVAILABLE}</p>"
+    curve = study_dir / "figures" / "03_audit_calibration.png"
+    figure = _thumbnail(curve.relative_to(study_dir), None, "planted near-copies flagged") if curve.is_file() else ""
+    note = (f"<p>Near-copies of training images (mirrored, shifted, noised, intensity-changed; ours) planted into "
+            f"the synthetic set of <code>{_e(run)}</code> at known shares: <i>detected</i> is the share of them "
+            f"the audit flags, <i>flagged_own</i> the share of the GAN's own images it flags (about the audit's "
+            f"quantile for images it did not copy). A count of 0 near-copies above is worth what these rates "
+            f"say.</p>")
+    notes = "".join(f"<li>{_e(line)}</li>" for line in calibration_notes(table, float(table["quantile"].iloc[0])))
+    return note + figure + _table_or_na(table) + f"<ul>{notes}</ul>"
 
 
 def _privacy(results: dict[str, pd.DataFrame], dataset: str) -> str:
