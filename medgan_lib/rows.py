@@ -77,7 +77,7 @@ SPACE, SHARE, PLANTED = "space", "share", "planted"  # "pixel" or an extractor; 
 DETECTED, FLAGGED_OWN = "detected", "flagged_own"  # share of planted copies flagged; of the GAN's own images
 DETECTED_KIND = "detected_{}"  # share of planted copies of one kind (memorization.NEAR_COPY_KINDS) flagged
 # distortion (chetty Tables 5-6: FID of distorted held-out images against the real training images)
-DISTORTION, STRENGTH, PROTOCOL = "distortion", "strength", "protocol"  # protocol: whose levels ("ours", "chetty")
+DISTORTION, STRENGTH, PROTOCOL = "distortion", "strength", "protocol"  # validation.PROTOCOLS: levels, image set
 
 # ---- row types: the keys every row of a kind carries --------------------------------------------------------
 DataRow = TypedDict("DataRow", {DATASET: str, DATA_SPEC: dict, DATA_SPEC_HASH: str})

@@ -112,6 +112,27 @@ def test_metric_validation_correlates_with_strength():
     assert (table[("pearson_r", "pixels")] > 0.8).all()
 
 
+def test_chetty_protocol_distorts_one_random_image_and_measures_its_point_distance():
+    from medgan_lib.metrics.features import extract_features
+    from medgan_lib.metrics.validation import distort
+
+    ext, test = get_extractor("pixels"), blobs(30, 1)
+    sweep = distortion_sweep(blobs(60, 0), test, [ext], strengths=(0.0, 0.5, 1.0),
+                             distortions=("gaussian_blur", "black_blocks"), seed=4, protocol="chetty")
+    assert (sweep["n"] == 1).all() and (sweep["n_real"] == 1).all() and sweep["image"].nunique() == 1
+    image = test[int(sweep["image"].iloc[0]): int(sweep["image"].iloc[0]) + 1]
+    blurred = distort(image, "gaussian_blur", 1.0, 4, "chetty")
+    # one point per side: no covariance, the squared distance of the two pixel vectors (as 32 x 32 uint8 RGB)
+    expected = np.sum((extract_features(image, ext, cache=False) - extract_features(blurred, ext, cache=False)) ** 2)
+    at = sweep[(sweep["distortion"] == "gaussian_blur") & (sweep["strength"] == 1.0)]["fid"].iloc[0]
+    assert at == pytest.approx(expected, rel=1e-6)
+    assert (sweep[sweep["strength"] == 0.0]["fid"] == 0.0).all()  # the clean image against itself
+    assert (correlation_table(sweep)[("pearson_r", "pixels")] > 0.8).all()
+    sets = distortion_sweep(blobs(60, 0), test, [ext], strengths=(0.0, 1.0), distortions=("gaussian_blur",),
+                            seed=4, protocol="chetty_set")
+    assert (sets["n"] == 30).all() and sets["image"].isna().all() and sets["fid"].iloc[0] > 0  # set vs reference
+
+
 def test_dloss_correlation_matrix(tmp_path):
     for i, (dmean, fid) in enumerate([(0.2, 90.0), (0.5, 60.0), (0.9, 20.0)]):
         run = f"0000{i}-dcgan-blobs-s0"

@@ -1,14 +1,16 @@
 """chetty2023 Appendix A.7: validate a metric by distorting real images at increasing strength.
 
 Four distortions (Gaussian blur, Gaussian noise, salt-and-pepper, black blocks), each with a strength
-in [0, 1] mapped to a physical amount (``DISTORTIONS``). For each extractor the FID between the clean
-reference set and a distorted held-out set is measured per strength, and the Pearson correlation of
-FID with strength is reported per distortion (layout of chetty Tables 5-6). A useful metric rises
-with every distortion (r close to +1).
+in [0, 1] mapped to a physical amount on a protocol's scale (ours, or chetty's levels). For each extractor the
+FID between the clean reference set and a distorted held-out set is measured per strength (or, as chetty did,
+the distance between one random image and its distorted copy), and the Pearson correlation of FID with
+strength is reported per distortion (layout of chetty Tables 5-6). A useful metric rises with every
+distortion (r close to +1).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -105,9 +107,20 @@ def chetty_blocks(images: np.ndarray, strength: float, rng: np.random.Generator)
 
 CHETTY_DISTORTIONS = {"gaussian_blur": chetty_blur, "gaussian_noise": chetty_noise,
                       "salt_and_pepper": chetty_salt_and_pepper, "black_blocks": chetty_blocks}
-# "ours": our strength scale; "chetty": chetty's levels. Both distort an image set (chetty distorted one randomly
-# chosen image; a Frechet distance needs a set, and chetty do not say how theirs was formed from one image).
-PROTOCOLS = {"ours": DISTORTIONS, "chetty": CHETTY_DISTORTIONS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """Whose distortion levels, and what is distorted: the held-out set (a Fréchet distance between two sets), or
+    one held-out image chosen at random, as chetty did (Appendix A.7)."""
+
+    levels: dict[str, Callable[[np.ndarray, float, np.random.Generator], np.ndarray]]
+    single_image: bool
+
+
+PROTOCOLS = {"ours": Protocol(DISTORTIONS, single_image=False),
+             "chetty": Protocol(CHETTY_DISTORTIONS, single_image=True),  # chetty's levels on one random image
+             "chetty_set": Protocol(CHETTY_DISTORTIONS, single_image=False)}  # chetty's levels on the set (ours)
 
 
 def distort(images: np.ndarray, distortion: str, strength: float, seed: int = 0, protocol: str = "ours") -> np.ndarray:
@@ -119,24 +132,42 @@ def distort(images: np.ndarray, distortion: str, strength: float, seed: int = 0,
         raise ValueError(f"unknown distortion '{distortion}'; valid: {', '.join(DISTORTIONS)}")
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
-    return PROTOCOLS[protocol][distortion](np.asarray(images, dtype=np.float32), strength, np.random.default_rng(seed))
+    levels = PROTOCOLS[protocol].levels
+    return levels[distortion](np.asarray(images, dtype=np.float32), strength, np.random.default_rng(seed))
+
+
+def point_distance(clean: np.ndarray, distorted: np.ndarray) -> float:
+    """The Fréchet distance between the features of one image and of its distorted copy. Each side is a single
+    point, so both covariances are zero and the distance is the squared distance of the two feature vectors.
+    chetty do not say how their single-image MedFID was computed; this reading is ours."""
+    return float(np.sum((clean.astype(np.float64) - distorted.astype(np.float64)) ** 2))
 
 
 def distortion_sweep(reference: np.ndarray, test: np.ndarray, extractors: Iterable[Extractor],
                      strengths: Iterable[float] = (0.0, 0.5, 1.0), distortions: Iterable[str] = tuple(DISTORTIONS),
                      seed: int = 0, device: str = "auto", protocol: str = "ours") -> pd.DataFrame:
-    """FID(reference, distorted test) per extractor, distortion and strength (strength 0 is shared)."""
+    """Per extractor, distortion and strength (strength 0 is shared): FID(reference, distorted test set), or, for a
+    single-image protocol, the Fréchet distance between one random test image and its distorted copy
+    (``point_distance``; its index in ``test`` is the row's ``image``)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown distortion protocol '{protocol}'; valid: {', '.join(PROTOCOLS)}")
+    single = PROTOCOLS[protocol].single_image
+    image = int(np.random.default_rng(seed).integers(len(test))) if single else None
+    test = test[image:image + 1] if single else test
     rows: list[dict[str, Any]] = []
     extractors = list(extractors)
+    clean = {e.name: extract_features(reference if not single else test, e, device=device, cache=not single)
+             for e in extractors}
     jobs = [(d, s) for d in distortions for s in strengths]
     for distortion, strength in tqdm(jobs, desc="distortions", leave=False):
         images = distort(test, distortion, strength, seed, protocol)
         for extractor in extractors:
-            fid = frechet_distance(extract_features(reference, extractor, device=device),
-                                   extract_features(images, extractor, device=device))
+            distorted = extract_features(images, extractor, device=device, cache=not single)
+            fid = (point_distance if single else frechet_distance)(clean[extractor.name], distorted)
             rows.append({"distortion": distortion, "strength": strength, "protocol": protocol,
-                         "extractor": extractor.name, "fid": fid,
-                         "n": len(test), "n_real": len(reference), "weights_sha256": extractor.weights_sha256})
+                         "extractor": extractor.name, "fid": fid, "n": len(test),
+                         "n_real": 1 if single else len(reference), "image": image,
+                         "weights_sha256": extractor.weights_sha256})
     return pd.DataFrame(rows)
 
 
