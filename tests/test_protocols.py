@@ -83,6 +83,7 @@ def test_chetty_profile_runs_its_baselines_at_its_scale():
     assert profile.common["resolution"] == published("chetty2023", "resolution")
     assert [s.notebook[:2] for s in profile_sections(profile)] == ["01", "02", "03", "06"]
     assert profile.common["medfid_per_class"] == published("chetty2023", "medfid_train_per_class")
+    assert published("chetty2023", "view") == "LAT" and profile.common["view"] == "lateral"  # chetty §2.1
     assert profile.sections["06_hyperparameter_search"]["metric"] == "medfid"  # Table 3 on MedFID
     assert profile.sections["06_hyperparameter_search"]["batch_size"] == published("chetty2023", "batch_size")
     for gan in profile.gans:

@@ -6,6 +6,7 @@ import argparse
 
 from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import DatasetError
+from medgan_lib.data.views import VIEWS, view_note
 from medgan_lib.registry import UnknownNameError
 
 
@@ -33,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prep.add_argument("--count", type=int, default=None, help="2-D slices in the whole dataset before splitting")
     prep.add_argument("--seed", type=int, default=0)
     prep.add_argument("--empty-slices", choices=("keep", "drop"), default=None)
+    prep.add_argument("--view", choices=VIEWS, default=None,
+                      help="keep the films of one view (elbow radiographs: a heuristic, see medgan_lib/data/views.py)")
     prep.set_defaults(func=_prepare)
 
 
@@ -80,9 +83,12 @@ def _prepare(args: argparse.Namespace) -> int:
     from medgan_lib.data.spec import DataSpec
 
     try:
-        data = DataSpec(args.name, args.root, args.resolution, args.count, args.seed, args.empty_slices)
+        data = DataSpec(args.name, args.root, args.resolution, args.count, args.seed, args.empty_slices, args.view)
         print(f"{data.label()} (spec {data.hash}); GANs train on: {' + '.join(data.gan_splits)}")
-        for split, ds in data.splits(progress=True).items():
+        splits = data.splits(progress=True)
+        if data.view:
+            print(view_note(splits["train"]))
+        for split, ds in splits.items():
             print(f"{split:5s} {len(ds):6d} slices  {len(set(ds.patient_ids.tolist())):5d} patients  "
                   f"images {tuple(ds.images.shape)}  labels {ds.label_names}  hash {ds.meta['hash']}")
     except (DatasetError, ConfigError, UnknownNameError) as err:

@@ -17,6 +17,7 @@ import numpy as np
 from medgan_lib import __version__
 from medgan_lib.data.dataset import DatasetError, PreparedDataset
 from medgan_lib.data.sources import DATASETS
+from medgan_lib.data.views import VIEWS, select_view
 from medgan_lib.hashing import hash_inputs
 from medgan_lib.paths import cache_dir
 
@@ -26,12 +27,13 @@ SPLITS = ("train", "val", "test")
 
 def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: int = 64,
             root: str | Path | None = None, count: int | None = None, seed: int = 0,
-            empty_slices: str | None = None, progress: bool = False) -> PreparedDataset:
+            empty_slices: str | None = None, view: str | None = None, progress: bool = False) -> PreparedDataset:
     """One split of ``dataset`` at ``resolution``; built once, then read from the content-addressed cache.
 
     ``count`` is the number of 2-D slices of the whole dataset before splitting (phantoms default to
     1200; real data to every slice). ``empty_slices`` ("keep"/"drop") overrides the manifest's rule
-    for volume slices without foreground.
+    for volume slices without foreground. ``view`` ("frontal"/"lateral", ``views.VIEWS``) keeps the films of
+    that view among the ``count`` read (``meta["view"]`` says how many); None keeps every film.
     """
     source = DATASETS[dataset]
     if split not in SPLITS:
@@ -47,9 +49,11 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
         prep = dataclasses.replace(prep, empty_slices=empty_slices)
     root = source.resolve_root(root)
     count = count if count is not None else source.default_count
+    if view is not None and view not in VIEWS:
+        raise DatasetError(f"view: expected one of {list(VIEWS)} or None (every film), got {view!r}")
     inputs = {"dataset": dataset, "source": source.fingerprint(root), "preprocessing": dataclasses.asdict(prep),
               "resolution": resolution, "count": count, "seed": seed, "fractions": source.fractions,
-              "version": VERSION}
+              "version": VERSION, **({"view": view} if view else {})}
     paths = {name: cache_dir() / "prepared" / f"{hash_inputs(inputs, name)}.npz" for name in SPLITS}
     if paths[split].is_file():
         try:
@@ -58,6 +62,14 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
             warnings.warn(f"{err}; rebuilding the cached dataset")
 
     slices = source.load(root, count, resolution, seed, prep, progress=progress)
+    views = None
+    if view is not None:
+        keep = select_view(slices.images, view, source.follows, dataset)
+        views = {"view": view, "kept": int(keep.sum()), "read": int(len(keep))}
+        if not keep.any():
+            raise DatasetError(f"dataset '{dataset}': none of the {len(keep)} films read shows a {view} view")
+        slices = dataclasses.replace(slices, images=slices.images[keep], masks=slices.masks[keep],
+                                     patient_ids=slices.patient_ids[keep], fixed_split=slices.fixed_split[keep])
     parts = split_by_patient(slices.patient_ids, slices.fixed_split, source.fractions, seed,
                              source.fixed_patients)
     sizes = {name: {"patients": int(len(np.unique(slices.patient_ids[idx]))), "slices": int(len(idx))}
@@ -66,7 +78,7 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
     for name, index in parts.items():
         meta = {"dataset": dataset, "kind": source.kind, "root": str(root) if root else None,
                 "preprocessing": dataclasses.asdict(prep), "resolution": resolution, "count": count,
-                "seed": seed, "split_sizes": sizes, "hash": paths[name].stem, "version": VERSION,
+                "seed": seed, "split_sizes": sizes, "view": views, "hash": paths[name].stem, "version": VERSION,
                 "medgan_lib": __version__}
         built[name] = PreparedDataset(dataset, name, slices.images[index], slices.masks[index],
                                       slices.patient_ids[index], slices.label_names, meta)

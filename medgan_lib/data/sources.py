@@ -51,6 +51,7 @@ class PhantomSource:
         self.image_channels = phantom.image_channels
         self.default_count: int | None = phantom.default_count
         self.preprocessing = load_manifest(phantom.mimics).preprocessing  # the real dataset's rule
+        self.follows = phantom.mimics  # the manifest whose rules (preprocessing, views) it follows
         self.fractions = dict(DEFAULT_FRACTIONS)
         self.fixed_patients: dict[str, list[str]] = {}
         self.gan_splits: tuple[str, ...] = ("train",)
@@ -77,6 +78,12 @@ class FileSource:
 
     kind = "real"
     default_count: int | None = None
+
+    @property
+    def follows(self) -> str:
+        """The manifest whose rules (preprocessing, views) it follows: its own."""
+        return self.name
+
     preprocessing = Preprocessing()
     fractions = dict(DEFAULT_FRACTIONS)
     fixed_patients: dict[str, list[str]] = {}

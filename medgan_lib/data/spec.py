@@ -17,6 +17,7 @@ import numpy as np
 from medgan_lib.data.dataset import DatasetError, PreparedDataset
 from medgan_lib.data.prepare import SPLITS, prepare
 from medgan_lib.data.sources import DATASETS
+from medgan_lib.data.views import VIEWS
 from medgan_lib.hashing import hash_inputs
 
 EMPTY_SLICES = (None, "keep", "drop")
@@ -32,6 +33,7 @@ class DataSpec:
     count: int | None = None  # 2-D slices of the whole dataset before splitting (None: the dataset's default)
     seed: int = 0  # phantom generation and patient-split seed
     empty_slices: str | None = None  # "keep"/"drop" volume slices without foreground (None: the manifest's rule)
+    view: str | None = None  # "frontal"/"lateral": keep the films of one view (views.VIEWS); None: every film
 
     def __post_init__(self) -> None:
         source = DATASETS[self.dataset]  # an unknown name lists the valid ones
@@ -46,6 +48,8 @@ class DataSpec:
             raise DatasetError(f"DataSpec.seed: expected an integer >= 0, got {self.seed!r}")
         if self.empty_slices not in EMPTY_SLICES:
             raise DatasetError(f"DataSpec.empty_slices: expected one of {list(EMPTY_SLICES)}, got {self.empty_slices!r}")
+        if self.view is not None and self.view not in VIEWS:
+            raise DatasetError(f"DataSpec.view: expected one of {list(VIEWS)} or None (every film), got {self.view!r}")
         root = self.root or None
         if source.kind == "phantom" or root is None:
             source.resolve_root(root)  # a phantom refuses a root, a real dataset needs one (messages say why)
@@ -70,7 +74,7 @@ class DataSpec:
         if split == "gan":
             return self.gan_train(progress)
         return prepare(self.dataset, split, self.resolution, root=self.root, count=self.count, seed=self.seed,
-                       empty_slices=self.empty_slices, progress=progress)
+                       empty_slices=self.empty_slices, view=self.view, progress=progress)
 
     def splits(self, progress: bool = False) -> dict[str, PreparedDataset]:
         return {name: self.prepare(name, progress) for name in SPLITS}
@@ -91,10 +95,15 @@ class DataSpec:
         size = f"{self.count} slices" if self.count is not None else "every slice"
         return (f"{self.dataset} at {self.resolution} px, {size}, split seed {self.seed}"
                 + (f", empty slices {self.empty_slices}" if self.empty_slices else "")
+                + (f", {self.view} views only" if self.view else "")
                 + (f", from {self.root}" if self.root else ""))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields, without an unset view (so specs from before views keep their hash)."""
+        values = dataclasses.asdict(self)
+        if values["view"] is None:
+            del values["view"]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str = "DataSpec") -> "DataSpec":
@@ -104,9 +113,9 @@ class DataSpec:
 
     @classmethod
     def from_params(cls, dataset: str, root: str | Path | None = "", resolution: int = 64, count: int | None = 0,
-                    seed: int = 0) -> "DataSpec":
-        """From notebook parameters, where "" means no root and 0 the dataset's default count."""
-        return cls(dataset, str(root) if root else None, resolution, count or None, seed)
+                    seed: int = 0, view: str = "") -> "DataSpec":
+        """From notebook parameters, where "" means no root (no view filter) and 0 the dataset's default count."""
+        return cls(dataset, str(root) if root else None, resolution, count or None, seed, view=view or None)
 
 
 def common_spec(specs: dict[str, DataSpec]) -> DataSpec:
@@ -138,5 +147,5 @@ def prepare_splits(data: DataSpec, study_dir: str | os.PathLike | None = None, p
             "root": data.root, "resolution": data.resolution, "count": meta["count"], "seed": data.seed,
             "preprocessing": meta["preprocessing"], "gan_splits": list(data.gan_splits),
             "hashes": {name: ds.meta["hash"] for name, ds in parts.items()}, "split_sizes": meta["split_sizes"],
-            "label_names": list(parts["train"].label_names)})
+            "view": meta.get("view"), "label_names": list(parts["train"].label_names)})
     return parts

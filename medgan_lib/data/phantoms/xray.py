@@ -18,6 +18,11 @@ CHEST_SLICES_PER_PATIENT = 1  # one PA film per patient, as in VinBigData
 ELBOW_SLICES_PER_PATIENT = 3  # a MURA study holds a few views of the same elbow
 
 
+def elbow_views(n: int) -> np.ndarray:
+    """The view of each of a study's ``n`` films: frontal and lateral in turn (frontal, lateral, frontal)."""
+    return np.array(["frontal", "lateral"] * (n // 2 + 1))[:n]
+
+
 def _film(rng: np.random.Generator, attenuation: np.ndarray, resolution: int, noise: float) -> np.ndarray:
     """Attenuation line integrals -> displayed film intensity with heel effect, blur and quantum noise."""
     s = len(attenuation)
@@ -96,7 +101,8 @@ def elbow_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> t
     # The joint sits near the centre; the humerus comes from one side, the forearm leaves at the flexion angle.
     jx, jy = u(-0.2, 0.2), u(-0.2, 0.2)
     arm = u(0, 2 * np.pi)
-    flexion = np.where(rng.random(s) < 0.5, u(0.0, 0.3), u(0.9, 1.6))  # AP (straight) or lateral (bent)
+    lateral = elbow_views(s) == "lateral"
+    flexion = np.where(lateral, u(0.9, 1.6), u(0.0, 0.3))  # lateral films bent, frontal (AP) films straight
     fore = arm + np.pi - flexion
     far = 2.5
     hx, hy = jx + far * np.cos(arm), jy + far * np.sin(arm)
