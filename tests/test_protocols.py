@@ -129,6 +129,19 @@ def test_belmekki_profile():
         preset("belmekki_table2").to_dict()
 
 
+def test_belmekki_on_its_chest_x_rays_draws_one_channel_not_table_ii_s_three():
+    from medgan_lib.data.manifest import load_manifest
+
+    chest = load_manifest("chest_xray")
+    assert chest.image_channels == 1 and len(chest.label_names) == 1  # VinBigData: grey films, no masks here
+    config = preset("smoke+belmekki_table2", resolution=64)
+    gan = GANS[config.gan](config, DataShape(chest.image_channels, len(chest.label_names), 64))
+    fake = gan.generator(torch.randn(2, config.latent_dim))
+    assert fake.shape == (2, 1, 64, 64) and gan.discriminator(fake).shape[0] == 2  # D takes what G draws
+    assert assumed("belmekki", "output_channels") == 1  # ours, and the contradiction is said where it is shown:
+    assert any(i["where"] == "Table II" and "3 channels" in i["text"] for i in protocol("belmekki")["inconsistencies"])
+
+
 # ------------------------------------------------------------------------------------------------ skandarani2023
 
 def test_stylegan2_defaults_are_the_official_paper256():

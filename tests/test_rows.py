@@ -144,6 +144,18 @@ def test_03_shows_the_fid_part_of_the_same_table(tmp_path):
     assert fid.loc["dcgan", "FID"] == "61 [59, 64]" and fid.loc["stylegan2", "paper FID (ACDC)"] == 24.74
 
 
+def test_the_index_footnotes_the_papers_own_inconsistencies_under_table2(tmp_path):
+    (tmp_path / "study.json").write_text(json.dumps({"profile": "smoke", "plan": [], "steps": {},
+                                                     "common": {"dataset": "retina_phantom"}, "study": {}}))
+    for gan in ("lsgan", "hinge"):
+        append_result(tmp_path, "fid", fid_row(gan, "inception", 70.0, dataset="retina_phantom"))
+    index = write_index(tmp_path).read_text()
+    assert "LSGAN and HingeGAN share the FID 78.61" in index  # skandarani Table 2, IDRiD, as printed
+    write_study(tmp_path, ["stylegan2"])
+    append_result(tmp_path, "fid", fid_row("stylegan2", "inception", 10.0))
+    assert "78.61" not in write_index(tmp_path).read_text()  # an IDRiD footnote is not an ACDC one
+
+
 def test_the_index_without_results_says_so_and_lists_weight_hashes_once_there_are(tmp_path):
     write_study(tmp_path, ["stylegan2"])
     index = write_index(tmp_path).read_text()

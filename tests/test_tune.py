@@ -64,6 +64,8 @@ def test_grid_chetty_belmekki_trials():
     assert [t.label for t in chetty[::2]] == [f"Vanilla{i}" for i in range(1, 6)] + [f"WGAN-GP{i}" for i in range(1, 6)]
     over = chetty[2].overrides()  # Vanilla2: lr 0.0002, betas (0.5, 0.9)
     assert over["lr_g"] == over["lr_d"] == 0.0002 and over["betas_d"] == [0.5, 0.9] and over["gan"] == "vanilla"
+    # chetty's iterations are discriminator steps, as in 02: WGAN-GP (5 critic steps) trains 10 / 5 G steps
+    assert {(t.gan, t.iterations, t.interval) for t in chetty} == {("vanilla", 10, 5), ("wgan_gp", 2, 1)}
     belmekki = ss.belmekki_trials("s", [0], 10, 5, {})
     assert [t.preset for t in belmekki] == ["quick+belmekki_adas_elu", "quick+belmekki_adam_elu",
                                             "quick+belmekki_adas_elu_ttur", "quick+belmekki_adas_relu"]

@@ -47,21 +47,20 @@ def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "",
         options["unet"] = {"unet": Path(unet) if unet else real_unet(study_dir, data, config=unet_config)}
     if "medfid" in extractors:
         path = train_medfid(medfid_config, device=device)
-        _, record = load_medfid(path)
-        finetune = record.get("finetune")
-        stage = (f"head and fine-tuned {finetune['blocks']} ({finetune['epochs']} epochs, lr {finetune['lr']}; "
-                 f"head-only accuracy {finetune['accuracy_head_only']})" if finetune
-                 else "head on frozen Inception")
-        print(medfid_accuracy_text(record, stage))
+        print(medfid_accuracy_text(path))
         options["medfid"] = {"checkpoint": path}
     return options
 
 
-def medfid_accuracy_text(record: dict[str, Any], stage: str) -> str:
-    """MedFID's classification accuracy beside chetty's (Appendix A: on their 7 MURA + LERA classes)."""
+def medfid_accuracy_text(checkpoint: str | os.PathLike) -> str:
+    """A trained MedFID's classification accuracy beside chetty's (Appendix A: on their 7 MURA + LERA classes)."""
     from medgan_lib.reference import published
     from medgan_lib.tables import number
 
+    _, record = load_medfid(Path(checkpoint))
+    finetune = record.get("finetune")
+    stage = (f"head and fine-tuned {finetune['blocks']} ({finetune['epochs']} epochs, lr {finetune['lr']}; "
+             f"head-only accuracy {finetune['accuracy_head_only']})" if finetune else "head on frozen Inception")
     acc = record["accuracy"]
     held_out = f" on {record['n_test']} held-out images" if "n_test" in record else ""
     return (f"MedFID {stage}: {len(record['classes'])} classes ({', '.join(record['classes'])}); accuracy "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from medgan_lib.atomic import NoSpaceError
 from medgan_lib.locks import Locked
-from medgan_lib.study.profiles import NOTEBOOKS_DIR, REPO, ProfileError, apply_overrides, load_profile
+from medgan_lib.study.profiles import NOTEBOOKS_DIR, PROFILES_DIR, REPO, ProfileError, apply_overrides, load_profile
 
 REPORTS_DIR = REPO / "reports"
 
@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="study_command", required=True)
 
     run = commands.add_parser("run", help="execute the section notebooks with papermill and render the reports")
-    run.add_argument("--profile", default="quick", help="notebooks/params/<profile>.yaml: smoke, quick or paper")
+    profiles = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+    run.add_argument("--profile", default="quick", help=f"notebooks/params/<profile>.yaml: {profiles}")
     run.add_argument("--dataset", help="dataset name (default: the profile's, cardiac_phantom)")
     run.add_argument("--root", help="folder of a downloaded real dataset")
     run.add_argument("--gans", nargs="+", metavar="GAN", help="GANs to train and evaluate (default: the profile's)")

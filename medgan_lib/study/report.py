@@ -16,7 +16,7 @@ import pandas as pd
 from medgan_lib.atomic import write_bytes, write_text
 from medgan_lib.names import condition_label
 from medgan_lib.provenance import library_versions
-from medgan_lib.reference import PAPER_DATASETS, paper_table2
+from medgan_lib.reference import PAPER_DATASETS, footnotes, paper_table2
 from medgan_lib.results import latest, of_dataset, read_results
 from medgan_lib.rows import CONDITION, EXTRACTOR, GAN, KINDS, LABEL, MEMORIZATION_FLAGS, N, PROVENANCE, RUN, TIME
 from medgan_lib.study.plan import SECTIONS
@@ -186,7 +186,9 @@ def _table2(results: dict[str, pd.DataFrame], dataset: str, gans: list[str] | No
             f"masks-only GAN. <i>FID rank</i>: the run's place by Inception FID among the runs 03 compared, "
             f"<i>(unresolved)</i> where a paired bootstrap cannot order it against a neighbour at this n.</p>"
             if paper_name else "<p>The paper has no Table 2 values for this dataset.</p>")
-    return note + body
+    notes = footnotes("skandarani2023", dataset) if paper_name else ""
+    return note + body + (f"<p><small>{'<br>'.join(_e(line) for line in notes.splitlines())}</small></p>"
+                          if notes else "")
 
 
 def _findings(results: dict[str, pd.DataFrame], dataset: str) -> str:

@@ -176,7 +176,9 @@ def grid_trials(study: str, gans: list[str], grid_keys: list[str], seeds: list[i
 
 def chetty_trials(study: str, gans: list[str], seeds: list[int], iterations: int, interval: int,
                   base: dict[str, Any], scale: str = "quick") -> list[TrialSpec]:
-    """chetty2023's learning-rate/beta experiments for the requested GANs, each run per seed."""
+    """chetty2023's learning-rate/beta experiments for the requested GANs, each run per seed. ``iterations`` and
+    ``interval`` count discriminator steps, as 02's chetty runs do (our reading of chetty's "iterations"): a
+    WGAN-GP trial with 5 critic steps trains a fifth as many generator steps."""
     trials = []
     for row in load_chetty_experiments():
         gan = registered_gan(row["gan"])
@@ -186,8 +188,10 @@ def chetty_trials(study: str, gans: list[str], seeds: list[int], iterations: int
         # the experiment's preset (batch size 64 etc.) when the training module has one; the study's
         # base config (e.g. a smaller batch for the quick profile) still wins over it
         chain = f"{scale}+{row['experiment']}" if row["experiment"] in EXPERIMENT_PRESETS else scale
+        n_critic = int(EXPERIMENT_PRESETS.get(row["experiment"], {}).get("n_critic", 1))
+        steps, every = max(1, iterations // n_critic), max(1, interval // n_critic)
         for seed in seeds:
-            trials.append(TrialSpec(study, gan, row["experiment"], params, seed, iterations, interval,
+            trials.append(TrialSpec(study, gan, row["experiment"], params, seed, steps, every,
                                     preset=chain, base=dict(base)))
     if not trials:
         found = sorted({registered_gan(row["gan"]) for row in load_chetty_experiments()})
