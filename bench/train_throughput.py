@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from medgan_lib.data import DataSpec
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans import GANS
 from medgan_lib.training import preset, train_gan
@@ -73,7 +74,7 @@ def random_data(n: int = 512) -> PreparedDataset:
 
 def framework(gan: str, batch: int, filters: int, iterations: int, warmup: int) -> float:
     """images/s of ``train_gan`` from the wall times it logs (warm-up iterations excluded)."""
-    config = preset("quick", gan=gan, dataset="bench", batch_size=batch, filters_g=filters, filters_d=filters,
+    config = preset("quick", gan=gan, data=DataSpec(resolution=RES), batch_size=batch, filters_g=filters, filters_d=filters,
                     diff_augment=False, label_smoothing=False,
                     iterations=warmup + iterations, grid_every=10**6, checkpoint_every=10**6, progress=False)
     with tempfile.TemporaryDirectory() as study:

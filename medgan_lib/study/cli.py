@@ -37,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--wait", action="store_true",
                      help="if another runner is using the study folder, wait for it instead of refusing")
     run.add_argument("--workers", type=int, help="steps run in parallel (default: the profile's)")
+    run.add_argument("--ray-address", metavar="HOST:PORT",
+                     help="run each step as a Ray task on this cluster ('auto': the running one, 'local': start one "
+                          "here); the study folder must be shared storage (default: the profile's study.ray_address; "
+                          "none: local threads)")
     run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR,
                      help="folder of the section notebooks; profiles are read from its params/")
     run.set_defaults(func=_run)
@@ -58,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from medgan_lib.study.executors import SharedStorageError
     from medgan_lib.study.runner import KernelUnreachable, dry_run, run_study
 
     signal.signal(signal.SIGTERM, _terminate)  # like Ctrl-C: stop the notebooks, keep the finished steps
@@ -70,8 +75,8 @@ def _run(args: argparse.Namespace) -> int:
             return _print_plan(dry_run(profile, out, notebooks_dir=args.notebooks, force=args.force,
                                        only=tuple(args.sections)), out)
         result = run_study(profile, out, notebooks_dir=args.notebooks, force=args.force, wait=args.wait,
-                           only=tuple(args.sections))
-    except (ProfileError, Locked, KernelUnreachable) as err:
+                           only=tuple(args.sections), ray_address=args.ray_address)
+    except (ProfileError, Locked, KernelUnreachable, SharedStorageError) as err:
         print(f"medgan study run: {err}", file=sys.stderr)
         return 2
     except NoSpaceError as err:  # e.g. the runner's own study.json: the finished steps are kept, the rest is not

@@ -35,7 +35,7 @@ NOTEBOOKS_DIR = REPO / "notebooks"
 PROFILES_DIR = NOTEBOOKS_DIR / "params"
 # Keys every notebook must declare (COMMON.md); the runner sets ``study_dir`` itself.
 REQUIRED_KEYS = ("study_dir", "dataset", "seed", "device")
-RUNNER_KEYS = ("gans", "mask_gans", "seeds", "workers", "sections")
+RUNNER_KEYS = ("gans", "mask_gans", "seeds", "workers", "sections", "ray_address", "ray_resources")
 
 
 class ProfileError(ValueError):
@@ -225,3 +225,10 @@ def _check_runner_values(study: dict[str, Any], where: str) -> None:
         raise ProfileError(f"{where}: study.sections must be a list of section numbers or names, got {study['sections']!r}")
     if "workers" in study and not (isinstance(study["workers"], int) and study["workers"] >= 1):
         raise ProfileError(f"{where}: study.workers must be an integer >= 1, got {study['workers']!r}")
+    if "ray_address" in study and not isinstance(study["ray_address"], str):
+        raise ProfileError(f"{where}: study.ray_address must be HOST:PORT, 'auto', 'local' or '', "
+                           f"got {study['ray_address']!r}")
+    if "ray_resources" in study:
+        from medgan_lib.study.executors import check_resources
+
+        check_resources(study["ray_resources"], f"{where}: study.ray_resources")

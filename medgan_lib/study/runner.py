@@ -27,6 +27,7 @@ from medgan_lib.atomic import write_json, write_text
 from medgan_lib.hashing import hash_inputs, sha256_file
 from medgan_lib.locks import exclusive
 from medgan_lib.provenance import code_version, library_versions
+from medgan_lib.study.executors import LocalExecutor, RayExecutor, executor
 from medgan_lib.study.plan import SECTIONS, Section, Step, build_plan, profile_sections, select_sections
 from medgan_lib.study.profiles import NOTEBOOKS_DIR, Profile, ProfileError, notebook_parameters, validate
 
@@ -142,16 +143,19 @@ def check_loopback() -> None:
 
 def run_study(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
               workers: int | None = None, sections: tuple[Section, ...] = SECTIONS, only: tuple[str, ...] = (),
-              echo: Callable[[str], None] = print, heartbeat: float = 30.0, wait: bool = False) -> StudyResult:
+              echo: Callable[[str], None] = print, heartbeat: float = 30.0, wait: bool = False,
+              ray_address: str | None = None) -> StudyResult:
     """Execute the study's notebooks into ``out``; reuse steps whose fingerprint (notebook, parameters,
     library code, library versions, fingerprints of the steps it reads) is unchanged unless ``force``.
     ``only`` (section names or their numbers, "03") runs those sections alone: every other step keeps its
     previous result, unrun. One runner per study folder: a second one raises ``Locked`` naming the first
-    (``wait``: queue behind it)."""
+    (``wait``: queue behind it). ``ray_address`` (else the profile's ``study.ray_address``; HOST:PORT, "auto",
+    or "local") runs each step as a Ray task (``executors.RayExecutor``); without one, local threads."""
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    ray_address = ray_address or profile.study.get("ray_address") or None
     with exclusive(out / LOCK_FILE, wait=wait, what=f"study folder {out}"):
-        return _run_study(profile, out, notebooks_dir, force, workers, sections, only, echo, heartbeat)
+        return _run_study(profile, out, notebooks_dir, force, workers, sections, only, echo, heartbeat, ray_address)
 
 
 def dry_run(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR, force: bool = False,
@@ -187,7 +191,7 @@ def _environment() -> dict[str, str]:
 
 def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, workers: int | None,
                sections: tuple[Section, ...], only: tuple[str, ...], echo: Callable[[str], None],
-               heartbeat: float) -> StudyResult:
+               heartbeat: float, ray_address: str | None) -> StudyResult:
     notebooks_dir = Path(notebooks_dir).resolve()
     sections = profile_sections(profile, sections)
     declared = declared_parameters(notebooks_dir, sections)
@@ -205,10 +209,9 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
     state = {"profile": profile.name, "study": profile.study, "common": profile.common, "sections": profile.sections,
              "notebooks_dir": str(notebooks_dir), "plan": [s.name for s in steps], "started": _now(),
              "code_version": code_version()}
-    threads = max(1, (os.cpu_count() or 1) // workers)
     started_at = time.monotonic()
     pending = list(steps)
-    running: dict[futures.Future, tuple[Step, float]] = {}
+    running: dict[futures.Future, tuple[Step, float, StepRecord]] = {}
     total = len(steps)
 
     def done_count() -> int:
@@ -219,9 +222,7 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
         state["wall_time"] = time.monotonic() - started_at
         write_json(out / STATE_FILE, state)
 
-    echo(f"study {out.name}: profile {profile.name}, {total} steps, {workers} worker(s), output {out}")
-
-    def schedule(pool: futures.ThreadPoolExecutor) -> None:
+    def schedule(pool: LocalExecutor | RayExecutor) -> None:
         """Start every step whose needs are met (or reuse it), wait for one to finish, until all are done."""
         while pending or running:
             progressed = True
@@ -246,7 +247,8 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
                             check_loopback()  # once, before the first notebook of this run starts
                         echo(f"[{done_count()}/{total}] running {step.name} ({reason}) ...")
                         previous.pop(step.name, None)
-                        running[pool.submit(_execute, step, record, out, notebooks_dir, threads)] = (step, time.monotonic())
+                        future = pool.submit(step.section, _execute, step, record, out, notebooks_dir)
+                        running[future] = (step, time.monotonic(), record)
                     else:
                         continue
                     pending.remove(step)
@@ -256,11 +258,16 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
                 continue
             finished, _ = futures.wait(running, timeout=heartbeat, return_when=futures.FIRST_COMPLETED)
             if not finished:
-                busy = ", ".join(f"{s.name} ({time.monotonic() - t0:.0f} s)" for s, t0 in running.values())
+                busy = ", ".join(f"{s.name} ({time.monotonic() - t0:.0f} s)" for s, t0, _ in running.values())
                 echo(f"  ... running: {busy}; {total - done_count() - len(running)} waiting")
             for future in finished:
-                step, _ = running.pop(future)
-                record = future.result()
+                step, t0, submitted = running.pop(future)
+                try:
+                    record = future.result()
+                except Exception as err:  # e.g. a Ray worker lost twice: the step fails, the study goes on
+                    record = dataclasses.replace(submitted, status=FAILED, wall_time=round(time.monotonic() - t0, 2),
+                                                 error=f"{type(err).__name__}: {err}".splitlines()[0],
+                                                 log=f"logs/{step.name}.log")
                 _render(record, out)
                 records[step.name] = record
                 executed.append(step.name)
@@ -272,11 +279,14 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
                          f"{remaining} remaining")
                 save()
 
-    with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+    with executor(workers, ray_address, out, profile.study.get("ray_resources"), _stop_children) as pool:
+        pool.check(s.section for s in steps)
+        echo(f"study {out.name}: profile {profile.name}, {total} steps, {workers} at a time on {pool.name}, "
+             f"output {out}")
         try:
             schedule(pool)
         except BaseException:  # interrupted: stop the notebooks now, keep what finished, re-raise
-            _stop_children()
+            pool.stop()
             save()
             raise
     state["finished"] = _now()
@@ -393,7 +403,8 @@ def _damaged_outputs(step: Step, out: Path) -> list[str]:
 
 
 def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, threads: int) -> StepRecord:
-    """Run one notebook through papermill in its own process (its kernel is the venv's python3)."""
+    """Run one notebook through papermill in its own process (its kernel is the venv's python3), with ``threads``
+    threads; in a local thread or in a Ray task alike."""
     record = dataclasses.replace(record, started=_now(), notebook=f"notebooks/{step.name}.ipynb",
                                  log=f"logs/{step.name}.log")
     output = out / record.notebook
@@ -409,6 +420,7 @@ def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, thr
     env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(Path(sys.prefix) / "share" / "jupyter"),
                                                         env.get("JUPYTER_PATH")]))
     env.setdefault("OMP_NUM_THREADS", str(threads))
+    env.pop("RAY_ADDRESS", None)  # a notebook's own Ray (06's search) follows its ray_address, not the runner's
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline, whatever the caller set
     env["MEDGAN_NO_PROGRESS"] = "1"  # a widget bar would be saved frozen at 0 % (medgan_lib.progress)
     command = [sys.executable, "-m", "papermill", str(notebooks_dir / f"{step.section}.ipynb"), str(output),
