@@ -133,7 +133,8 @@ def fake_prepare(monkeypatch):
     """``prepare`` returning tiny train/val splits; records the calls."""
     calls = []
 
-    def prepare(dataset, split, resolution, root=None, count=None, seed=0, empty_slices=None, progress=False):
+    def prepare(dataset, split, resolution, root=None, count=None, seed=0, empty_slices=None, view=None,
+                progress=False):
         calls.append((dataset, split, resolution, count, seed))
         return tiny_data(6, split, offset=0 if split == "train" else 100)
 
