@@ -60,17 +60,13 @@ class RayExecutor:
     def __init__(self, address: str, out: Path, resources: dict[str, dict[str, Any]] | None = None) -> None:
         import ray
 
+        from medgan_lib.tune.study import ray_session  # imports Ray Tune: only when Ray runs the study
+
         self._ray = ray
         self.resources = check_resources(resources or {})
         self._refs: list[Any] = []
-        self._session = contextlib.ExitStack()
-        if not ray.is_initialized():
-            env = {key: os.environ[key] for key in ("MEDGAN_CACHE", "MEDGAN_RUNS", "PYTHONPATH") if key in os.environ}
-            kwargs: dict[str, Any] = ({"num_cpus": os.cpu_count() or 1, "include_dashboard": False}
-                                      if address == LOCAL else {"address": address})
-            ray.init(**kwargs, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
-                     configure_logging=False)
-            self._session.callback(ray.shutdown)
+        self._session = contextlib.ExitStack()  # the Ray this executor started, shut down on close
+        self._session.enter_context(ray_session(None if address == LOCAL else address, num_cpus=os.cpu_count() or 1))
         try:
             check_shared(out)
         except BaseException:
