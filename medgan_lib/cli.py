@@ -8,7 +8,7 @@ import importlib.metadata
 import sys
 
 # Modules exposing ``register(subparsers)``; each adds one command group (``medgan data ...``).
-COMMAND_MODULES = ("medgan_lib.data.cli", "medgan_lib.study.cli", "medgan_lib.turing.cli")
+COMMAND_MODULES = ("medgan_lib.data.cli", "medgan_lib.training.cli", "medgan_lib.study.cli", "medgan_lib.turing.cli")
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):

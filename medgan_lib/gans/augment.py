@@ -2,7 +2,8 @@
 al. 2020) and classic augmentation of real batches (random flips and shifts of image and mask together).
 
 Colour transforms touch the image channels only; geometric ones move image and mask channels together.
-Random draws use the global torch RNG, so they are seeded and restored with the run.
+Random draws use the global torch RNG, so they are seeded and restored with the run, and draw for the whole
+global batch when training runs on several processes (medgan_lib.parallel).
 """
 
 from __future__ import annotations
@@ -10,19 +11,21 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from medgan_lib import parallel
+
 
 def _brightness(x: torch.Tensor) -> torch.Tensor:
-    return x + (torch.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) - 0.5)
+    return x + (parallel.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) - 0.5)
 
 
 def _saturation(x: torch.Tensor) -> torch.Tensor:
     mean = x.mean(dim=1, keepdim=True)
-    return (x - mean) * (torch.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) * 2) + mean
+    return (x - mean) * (parallel.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) * 2) + mean
 
 
 def _contrast(x: torch.Tensor) -> torch.Tensor:
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (torch.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) + 0.5) + mean
+    return (x - mean) * (parallel.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) + 0.5) + mean
 
 
 def color(x: torch.Tensor, image_channels: int) -> torch.Tensor:
@@ -38,7 +41,7 @@ def _shift(x: torch.Tensor, ratio: float, padding: str) -> torch.Tensor:
     """Shift each sample by a random whole number of pixels, up to ``ratio`` of its size."""
     n, _, h, w = x.shape
     limit = torch.tensor([w * ratio, h * ratio], device=x.device)
-    shift = torch.round((torch.rand(n, 2, device=x.device) * 2 - 1) * limit)  # pixels (dx, dy)
+    shift = torch.round((parallel.rand(n, 2, device=x.device) * 2 - 1) * limit)  # pixels (dx, dy)
     theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0
     theta[:, 0, 2] = -shift[:, 0] * 2.0 / w
@@ -56,8 +59,8 @@ def cutout(x: torch.Tensor, image_channels: int, ratio: float = 0.5) -> torch.Te
     """Zero a random square of side ``ratio`` x size in each sample (all channels)."""
     n, _, h, w = x.shape
     ch, cw = int(h * ratio), int(w * ratio)
-    y0 = torch.randint(0, h - ch + 1, (n, 1, 1), device=x.device)
-    x0 = torch.randint(0, w - cw + 1, (n, 1, 1), device=x.device)
+    y0 = parallel.randint(0, h - ch + 1, n, 1, 1, device=x.device)
+    x0 = parallel.randint(0, w - cw + 1, n, 1, 1, device=x.device)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
     inside = (ys >= y0) & (ys < y0 + ch) & (xs >= x0) & (xs < x0 + cw)
@@ -77,6 +80,6 @@ def diff_augment(x: torch.Tensor, policy: list[str], image_channels: int) -> tor
 def classic_augment(x: torch.Tensor, max_shift: float = 0.0625) -> torch.Tensor:
     """Classic augmentation of a real batch: random horizontal flip and a small shift of image+mask,
     with edge padding (so background stays background)."""
-    flip = torch.rand(x.shape[0], device=x.device) < 0.5
+    flip = parallel.rand(x.shape[0], device=x.device) < 0.5
     x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
     return _shift(x, max_shift, "border")

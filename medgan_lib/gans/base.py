@@ -61,6 +61,12 @@ class GAN(nn.Module):
     def after_generator_step(self, step: int) -> None:
         """Hook after G's optimiser step (EMA of generator weights for StyleGAN2)."""
 
+    @property
+    def batch_group(self) -> int:
+        """Samples of a batch the discriminator looks at together (StyleGAN2's minibatch stddev): data-parallel
+        training keeps each such group on one process (``medgan_lib.parallel.shard``). Default: 1."""
+        return 1
+
     def optimizer_settings(self, network: str, lr: float, betas: tuple[float, float]
                            ) -> tuple[float, tuple[float, float]]:
         """(lr, betas) the optimiser of ``network`` ("generator" or "discriminator") is built with; GANs with

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from medgan_lib import parallel
 from medgan_lib.gans.augment import diff_augment
 from medgan_lib.gans.base import GANS, GAN, DataShape
 from medgan_lib.gans.losses import LOSSES, gradient_penalty
@@ -62,7 +63,7 @@ class AdversarialGAN(GAN):
         return diff_augment(x, self.policy, self.shape.image_channels) if self.policy else x
 
     def discriminator_loss(self, real, cond, step):
-        z = torch.randn(real.shape[0], self.latent_dim, device=real.device)
+        z = parallel.randn(real.shape[0], self.latent_dim, device=real.device)
         # Generated with its graph and shown to D detached; the following generator step reuses it, so an
         # iteration costs one generator forward, as in the reference DCGAN loop.
         fake = self.generator(z)
@@ -81,7 +82,7 @@ class AdversarialGAN(GAN):
     def generator_loss(self, real, cond, step):
         fake, self._fake_for_generator = getattr(self, "_fake_for_generator", None), None
         if fake is None or fake.shape[0] != real.shape[0]:
-            fake = self.generator(torch.randn(real.shape[0], self.latent_dim, device=real.device))
+            fake = self.generator(parallel.randn(real.shape[0], self.latent_dim, device=real.device))
         need_features = self.config.feature_matching_weight > 0
         out = self.discriminator(self._augment(fake), features=need_features)
         d_fake, fake_features = out if need_features else (out, None)
@@ -90,7 +91,7 @@ class AdversarialGAN(GAN):
         if need_features:
             with torch.no_grad():
                 _, real_features = self.discriminator(self._augment(real), features=True)
-            matching = F.mse_loss(fake_features.mean(0), real_features.mean(0))
+            matching = F.mse_loss(parallel.batch_mean(fake_features), parallel.batch_mean(real_features))
             loss = loss + self.config.feature_matching_weight * matching
             stats["feature_matching"] = float(matching.detach())
         if self.config.vgg_loss_weight > 0:

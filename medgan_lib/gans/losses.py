@@ -11,6 +11,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from medgan_lib import parallel
 from medgan_lib.registry import Registry
 
 SMOOTH_REAL = 0.9  # one-sided label smoothing target for real samples (Salimans et al. 2016)
@@ -99,7 +100,7 @@ LOSSES.register("hinge")(HingeLoss())
 
 def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """WGAN-GP penalty E[(||grad_x D(x_hat)||_2 - 1)^2] at random interpolates x_hat of real and fake."""
-    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    alpha = parallel.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     out = discriminator(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from medgan_lib.config import ConfigError
+from medgan_lib import parallel
 from medgan_lib.gans.augment import diff_augment
 from medgan_lib.gans.base import GAN, GANS, DataShape
 
@@ -221,9 +222,9 @@ class SPADEGAN(GAN):
     def _fake(self, real: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Generated images for the batch's masks, and the KL term when the style encoder is on."""
         if self.generator.encoder is None:
-            return self.generator(torch.randn(real.shape[0], self.latent_dim, device=real.device), mask), None
+            return self.generator(parallel.randn(real.shape[0], self.latent_dim, device=real.device), mask), None
         mu, logvar = self.generator.encoder(real)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z = mu + parallel.randn_like(mu) * torch.exp(0.5 * logvar)
         kl = -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(dim=1).mean()
         return self.generator(z, mask), kl
 

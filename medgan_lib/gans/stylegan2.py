@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from medgan_lib.config import ConfigError
+from medgan_lib import parallel
 from medgan_lib.gans.augment import diff_augment
 from medgan_lib.gans.base import GAN, GANS, DataShape
 from medgan_lib.gans.resample import downsample2d, fir_filter, upsample2d
@@ -129,7 +130,7 @@ class MappingNetwork(nn.Module):
     @torch.no_grad()
     def track(self, w: torch.Tensor, beta: float) -> None:
         """w_avg <- beta * w_avg + (1 - beta) * mean(w) (StyleGAN2: beta = 0.995, from zero)."""
-        self.w_avg.copy_(w.detach().mean(dim=0).to(self.w_avg.dtype).lerp(self.w_avg, beta))
+        self.w_avg.copy_(parallel.batch_mean(w.detach()).to(self.w_avg.dtype).lerp(self.w_avg, beta))
 
 
 class ModulatedConv2d(nn.Module):
@@ -176,8 +177,11 @@ class StyleLayer(nn.Module):
                 shared_noise: bool = False) -> torch.Tensor:
         x = self.conv(x, w)
         n, _, h, wd = x.shape
-        noise = torch.randn((1 if shared_noise else n, 1, h, wd), generator=noise_gen,
-                            device=noise_gen.device if noise_gen is not None else x.device).to(x.device)
+        if noise_gen is None and not shared_noise:  # training: per-sample noise of the global batch
+            noise = parallel.randn(n, 1, h, wd, device=x.device)
+        else:
+            noise = torch.randn((1 if shared_noise else n, 1, h, wd), generator=noise_gen,
+                                device=noise_gen.device if noise_gen is not None else x.device).to(x.device)
         x = x + noise * self.noise_strength + self.bias[None, :, None, None]
         return F.leaky_relu(x, 0.2) * SQRT2
 
@@ -341,6 +345,10 @@ class StyleGAN2(GAN):
                              "train the run again")
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
+    @property
+    def batch_group(self) -> int:
+        return self.options.mbstd_group
+
     def optimizer_settings(self, network: str, lr: float, betas: tuple[float, float]
                            ) -> tuple[float, tuple[float, float]]:
         """Lazy regularisation (Karras et al. 2020, Appendix B): a regulariser every k steps adds one step's
@@ -356,12 +364,12 @@ class StyleGAN2(GAN):
     def _ws(self, n: int, device: torch.device, track: bool = False) -> torch.Tensor:
         """Training styles: one w per sample, replaced from a random layer on by a second w (style mixing).
         ``track``: update the average w with the first w (once per generator step)."""
-        ws = self.generator.styles(torch.randn(n, self.z_dim, device=device))
+        ws = self.generator.styles(parallel.randn(n, self.z_dim, device=device))
         if track:
             self.generator.mapping.track(ws[:, 0], self.options.w_avg_beta)
         if self.options.style_mixing_prob > 0 and torch.rand(()).item() < self.options.style_mixing_prob:
             cutoff = int(torch.randint(1, ws.shape[1], ()).item())
-            ws2 = self.generator.styles(torch.randn(n, self.z_dim, device=device))
+            ws2 = self.generator.styles(parallel.randn(n, self.z_dim, device=device))
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         return ws
 
@@ -384,8 +392,8 @@ class StyleGAN2(GAN):
     def generator_loss(self, real: torch.Tensor, cond: torch.Tensor | None, step: int
                        ) -> tuple[torch.Tensor, dict[str, float]]:
         n = real.shape[0]
-        self.images_seen += n
-        self._batch = n
+        self.images_seen += parallel.global_batch(n)
+        self._batch = parallel.global_batch(n)
         fake_logits = self.discriminator(self.augment(self.generator.synthesis(self._ws(n, real.device, track=True))))
         loss = F.softplus(-fake_logits).mean()
         stats = {"d_fake_g": float(fake_logits.detach().mean())}
@@ -399,11 +407,11 @@ class StyleGAN2(GAN):
         """Penalty (|J_w^T y| - a)^2 with y random image-space noise and a the running mean length."""
         ws = self._ws(n, device)
         img = self.generator.synthesis(ws)
-        noise = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+        noise = parallel.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
         (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
         lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
         with torch.no_grad():
-            self.pl_mean.copy_(self.pl_mean.lerp(lengths.mean(), self.options.pl_decay))
+            self.pl_mean.copy_(self.pl_mean.lerp(parallel.batch_mean(lengths), self.options.pl_decay))
         return (lengths - self.pl_mean).square().mean(), float(lengths.detach().mean())
 
     @torch.no_grad()

@@ -23,7 +23,8 @@ WeightInit = Literal["normal", "xavier", "xavier_uniform", "kaiming", "default"]
 
 # Fields that may change when a run is resumed: they do not alter what is computed per iteration.
 RESUMABLE_FIELDS = ("iterations", "checkpoint_every", "grid_every", "log_every", "device", "progress",
-                    "loss_warn_bound")  # loss_warn_bound only decides what summary.json warns of
+                    "loss_warn_bound", "channels_last")  # loss_warn_bound only decides what summary.json warns of;
+# channels_last only how tensors are laid out in memory
 # Fields of configs written by earlier versions that never changed training: read and ignored, so those runs
 # still load and match (collapse_ratio: the mode-collapse rule is now medgan_lib.diversity's, one for every page).
 RETIRED_FIELDS = ("collapse_ratio",)
@@ -85,7 +86,8 @@ class TrainConfig:
     grid_size: int = 16  # samples per grid (a square number looks best)
     loss_warn_bound: float = 1e4  # a finite |D or G loss| above this is warned of in summary.json (training goes on)
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda"
-    amp: bool = False  # mixed precision (CUDA only; ignored on CPU)
+    amp: bool = False  # mixed precision on CUDA: bf16 autocast where supported, else fp16 with a scaler (CPU: off)
+    channels_last: bool = False  # channels-last memory format for the networks and batches on CUDA (CPU: off)
     progress: bool = True  # tqdm progress bar
 
     def __post_init__(self) -> None:

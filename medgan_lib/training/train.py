@@ -8,6 +8,11 @@ finished, ``summary.json`` (belmekki's D-loss statistics, mode-collapse flag, th
 study's ``gan_runs`` results.
 
 Resuming restores everything, so an interrupted run continues exactly as an uninterrupted one would.
+
+Data-parallel training: ``train_gan(config, processes=N)`` starts N processes of this machine with torchrun (one per
+GPU, or N CPU processes with gloo), and ``torchrun --nproc_per_node N -m medgan_lib.cli train ...`` does the same on
+any number of nodes. The N processes compute what one process computes with the same global batch
+(``medgan_lib.parallel``); rank 0 alone writes the run directory, and checkpoints hold every rank's RNG state.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,6 +30,7 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
+from medgan_lib import parallel
 from medgan_lib.atomic import write_json, write_text
 from medgan_lib.config import ConfigError
 from medgan_lib.data.dataset import PreparedDataset, from_joint, onehot
@@ -52,17 +61,23 @@ class TrainingDiverged(RuntimeError):
 
 
 def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: str | Path | None = "auto",
-              data: PreparedDataset | None = None) -> Path:
+              data: PreparedDataset | None = None, processes: int = 1) -> Path:
     """Train ``config.gan`` on ``config.data``'s GAN training images (``DataSpec.gan_train``) and return the run
     directory.
 
     ``resume="auto"`` continues (or just returns) a run of this study with the same hyperparameters
     (only iterations, intervals, device and progress may differ); a path resumes that run and refuses
     if its hyperparameters differ; ``None`` always starts a new run. ``data`` replaces the prepared
-    images (tests, custom data).
+    images (tests, custom data). ``processes`` > 1 trains data-parallel on that many processes of this
+    machine, started with torchrun (``config.batch_size`` is the global batch); a process torchrun started
+    runs its share whatever ``processes`` says.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"train_gan expects a TrainConfig, got {type(config).__name__}")
+    if not isinstance(processes, int) or processes < 1:
+        raise ConfigError(f"train_gan: processes must be an integer >= 1, got {processes!r}")
+    if processes > 1 and not parallel.launched_by_torchrun():
+        return _launch(config, study_dir, resume, data, processes)
     runs = study_path(study_dir) / "runs"
     if data is None:
         data = config.data.gan_train()
@@ -71,21 +86,53 @@ def train_gan(config: TrainConfig, study_dir: str | Path | None = None, resume: 
     if config.channels == "masks" and data.num_classes < 2:
         raise ConfigError(f"TrainConfig.channels: 'masks' needs segmentation masks, but dataset '{data.name}' has "
                           f"none (labels {list(data.label_names)})")
-    with exclusive(runs / RUNS_LOCK):  # choosing or creating the run folder: one train_gan at a time
-        run = _run_dir(config, runs, resume)
-    with exclusive(run.path / RUN_LOCK):  # a concurrent train_gan of the same run waits, then finds it finished
-        return _Trainer(config, run, data, study_dir).run()
+    with parallel.joined(select_device(config.device).type) as world:
+        if world.main:
+            with exclusive(runs / RUNS_LOCK):  # choosing or creating the run folder: one train_gan at a time
+                run = _run_dir(config, runs, resume)
+        run = Run(parallel.broadcast_object(str(run.path) if world.main else None))
+        # a concurrent train_gan of the same run waits, then finds it finished (rank 0 holds the lock for all ranks)
+        with exclusive(run.path / RUN_LOCK) if world.main else contextlib.nullcontext():
+            return _Trainer(config, run, data, study_dir).run()
+
+
+def _launch(config: TrainConfig, study_dir: str | Path | None, resume: str | Path | None,
+            data: PreparedDataset | None, processes: int) -> Path:
+    """Train the run on ``processes`` local processes started by torchrun (``medgan train`` in each); returns its
+    directory once they all finished, or raises naming the run when one failed (their output is above)."""
+    if data is not None:
+        raise ConfigError("train_gan: data= cannot be passed to processes started by torchrun; with processes > 1 "
+                          "each process reads config.data itself")
+    study = study_path(study_dir).resolve()
+    with exclusive(study / "runs" / RUNS_LOCK):
+        run = _run_dir(config, study / "runs", resume)
+    config_file = run.path / ".launch-config.json"
+    write_json(config_file, config.to_dict())
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
+               "-m", "medgan_lib.cli", "train", "--config", str(config_file), "--study", str(study),
+               "--resume", str(run.path)]
+    try:
+        code = subprocess.run(command, env=os.environ.copy()).returncode
+    finally:
+        config_file.unlink(missing_ok=True)
+    if code:
+        raise RuntimeError(f"{config.gan} run {run.path}: data-parallel training on {processes} processes failed "
+                           f"(torchrun exit status {code}); the processes' errors are printed above. Rerun to resume "
+                           "from its last checkpoint")
+    return run.path
 
 
 def train_gans(gans: list[str], preset_name: str = "quick", study_dir: str | Path | None = None,
-               **overrides: Any) -> dict[str, Path]:
-    """Train each GAN of ``gans`` with ``preset(preset_name, gan=..., **overrides)``; returns name -> run dir
-    (finished runs with the same hyperparameters are reused). Overrides that are None are ignored."""
+               processes: int = 1, **overrides: Any) -> dict[str, Path]:
+    """Train each GAN of ``gans`` with ``preset(preset_name, gan=..., **overrides)`` on ``processes`` data-parallel
+    processes; returns name -> run dir (finished runs with the same hyperparameters are reused). Overrides that are
+    None are ignored."""
     from medgan_lib.config import name_list
     from medgan_lib.training.config import preset
 
     kept = {k: v for k, v in overrides.items() if v is not None}
-    return {gan: train_gan(preset(preset_name, gan=gan, **kept), study_dir) for gan in name_list(gans, "gans")}
+    return {gan: train_gan(preset(preset_name, gan=gan, **kept), study_dir, processes=processes)
+            for gan in name_list(gans, "gans")}
 
 
 def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Run:
@@ -105,6 +152,14 @@ def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Run:
             if not config_differences(run.config_dict, new) and run.checkpoint_step() <= config.iterations:
                 return run
     return Run.create(runs, config)
+
+
+def precision(config: TrainConfig, device: torch.device) -> str:
+    """The arithmetic a run computes in: "bf16" or "fp16" autocast with ``config.amp`` on CUDA (bf16 where the GPU
+    supports it; fp16 with a gradient scaler otherwise), else "fp32" (always on CPU)."""
+    if not (config.amp and device.type == "cuda"):
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
 def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
@@ -135,8 +190,12 @@ class _Trainer:
 
     def __init__(self, config: TrainConfig, run: Run, data: PreparedDataset, study_dir) -> None:
         self.config, self.folder, self.study_dir = config, run, study_dir
+        self.world = parallel.world()
         self.device = select_device(config.device)
-        self.amp = bool(config.amp and self.device.type == "cuda")
+        if self.device.type == "cuda" and self.world.size > 1:
+            self.device = torch.device("cuda", self.world.local_rank)
+        self.precision = precision(config, self.device)
+        self.channels_last = bool(config.channels_last and self.device.type == "cuda")
         # A masks-only run's GAN sees no image channels: it learns the one-hot mask channels alone.
         masks_only = config.channels == "masks"
         self.shape = DataShape(0 if masks_only else data.image_channels, data.num_classes, data.resolution)
@@ -144,7 +203,11 @@ class _Trainer:
                           "label_names": list(data.label_names), "spec": config.data.to_dict(),
                           "spec_hash": config.data.hash, "patients": sorted(set(data.patient_ids.tolist()))}
         seed_everything(config.seed)
-        self.gan = build_gan(config, self.shape).to(self.device)
+        self.gan = build_gan(config, self.shape)
+        if self.world.size > 1:
+            parallel.sync_batchnorm(self.gan)
+        self.gan = self.gan.to(self.device, memory_format=torch.channels_last if self.channels_last
+                               else torch.preserve_format)
         self.conditional = bool(getattr(self.gan, "conditional", False))
         if self.conditional:
             self.real = torch.from_numpy(data.images).to(self.device)
@@ -158,8 +221,8 @@ class _Trainer:
                                     *self.gan.optimizer_settings("generator", config.lr_g, config.betas_g))
         self.opt_d = make_optimizer(config.optimizer, self.gan.discriminator.parameters(),
                                     *self.gan.optimizer_settings("discriminator", config.lr_d, config.betas_d))
-        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.data_gen = torch.Generator().manual_seed(config.seed)
         self.order = torch.randperm(len(self.real), generator=self.data_gen)
         self.position = 0
@@ -177,10 +240,12 @@ class _Trainer:
         if self.position + b > len(self.order):
             self.order = torch.randperm(len(self.real), generator=self.data_gen)
             self.position = 0
-        idx = self.order[self.position:self.position + b].to(self.device)
+        idx = parallel.shard(self.order[self.position:self.position + b]).to(self.device)
         self.position += b
         real = self.real[idx]
         cond = self.cond[idx] if self.cond is not None else None
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         if self.config.data_augmentation:
             if cond is None:
                 real = classic_augment(real)
@@ -196,23 +261,30 @@ class _Trainer:
                 "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
                 "rng": get_rng_state(), "data": {"generator": self.data_gen.get_state(), "order": self.order,
                                                  "position": self.position},
-                "config": self.config.to_dict()}
+                "config": self.config.to_dict(),
+                **({"rng_ranks": parallel.gather(get_rng_state())} if self.world.size > 1 else {})}
 
     def _save(self) -> None:
-        """Write the stats and the checkpoint; a state holding a NaN/inf tensor is never written (it diverged)."""
+        """Write the stats and the checkpoint (rank 0); a state holding a NaN/inf tensor is never written (it
+        diverged). Every rank takes part: the checkpoint gathers each rank's RNG state."""
         self._write_stats()
         state = self._state()
         bad = _non_finite(state["gan"])
         if bad is not None:
             self._diverged(f"the weights became non-finite ({bad})", self.step)
-        self.folder.write_checkpoint(state)
+        if self.world.main:
+            self.folder.write_checkpoint(state)
 
     def _write_stats(self) -> None:
-        write_text(self.folder.stats_file, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
+        if self.world.main:
+            write_text(self.folder.stats_file, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.rows))
 
     def _restore(self) -> None:
-        """Continue from the run's verified checkpoint, if any, after removing what a killed write left."""
-        self.folder.remove_partial_writes()
+        """Continue from the run's verified checkpoint, if any, after removing what a killed write left; each rank
+        takes back its own RNG state (rank 0's when the run had another number of processes: all ranks draw alike)."""
+        if self.world.main:
+            self.folder.remove_partial_writes()
+        parallel.barrier()
         if not self.folder.checkpoint_file.is_file():
             return
         state = self.folder.read_checkpoint()
@@ -224,16 +296,20 @@ class _Trainer:
         self.data_gen.set_state(state["data"]["generator"])
         self.order, self.position = state["data"]["order"], state["data"]["position"]
         self.step, self.wall = int(state["step"]), float(state["wall"])
-        set_rng_state(state["rng"])
+        ranks = state.get("rng_ranks") or []
+        set_rng_state(ranks[self.world.rank] if len(ranks) == self.world.size else state["rng"])
         self.rows = [r for r in self.folder.stats() if r["step"] <= self.step]
 
     # --- one iteration ---
     def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16)
 
     def _update(self, loss: torch.Tensor, optimizer, scaler, module) -> float:
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        parallel.average_gradients(module.parameters())
         scaler.unscale_(optimizer)
         norm = _grad_norm(module)
         scaler.step(optimizer)
@@ -247,7 +323,7 @@ class _Trainer:
             self._diverged(f"the {name} became {value}", row["step"], row)
         if abs(value) > self.config.loss_warn_bound:
             first, peak = self.loss_peaks.get(key, (row["step"], 0.0))
-            if key not in self.loss_peaks:
+            if key not in self.loss_peaks and self.world.main:
                 print(f"warning: {self.folder.name}: the {name} reached {value:.3g} at iteration {row['step']} "
                       f"(|loss| > loss_warn_bound={self.config.loss_warn_bound:g}); training goes on, but it is "
                       f"unstable (lr_g={self.config.lr_g}, lr_d={self.config.lr_d})")
@@ -282,7 +358,7 @@ class _Trainer:
             real, cond = self._batch()
             with self._autocast():
                 d_loss, d_stats = gan.discriminator_loss(real, cond, step)
-            row.update(d_loss=float(d_loss.detach()), **d_stats)
+            row.update(parallel.average({"d_loss": float(d_loss.detach()), **d_stats}, self.device))
             self._check_finite("d_loss", row)
             row["grad_norm_d"] = self._update(d_loss, self.opt_d, self.scaler_d, gan.discriminator)
             gan.after_discriminator_step(step)
@@ -291,7 +367,7 @@ class _Trainer:
         try:
             with self._autocast():
                 g_loss, g_stats = gan.generator_loss(real, cond, step)
-            row.update(g_loss=float(g_loss.detach()), **g_stats)
+            row.update(parallel.average({"g_loss": float(g_loss.detach()), **g_stats}, self.device))
             self._check_finite("g_loss", row)
             row["grad_norm_g"] = self._update(g_loss, self.opt_g, self.scaler_g, gan.generator)
         finally:
@@ -330,22 +406,30 @@ class _Trainer:
 
     # --- the loop ---
     def run(self) -> Path:
-        config = self.config
-        self.folder.write_config(config)
+        with parallel.batch_group(self.gan.batch_group):
+            parallel.check_batch(min(self.config.batch_size, len(self.real)))
+            return self._run()
+
+    def _run(self) -> Path:
+        config, main = self.config, self.world.main
+        if main:
+            self.folder.write_config(config)
         self._restore()
-        if not self.folder.info_file.is_file():
+        if main and not self.folder.info_file.is_file():
             write_json(self.folder.info_file, {"shape": {"image_channels": self.shape.image_channels,
                                                              "num_classes": self.shape.num_classes,
                                                              "resolution": self.shape.resolution},
                                                    "channels": config.channels, "data": self.data_info,
                                                    "gan_options": self.gan.options_dict(),
-                                                   "provenance": provenance(device=str(self.device))})
+                                                   "provenance": provenance(device=str(self.device),
+                                                                            **self._execution())})
         start = self.step
         if start >= config.iterations and self.folder.finished:
-            self._record(self.folder.summary)  # a kill between summary.json and its row must not lose the row
+            if main:
+                self._record(self.folder.summary)  # a kill between summary.json and its row must not lose the row
             return self.folder.path
         self.gan.train()
-        bar = tqdm(total=config.iterations, initial=start, disable=not config.progress,
+        bar = tqdm(total=config.iterations, initial=start, disable=not (config.progress and main),
                    desc=f"{config.gan} {self.folder.name}", leave=False)
         session_start, wall_start = time.perf_counter(), self.wall
         try:
@@ -354,7 +438,7 @@ class _Trainer:
                 self.step += 1
                 self.wall = wall_start + time.perf_counter() - session_start
                 row["wall_time"] = round(self.wall, 4)
-                if self.step % config.grid_every == 0 or self.step == config.iterations:
+                if main and (self.step % config.grid_every == 0 or self.step == config.iterations):
                     row["diversity_ratio"] = self._grid()
                 if self.step % config.log_every == 0 or "diversity_ratio" in row:
                     self.rows.append(row)
@@ -365,8 +449,15 @@ class _Trainer:
                     bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}")
         finally:
             bar.close()
-        self._finish()
+        if main:
+            self._finish()
+        parallel.barrier()  # every rank returns once the run directory is complete
         return self.folder.path
+
+    def _execution(self) -> dict[str, Any]:
+        """How this session computed (not what): processes, precision, memory format."""
+        return {"processes": self.world.size, "backend": self.world.backend, "precision": self.precision,
+                "channels_last": self.channels_last}
 
     def _finish(self) -> None:
         config = self.config
@@ -388,7 +479,8 @@ class _Trainer:
                    "final_d_loss": self.rows[-1]["d_loss"] if self.rows else None,
                    "final_g_loss": self.rows[-1]["g_loss"] if self.rows else None,
                    "wall_time": self.wall, "images_per_s": images_done / self.wall if self.wall > 0 else None,
-                   "data_hash": self.data_info["hash"], "device": str(self.device), "warnings": warnings}
+                   "data_hash": self.data_info["hash"], "device": str(self.device), **self._execution(),
+                   "warnings": warnings}
         write_json(self.folder.summary_file, summary)
         self._record(summary)
 
