@@ -57,3 +57,20 @@ def select_device(preference: str = "auto") -> torch.device:
         raise ConfigError(f"device: {preference!r} was asked for, but CUDA is not available on this machine; "
                           "use 'cpu' or 'auto'")
     return torch.device(preference)
+
+
+def precision(amp: bool, device: torch.device) -> str:
+    """The arithmetic training runs in: with ``amp`` on CUDA, "bf16" autocast where the GPU supports it, else "fp16"
+    (with a gradient scaler); otherwise "fp32" (always on CPU)."""
+    if not (amp and device.type == "cuda"):
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def autocast(precision: str) -> Any:
+    """The autocast context of ``precision`` ("fp32": none)."""
+    import contextlib
+
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)

@@ -158,3 +158,20 @@ def test_dice_notes_are_written_from_the_table():
     assert "Orig. Data + SPADE GAN: costs 0.035 Dice" in notes[4] and "one seed" in notes[4]
     assert not any("one GAN run" in note for note in dice_notes(table.assign(seeds=3)))  # over seeds: no warning
     assert dice_notes(pd.DataFrame()) == []
+
+
+def test_execution_switches_are_recorded_and_keep_the_result_key(tmp_path, splits):
+    """amp/channels_last are off on CPU and recorded; channels_last never enters the row's key, amp only when on
+    (so rows computed before the switches existed keep their key)."""
+    import dataclasses
+
+    train, val, test = splits
+    plain = run_condition(Condition("real"), train, val, test, TINY, 0, tmp_path)
+    switched = dataclasses.replace(TINY, amp=True, channels_last=True)
+    assert switched.key() != TINY.key() and dataclasses.replace(TINY, channels_last=True).key() == TINY.key()
+    assert "amp" not in TINY.key() and "channels_last" not in TINY.key()
+    row = run_condition(Condition("real"), train, val, test, dataclasses.replace(TINY, channels_last=True), 0, tmp_path)
+    assert row["config_hash"] == plain["config_hash"]  # reused, not trained again
+    row = run_condition(Condition("real"), train, val, test, switched, 0, tmp_path)
+    assert row["precision"] == "fp32" and row["channels_last"] is False  # CPU: both off
+    assert row["dice"] == plain["dice"]  # off means off: the same arithmetic

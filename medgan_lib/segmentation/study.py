@@ -62,7 +62,7 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
     check_disjoint(train, val, test)
     samples = SampleSet(condition.samples) if condition.samples else None
     key = hash_inputs(dataclasses.asdict(condition), samples.meta if samples else None, train.meta.get("hash"),
-                      val.meta.get("hash"), test.meta.get("hash"), len(train), {**dataclasses.asdict(config), "device": None,
+                      val.meta.get("hash"), test.meta.get("hash"), len(train), {**config.key(), "device": None,
                                                        "n_synthetic": config.n_synthetic if samples else None},
                       seed)
     done = read_results(study_dir, "dice")
@@ -93,7 +93,8 @@ def run_condition(condition: Condition, train: PreparedDataset, val: PreparedDat
            "mask_gan": samples.meta.get("mask_gan") if samples else None, "seed": seed, "iterations": config.iterations, "batch_size": config.batch_size,
            "n_train": len(images), "n_test": len(test), **{k: v for k, v in scores.items()},
            "best_iteration": history["best_iteration"], "val_dice": history["best_val_dice"],
-           "train_seconds": round(history["train_seconds"], 2), "checkpoint": str(checkpoint),
+           "train_seconds": round(history["train_seconds"], 2), "precision": history["precision"],
+           "channels_last": history["channels_last"], "checkpoint": str(checkpoint),
            CHECKPOINT_SHA256: sha256_file(checkpoint),
            "config": dataclasses.asdict(config), "config_hash": key}
     return append_result(study_dir, "dice", row)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.progress import tqdm
-from medgan_lib.runtime import seed_everything, select_device
+from medgan_lib.runtime import autocast, precision, seed_everything, select_device
 from medgan_lib.segmentation.data import augment
 from medgan_lib.segmentation.metrics import dice_per_patient, summarize
 from medgan_lib.segmentation.unet import build_unet, predict
@@ -32,6 +32,14 @@ class SegConfig:
     val_every: int = 50  # validation (model selection) interval, in steps
     n_synthetic: int = 2000  # synthetic samples drawn per GAN run (the paper: 10,000)
     device: str = "auto"
+    amp: bool = False  # mixed-precision training steps on CUDA (bf16 where supported, else fp16 + scaler); CPU: off
+    channels_last: bool = False  # channels-last model and batches on CUDA (CPU: off)
+
+    def key(self) -> dict:
+        """The fields that decide what a U-Net learns, for result keys: not the device or the memory format, and
+        ``amp`` only when on (rows computed before it existed keep their key)."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("device", "channels_last", "amp")}
+        return {**out, "amp": True} if self.amp else out
 
 
 def train_unet(images: np.ndarray, masks: np.ndarray, val: PreparedDataset, config: SegConfig, seed: int,
@@ -42,9 +50,12 @@ def train_unet(images: np.ndarray, masks: np.ndarray, val: PreparedDataset, conf
     if config.iterations < 1 or config.batch_size < 1 or config.val_every < 1:
         raise ValueError(f"train_unet: iterations, batch_size and val_every must be >= 1, got {config}")
     device = select_device(config.device)
+    arithmetic = precision(config.amp, device)
+    memory_format = torch.channels_last if config.channels_last and device.type == "cuda" else torch.preserve_format
     seed_everything(seed)
-    model = build_unet(images.shape[1], val.num_classes, config.size).to(device)
+    model = build_unet(images.shape[1], val.num_classes, config.size).to(device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scaler = torch.amp.GradScaler("cuda", enabled=arithmetic == "fp16")
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.iterations)
     dice_loss = smp.losses.DiceLoss(mode="multiclass", from_logits=True)
     generator = torch.Generator().manual_seed(seed)
@@ -57,12 +68,14 @@ def train_unet(images: np.ndarray, masks: np.ndarray, val: PreparedDataset, conf
         x, y = x_all[index], y_all[index]
         if augmented:
             x, y = augment(x, y, generator)
-        x, y = x.to(device), y.to(device)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y) + dice_loss(logits, y)
+        x, y = x.to(device).contiguous(memory_format=memory_format), y.to(device)
+        with autocast(arithmetic):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y) + dice_loss(logits, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         schedule.step()
         if step % config.val_every == 0 or step == config.iterations:
             score = evaluate(model, val)["dice"]
@@ -73,7 +86,8 @@ def train_unet(images: np.ndarray, masks: np.ndarray, val: PreparedDataset, conf
                 best = {"dice": score, "iteration": step, "state": copy.deepcopy(model.state_dict())}
     model.load_state_dict(best["state"])
     history.update(best_iteration=best["iteration"], best_val_dice=best["dice"],
-                   train_seconds=time.perf_counter() - start)
+                   train_seconds=time.perf_counter() - start, precision=arithmetic,
+                   channels_last=memory_format is torch.channels_last)
     return model.eval(), history
 
 

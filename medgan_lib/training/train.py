@@ -43,7 +43,7 @@ from medgan_lib.optim import Adas
 from medgan_lib.progress import tqdm
 from medgan_lib.provenance import provenance
 from medgan_lib.results import append_result, read_results, study_path
-from medgan_lib.runtime import get_rng_state, seed_everything, select_device, set_rng_state
+from medgan_lib.runtime import autocast, get_rng_state, precision, seed_everything, select_device, set_rng_state
 from medgan_lib.training.config import RESUMABLE_FIELDS, TrainConfig, config_differences
 from medgan_lib.training.grids import save_grid
 from medgan_lib.training.run import Run, build_gan, runs_like
@@ -154,14 +154,6 @@ def _run_dir(config: TrainConfig, runs: Path, resume: str | Path | None) -> Run:
     return Run.create(runs, config)
 
 
-def precision(config: TrainConfig, device: torch.device) -> str:
-    """The arithmetic a run computes in: "bf16" or "fp16" autocast with ``config.amp`` on CUDA (bf16 where the GPU
-    supports it; fp16 with a gradient scaler otherwise), else "fp32" (always on CPU)."""
-    if not (config.amp and device.type == "cuda"):
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-
-
 def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
     """Adam (per-network lr and betas: TTUR when they differ) or AdaS (lr = initial step size)."""
     if name == "adam":
@@ -194,7 +186,7 @@ class _Trainer:
         self.device = select_device(config.device)
         if self.device.type == "cuda" and self.world.size > 1:
             self.device = torch.device("cuda", self.world.local_rank)
-        self.precision = precision(config, self.device)
+        self.precision = precision(config.amp, self.device)
         self.channels_last = bool(config.channels_last and self.device.type == "cuda")
         # A masks-only run's GAN sees no image channels: it learns the one-hot mask channels alone.
         masks_only = config.channels == "masks"
@@ -301,11 +293,6 @@ class _Trainer:
         self.rows = [r for r in self.folder.stats() if r["step"] <= self.step]
 
     # --- one iteration ---
-    def _autocast(self):
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16)
-
     def _update(self, loss: torch.Tensor, optimizer, scaler, module) -> float:
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -356,7 +343,7 @@ class _Trainer:
         row: dict[str, Any] = {"step": step + 1}
         for _ in range(self.config.n_critic):
             real, cond = self._batch()
-            with self._autocast():
+            with autocast(self.precision):
                 d_loss, d_stats = gan.discriminator_loss(real, cond, step)
             row.update(parallel.average({"d_loss": float(d_loss.detach()), **d_stats}, self.device))
             self._check_finite("d_loss", row)
@@ -365,7 +352,7 @@ class _Trainer:
             self._check_weights("discriminator", gan.discriminator, row)
         gan.discriminator.requires_grad_(False)  # G's step needs gradients through D, not of D's weights
         try:
-            with self._autocast():
+            with autocast(self.precision):
                 g_loss, g_stats = gan.generator_loss(real, cond, step)
             row.update(parallel.average({"g_loss": float(g_loss.detach()), **g_stats}, self.device))
             self._check_finite("g_loss", row)
