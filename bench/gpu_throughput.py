@@ -17,7 +17,6 @@ import tempfile
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 
 from medgan_lib.data import DataSpec
@@ -25,7 +24,7 @@ from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.gans import GANS
 from medgan_lib.metrics import get_extractor
 from medgan_lib.metrics.features import extract_features
-from medgan_lib.reference import reference_file
+from medgan_lib.reference import stylegan2_ada_speed
 from medgan_lib.runtime import select_device
 from medgan_lib.training import preset, train_gan
 
@@ -62,9 +61,8 @@ def inception_rate(resolution: int, n: int, device: str) -> float:
 
 
 def published_sec_per_kimg(resolution: int) -> tuple[float, float] | None:
-    table = pd.read_csv(reference_file("stylegan2_ada_pytorch_speed.csv"), comment="#")
-    row = table[(table["resolution"] == resolution) & (table["gpus"] == 1)]
-    return (float(row["sec_per_kimg_low"].iloc[0]), float(row["sec_per_kimg_high"].iloc[0])) if len(row) else None
+    """stylegan2-ada-pytorch's (low, high) s/kimg on one V100 at ``resolution``, or None."""
+    return stylegan2_ada_speed(resolution).get(1)
 
 
 def main() -> None:

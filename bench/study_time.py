@@ -3,14 +3,18 @@
     python bench/study_time.py                      # read reports/quick-cardiac_phantom/study.json
     python bench/study_time.py --run [--force]      # run the quick study first (--force: rerun every step)
     python bench/study_time.py --study reports/smoke-cardiac_phantom
+    python bench/study_time.py --estimate --profile paper --gpu-memory 16 --gpu-tflops 15.7   # plan GPUs
 
 Times are the runner's record (papermill process start to end, kernel start included). Reused steps show
-the time of the run that produced them.
+the time of the run that produced them. ``--estimate`` runs nothing of the study: it prints, for each step of
+the profile that trains or extracts on a GPU, the memory per GPU, the GPUs a GAN run needs for its batch and the
+hours, estimated on this machine (medgan_lib.memory.gpu_plan says how, and what the numbers leave out).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -24,13 +28,111 @@ BUDGETS = {"01_data_preparation": 30, "02_gan_training": 140, "03_fid_evaluation
 TOTAL_BUDGET = 30 * 60
 
 
+def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str | None = None,
+             calibrate_at: int = 256):
+    """The GPU plan of a profile's steps (a table: step, what, gpus, memory_gib_per_gpu, hours), from the
+    parameters each notebook would receive (its defaults, then the profile's keys, as the runner passes them)."""
+    from medgan_lib.gans.base import DataShape
+    from medgan_lib.memory.gan_memory import dataset_shape
+    from medgan_lib.memory.gpu_plan import (V100_TFLOPS, calibrated_rate, gan_rows,
+                                            gan_step_cost, hours, inception_flops_per_image, plan_table,
+                                            unet_step_cost)
+    from medgan_lib.progress import tqdm
+    from medgan_lib.study.profiles import NOTEBOOKS_DIR, load_profile, notebook_parameters, parameters_for
+    from medgan_lib.training.config import preset
+
+    profile = load_profile(profile_name)
+    study = profile.study
+
+    def section(name: str) -> dict:
+        declared = notebook_parameters(NOTEBOOKS_DIR / f"{name}.ipynb")
+        return {**{k: v["default"] for k, v in declared.items()}, **parameters_for(profile, name, declared)}
+
+    dataset = dataset or section("01_data_preparation").get("dataset", "cardiac_phantom")
+    train = section("02_gan_training")
+    resolution = int(train.get("resolution", 64))
+    shape = dataset_shape(dataset, resolution)
+    print(f"calibrating on StyleGAN2 at {calibrate_at} px (stylegan2-ada-pytorch's V100 speed) ...")
+    v100 = calibrated_rate(preset("paper", gan="stylegan2", resolution=calibrate_at),
+                           dataset_shape(dataset, calibrate_at))
+    rate = v100 * gpu_tflops / V100_TFLOPS
+    seeds = len(study.get("seeds", [0]))
+    known: dict[str, object] = {}  # a configuration's cost, whatever its iterations (02 and 06 share many)
+
+    def cost_of(config, shape):
+        key = json.dumps({**config.to_dict(), "iterations": None, "shape": list(dataclasses.astuple(shape))},
+                         sort_keys=True, default=str)
+        if key not in known:
+            known[key] = gan_step_cost(config, shape)
+        return known[key]
+
+    costs = {}
+    for gan in tqdm(study.get("gans", []), desc="GAN steps"):
+        config = preset(train.get("preset", "paper"), gan=gan, resolution=resolution,
+                        **({"iterations": train["iterations"]} if train.get("iterations") else {}))
+        costs[gan] = (cost_of(config, shape), config.iterations)
+    for gan in study.get("mask_gans", []):
+        config = preset(train.get("preset", "paper"), gan=gan, resolution=resolution, channels="masks")
+        costs[f"masks-{gan}"] = (cost_of(config, DataShape(0, shape.num_classes, resolution)), config.iterations)
+    rows = gan_rows(costs, rate, gpu_gib)
+    for row in rows:
+        row["what"] += f"; x {seeds} GAN seed(s)" if seeds > 1 else ""
+
+    fid = section("03_fid_evaluation")
+    images = int(fid.get("n", 10000)) * len(costs) * seeds
+    rows.append({"step": "03_fid_evaluation", "what": f"Inception-v3 features of {images} generated images (per "
+                 "ImageNet extractor; the real sets add their size)", "gpus": 1,
+                 "hours": hours(inception_flops_per_image() * images, rate, 1)})
+    dice = section("04_unet_dice")
+    unet = unet_step_cost(dice.get("unet_size", "paper"), shape.image_channels, shape.num_classes, resolution,
+                          int(dice.get("batch_size", 32)))
+    unets = (2 + len(costs) - len(study.get("mask_gans", [])) + len(dice.get("mix_gans", []))
+             + (1 if study.get("mask_gans") and "spade" in costs else 0)) * int(dice.get("n_seeds", 1))
+    iterations = int(dice.get("iterations", 300))
+    rows.append({"step": "04_unet_dice", "what": f"{unets} U-Nets x {iterations} steps of batch {unet.batch_size}",
+                 "gpus": 1, "memory_gib_per_gpu": unet.memory_gib(1),
+                 "hours": hours(unet.flops_per_image * unet.batch_size * iterations * unets, rate, 1)})
+    tune = section("06_hyperparameter_search")
+    trials = int(tune.get("num_trials", 4)) * len(tune.get("tune_seeds", [0]))
+    tune_costs = {}
+    for gan in tune.get("tune_gans", []):
+        config = preset(tune.get("scale", "paper"), gan=gan, resolution=int(tune.get("resolution", resolution)),
+                        batch_size=int(tune.get("batch_size", 64)))
+        tune_costs[gan] = (cost_of(config, dataset_shape(dataset, config.resolution)),
+                           int(tune.get("iterations", config.iterations)) * trials)
+    for row in gan_rows(tune_costs, rate, gpu_gib, "06_hyperparameter_search"):
+        row["what"] = f"{trials} trials, at most " + row["what"] + " in all (ASHA stops most trials early)"
+        rows.append(row)
+    return plan_table(rows), rate
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--study", type=Path, help="study folder (default: reports/<profile>-cardiac_phantom)")
     parser.add_argument("--run", action="store_true", help="run the study first")
     parser.add_argument("--force", action="store_true", help="with --run: rerun every step, even unchanged ones")
+    parser.add_argument("--estimate", action="store_true", help="plan the profile on GPUs instead (runs nothing)")
+    parser.add_argument("--gpu-memory", type=float, default=16.0, help="GiB per GPU (--estimate)")
+    parser.add_argument("--gpu-tflops", type=float, default=15.7, help="peak FP32 TFLOP/s per GPU (--estimate; "
+                        "V100 15.7, A100 19.5, H100 SXM 67)")
+    parser.add_argument("--calibrate-at", type=int, default=256, choices=(128, 256),
+                        help="StyleGAN2 resolution whose published V100 speed calibrates the rate (--estimate)")
+    parser.add_argument("--dataset", default=None, help="dataset whose channels and labels the networks get "
+                        "(--estimate; default: the profile's)")
     args = parser.parse_args()
+    if args.estimate:
+        import pandas as pd
+
+        table, rate = estimate(args.profile, args.gpu_memory, args.gpu_tflops, args.dataset, args.calibrate_at)
+        print(f"profile {args.profile}: GPUs of {args.gpu_memory:g} GiB and {args.gpu_tflops:g} peak TFLOP/s "
+              f"(effective {rate / 1e12:.1f} TFLOP/s on StyleGAN2, calibrated); estimates, not measurements:")
+        with pd.option_context("display.width", 200, "display.max_colwidth", 110):
+            print(table.to_string(index=False))
+        gans = table[table.step.str.startswith("02")]
+        print(f"GAN training in all: {gans.hours.sum():.3g} h one run after another, "
+              f"{(gans.hours * gans.gpus).sum():.3g} GPU-hours; 01, 05 and 07 take minutes and are not listed")
+        return 0
     study = args.study or REPO / "reports" / f"{args.profile}-cardiac_phantom"
     if args.run:
         command = [sys.executable, "-m", "medgan_lib.cli", "study", "run", "--profile", args.profile, "--out", str(study)]

@@ -87,6 +87,14 @@ def load_belmekki_table1() -> list[dict]:
     return _read_csv(reference_file("belmekki_table1_configs.csv"))
 
 
+def stylegan2_ada_speed(resolution: int) -> dict[int, tuple[float, float]]:
+    """stylegan2-ada-pytorch's published training speed at ``resolution``: GPUs -> (low, high) seconds per 1,000
+    real images on V100s; {} when that resolution is not in its table."""
+    rows = _read_csv(reference_file("stylegan2_ada_pytorch_speed.csv"))
+    return {int(r["gpus"]): (float(r["sec_per_kimg_low"]), float(r["sec_per_kimg_high"])) for r in rows
+            if int(r["resolution"]) == resolution}
+
+
 def _read_csv(path: Path) -> list[dict]:
     with open(path) as handle:
         rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
