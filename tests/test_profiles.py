@@ -34,3 +34,33 @@ def test_course_searches_eight_settings_of_every_simple_gan():
         config = preset(trial.preset, **trial.overrides())  # every sampled setting is a valid TrainConfig
         assert config.gan == trial.gan and config.vgg_loss_weight == 0  # the VGG loss would need a weights file
     assert len({trial.seed for trial in trials}) >= 2  # chetty's t-tests compare seeds
+
+
+def test_fid_section_trains_the_real_unet_that_dice_section_reuses():
+    """03's real-data U-Net (the U-Net FID's network) must have 04's budget, or 04 trains a second one."""
+    from medgan_lib.study.profiles import NOTEBOOKS_DIR, notebook_parameters, parameters_for
+
+    same = {"unet_steps": "iterations", "unet_size": "unet_size", "unet_batch_size": "batch_size",
+            "unet_val_every": "val_every", "amp": "amp"}
+    for name in ("quick", "course", "paper"):
+        profile = load_profile(name)
+        values = {}
+        for notebook in ("03_fid_evaluation", "04_unet_dice"):
+            declared = notebook_parameters(NOTEBOOKS_DIR / f"{notebook}.ipynb")
+            values[notebook] = {**{k: v["default"] for k, v in declared.items()},
+                                **parameters_for(profile, notebook, declared)}
+        fid, dice = values["03_fid_evaluation"], values["04_unet_dice"]
+        assert {k: fid[k] for k in same} == {k: dice[v] for k, v in same.items()}, name
+
+
+def test_every_notebook_that_builds_the_data_spec_takes_all_its_keys():
+    """A notebook that builds the study's DataSpec must take every key of it, or a profile's data_seed (say)
+    silently gives that section other data than 01-02."""
+    from medgan_lib.study.profiles import NOTEBOOKS_DIR, notebook_parameters
+
+    builders = [p for p in sorted(NOTEBOOKS_DIR.glob("*.ipynb")) if "DataSpec.from_params(" in p.read_text()]
+    assert len(builders) >= 4
+    for path in builders:
+        declared = notebook_parameters(path)
+        missing = {"dataset", "root", "count", "data_seed", "view"} - set(declared)
+        assert not missing, (path.name, missing)
