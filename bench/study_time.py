@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,12 +60,16 @@ def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str 
     rate = v100 * gpu_tflops / V100_TFLOPS
     seeds = len(study.get("seeds", [0]))
     known: dict[str, object] = {}  # a configuration's cost, whatever its iterations (02 and 06 share many)
+    # Each cost is counted in a fresh process: a 256 px StyleGAN2's count peaks near 10 GiB of host memory, and
+    # the allocator does not hand it back, so eight in one process exhausted 24 GiB.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               max_tasks_per_child=1)
 
     def cost_of(config, shape):
         key = json.dumps({**config.to_dict(), "iterations": None, "shape": list(dataclasses.astuple(shape))},
                          sort_keys=True, default=str)
         if key not in known:
-            known[key] = gan_step_cost(config, shape)
+            known[key] = pool.submit(gan_step_cost, config, shape).result()
         return known[key]
 
     costs = {}
@@ -103,6 +109,7 @@ def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str 
     for row in gan_rows(tune_costs, rate, gpu_gib, "06_hyperparameter_search"):
         row["what"] = f"{trials} trials, at most " + row["what"] + " in all (ASHA stops most trials early)"
         rows.append(row)
+    pool.shutdown()
     return plan_table(rows), rate
 
 
