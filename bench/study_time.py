@@ -40,18 +40,14 @@ def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str 
                                             gan_step_cost, hours, inception_flops_per_image, plan_table,
                                             unet_step_cost)
     from medgan_lib.progress import tqdm
-    from medgan_lib.study.profiles import NOTEBOOKS_DIR, load_profile, notebook_parameters, parameters_for
+    from medgan_lib.study.profiles import load_profile, notebook_values
     from medgan_lib.training.config import preset
 
     profile = load_profile(profile_name)
     study = profile.study
 
-    def section(name: str) -> dict:
-        declared = notebook_parameters(NOTEBOOKS_DIR / f"{name}.ipynb")
-        return {**{k: v["default"] for k, v in declared.items()}, **parameters_for(profile, name, declared)}
-
-    dataset = dataset or section("01_data_preparation").get("dataset", "cardiac_phantom")
-    train = section("02_gan_training")
+    dataset = dataset or notebook_values(profile, "01_data_preparation").get("dataset", "cardiac_phantom")
+    train = notebook_values(profile, "02_gan_training")
     resolution = int(train.get("resolution", 64))
     shape = dataset_shape(dataset, resolution)
     print(f"calibrating on StyleGAN2 at {calibrate_at} px (stylegan2-ada-pytorch's V100 speed) ...")
@@ -62,14 +58,13 @@ def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str 
     known: dict[str, object] = {}  # a configuration's cost, whatever its iterations (02 and 06 share many)
     # Each cost is counted in a fresh process: a 256 px StyleGAN2's count peaks near 10 GiB of host memory, and
     # the allocator does not hand it back, so eight in one process exhausted 24 GiB.
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               max_tasks_per_child=1)
 
     def cost_of(config, shape):
         key = json.dumps({**config.to_dict(), "iterations": None, "shape": list(dataclasses.astuple(shape))},
                          sort_keys=True, default=str)
         if key not in known:
-            known[key] = pool.submit(gan_step_cost, config, shape).result()
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                known[key] = pool.submit(gan_step_cost, config, shape).result()
         return known[key]
 
     costs = {}
@@ -84,12 +79,12 @@ def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str 
     for row in rows:
         row["what"] += f"; x {seeds} GAN seed(s)" if seeds > 1 else ""
 
-    fid = section("03_fid_evaluation")
+    fid = notebook_values(profile, "03_fid_evaluation")
     images = int(fid.get("n", 10000)) * len(costs) * seeds
     rows.append({"step": "03_fid_evaluation", "what": f"Inception-v3 features of {images} generated images (per "
                  "ImageNet extractor; the real sets add their size)", "gpus": 1,
                  "hours": hours(inception_flops_per_image() * images, rate, 1)})
-    dice = section("04_unet_dice")
+    dice = notebook_values(profile, "04_unet_dice")
     unet = unet_step_cost(dice.get("unet_size", "paper"), shape.image_channels, shape.num_classes, resolution,
                           int(dice.get("batch_size", 32)))
     unets = (2 + len(costs) - len(study.get("mask_gans", [])) + len(dice.get("mix_gans", []))
@@ -98,7 +93,7 @@ def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str 
     rows.append({"step": "04_unet_dice", "what": f"{unets} U-Nets x {iterations} steps of batch {unet.batch_size}",
                  "gpus": 1, "memory_gib_per_gpu": unet.memory_gib(1),
                  "hours": hours(unet.flops_per_image * unet.batch_size * iterations * unets, rate, 1)})
-    tune = section("06_hyperparameter_search")
+    tune = notebook_values(profile, "06_hyperparameter_search")
     trials = int(tune.get("num_trials", 4)) * len(tune.get("tune_seeds", [0]))
     tune_costs = {}
     for gan in tune.get("tune_gans", []):
@@ -109,7 +104,6 @@ def estimate(profile_name: str, gpu_gib: float, gpu_tflops: float, dataset: str 
     for row in gan_rows(tune_costs, rate, gpu_gib, "06_hyperparameter_search"):
         row["what"] = f"{trials} trials, at most " + row["what"] + " in all (ASHA stops most trials early)"
         rows.append(row)
-    pool.shutdown()
     return plan_table(rows), rate
 
 

@@ -38,18 +38,13 @@ def test_course_searches_eight_settings_of_every_simple_gan():
 
 def test_fid_section_trains_the_real_unet_that_dice_section_reuses():
     """03's real-data U-Net (the U-Net FID's network) must have 04's budget, or 04 trains a second one."""
-    from medgan_lib.study.profiles import NOTEBOOKS_DIR, notebook_parameters, parameters_for
+    from medgan_lib.study.profiles import notebook_values
 
     same = {"unet_steps": "iterations", "unet_size": "unet_size", "unet_batch_size": "batch_size",
             "unet_val_every": "val_every", "amp": "amp"}
     for name in ("quick", "course", "paper"):
         profile = load_profile(name)
-        values = {}
-        for notebook in ("03_fid_evaluation", "04_unet_dice"):
-            declared = notebook_parameters(NOTEBOOKS_DIR / f"{notebook}.ipynb")
-            values[notebook] = {**{k: v["default"] for k, v in declared.items()},
-                                **parameters_for(profile, notebook, declared)}
-        fid, dice = values["03_fid_evaluation"], values["04_unet_dice"]
+        fid, dice = notebook_values(profile, "03_fid_evaluation"), notebook_values(profile, "04_unet_dice")
         assert {k: fid[k] for k in same} == {k: dice[v] for k, v in same.items()}, name
 
 

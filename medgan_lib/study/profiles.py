@@ -197,6 +197,13 @@ def parameters_for(profile: Profile, notebook: str, declared: dict[str, Any]) ->
     return copy.deepcopy(values)
 
 
+def notebook_values(profile: Profile, notebook: str) -> dict[str, Any]:
+    """Every parameter value ``notebook`` runs with under ``profile``: its declared defaults, then what the
+    runner passes (``parameters_for``)."""
+    declared = notebook_parameters(NOTEBOOKS_DIR / f"{notebook}.ipynb")
+    return {**{k: v["default"] for k, v in declared.items()}, **parameters_for(profile, notebook, declared)}
+
+
 _PLAIN_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
 
 
