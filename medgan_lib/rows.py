@@ -35,6 +35,7 @@ FID = "fid"
 FID_CI_LOW, FID_CI_HIGH = "fid_ci_low", "fid_ci_high"  # bootstrap 95 % interval
 KID, KID_STD = "kid", "kid_std"
 PRECISION, RECALL = "precision", "recall"  # torch-fidelity's k-NN manifold estimate (k = 3)
+FEATURE_PRECISION = "feature_precision"  # "fp32" (standard FID) or the bf16/fp16 autocast of 03's feature_amp
 # memorization (pixel space, and the features of the row's extractor)
 QUANTILE = "quantile"
 PIXEL_NEAR_COPY_SHARE, PIXEL_NN_RATIO = "pixel_near_copy_share", "pixel_nn_ratio"

@@ -276,3 +276,34 @@ def test_efficientnet_lite0_is_a_second_hash_checked_imagenet_space(tmp_path):
         get_extractor("efficientnet_lite0", weights_path=changed, weights_sha256=LITE0_SHA256)
     with pytest.raises(WeightsError, match="EfficientNet-Lite0 weights file .* does not exist"):
         get_extractor("efficientnet_lite0", weights_path=tmp_path / "missing.pth")
+
+
+def test_feature_precision_switch_changes_identity_refuses_cpu_and_marks_rows(tmp_path, monkeypatch):
+    from medgan_lib.metrics import fid_table
+    from medgan_lib.metrics import study as ev
+    from medgan_lib.metrics.extractors import Extractor, with_precision
+    from medgan_lib.results import append_result, read_results
+
+    standard = get_extractor("pixels")
+    assert set(standard.identity()) == {"name", "tf_name", "layer", "weights_sha256"}  # fp32 cache keys unchanged
+    half = get_extractor("pixels", precision="bf16")
+    assert half.precision == "bf16" and not half.standard and half.identity()["precision"] == "bf16"
+    derived = with_precision(Extractor("d", "t", "l", "0" * 64, derive=(standard, lambda f: f)), "fp16")
+    assert derived.derive[0].precision == "fp16"  # the base network computes in the same precision
+    with pytest.raises(ValueError, match="fp8"):
+        with_precision(standard, "fp8")
+    with pytest.raises(ValueError, match="pixels features in bf16 need a CUDA device"):
+        extract_features(smooth_images(4, 0), half, device="cpu", cache=False)
+    # 03's feature_amp: fp32 on a CPU, the GPU's autocast precision for every extractor on CUDA
+    assert ev.domain_extractors(None, ["pixels"], device="cpu", feature_amp=True) == {}
+    monkeypatch.setattr(ev, "precision", lambda amp, device: "bf16" if amp else "fp32")
+    options = ev.domain_extractors(None, ["pixels", "inception"], device="cpu", feature_amp=True)
+    assert options == {"pixels": {"precision": "bf16"}, "inception": {"precision": "bf16"}}
+    # a row computed so says it in Table 2's FID column
+    for precision, gan in (("fp32", "dcgan"), ("bf16", "hinge")):
+        append_result(tmp_path, "fid", {"dataset": "cardiac_phantom", "gan": gan, "run": gan, "seed": 0,
+                                        "extractor": "inception", "n": 10, "fid": 50.0, "fid_ci_low": 40.0,
+                                        "fid_ci_high": 60.0, "kid": 0.1, "kid_std": 0.01,
+                                        "data_spec_hash": "x", "feature_precision": precision})
+    table = fid_table(read_results(tmp_path, "fid"), "cardiac_phantom").set_index("GAN")["FID"]
+    assert table["dcgan"] == "50 [40, 60]" and table["hinge"] == "50 [40, 60] (bf16 features, not standard)"

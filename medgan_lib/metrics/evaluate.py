@@ -23,8 +23,8 @@ from medgan_lib.metrics.memorization import (MemorizationReport, audit_space, ca
 from medgan_lib.metrics.privacy import MASK_COPY_DICE, black_box, mask_nn_dice, white_box
 from medgan_lib.reference import PAPER_DATASETS, paper_table2
 from medgan_lib.results import append_result, latest, of_dataset
-from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, EXTRACTOR, FID, FID_CI_HIGH,
-                             FID_CI_LOW, GAN, KID, KID_STD, MASK_COPY_SHARE, MASK_NN_DICE, MEMBERS, METRIC, N, RANK,
+from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, EXTRACTOR, FEATURE_PRECISION, FID,
+                             FID_CI_HIGH, FID_CI_LOW, GAN, KID, KID_STD, MASK_COPY_SHARE, MASK_NN_DICE, MEMBERS, METRIC, N, RANK,
                              RANK_RESOLVED, RUN, SHARE, WHITE_BOX_AUC, WHITE_BOX_HIGH, WHITE_BOX_LOW)
 from medgan_lib.samples import SampleSet
 
@@ -69,7 +69,7 @@ def evaluate_images(real: PreparedDataset | np.ndarray, fake: SampleSet | np.nda
         fake_f = extract_features(generated, extractor, device=device, progress=progress)
         rows.append({**compare_features(real_f, fake_f, seed, bootstrap_reps), "extractor": extractor.name,
                      "feature_layer": extractor.layer, "weights_sha256": extractor.weights_sha256,
-                     "real_hash": images_hash(to_uint8_rgb(reference))[:16],
+                     FEATURE_PRECISION: extractor.precision, "real_hash": images_hash(to_uint8_rgb(reference))[:16],
                      "fake_hash": images_hash(to_uint8_rgb(generated))[:16]})
     return rows
 
@@ -175,7 +175,8 @@ def evaluate_run(run: "Run | str | os.PathLike", real: PreparedDataset, n: int =
                                               n_heldout=n_heldout, seed=seed, device=device))
             memo_rows.append(append_result(study_dir, "memorization", {
                 **common, "n": n, "heldout_split": heldout.split, "extractor": extractor.name,
-                "weights_sha256": extractor.weights_sha256, **reports[-1].row()}))
+                "weights_sha256": extractor.weights_sha256, FEATURE_PRECISION: extractor.precision,
+                **reports[-1].row()}))
     privacy = None if heldout is None else append_result(study_dir, "privacy", {
         **common, "n": n, **probe_privacy(run, real, heldout, samples, n, n_heldout, seed, device)})
     return {"fid": fid_rows, "memorization": memo_rows[0] if memo_rows else None,
@@ -231,12 +232,15 @@ def _rank_text(ranks: pd.DataFrame | None, row: pd.Series | None) -> str | None:
 
 
 def _fid_text(row: pd.Series | None) -> str | None:
-    """``FID [low, high]`` of one fid row (without the interval if the row has none)."""
+    """``FID [low, high]`` of one fid row (without the interval if the row has none), marked when its features were
+    not computed in fp32 (not comparable with standard FIDs)."""
     if row is None:
         return None
     low, high = row.get(FID_CI_LOW), row.get(FID_CI_HIGH)
     interval = f" [{_number(low)}, {_number(high)}]" if pd.notna(low) and pd.notna(high) else ""
-    return _number(row[FID]) + interval
+    precision = row.get(FEATURE_PRECISION)
+    marked = f" ({precision} features, not standard)" if isinstance(precision, str) and precision != "fp32" else ""
+    return _number(row[FID]) + interval + marked
 
 
 def _with_std(row: pd.Series | None, value: str, std: str) -> str | None:

@@ -31,9 +31,18 @@ class Extractor:
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # passed to the torch-fidelity class
     derive: tuple["Extractor", Callable[[np.ndarray], np.ndarray]] | None = None  # features = f(base features)
     cpu_batch_size: int = 64  # images per forward pass on a CPU (a GPU gets GPU_BATCH_SIZE); not part of identity
+    precision: str = "fp32"  # "fp32" (standard FIDs), or "bf16"/"fp16" autocast on CUDA: faster, not comparable
 
     def identity(self) -> dict[str, str]:
-        return {"name": self.name, "tf_name": self.tf_name, "layer": self.layer, "weights_sha256": self.weights_sha256}
+        """Name, layer and weights; the precision too when it is not fp32 (fp32 caches keep their keys)."""
+        identity = {"name": self.name, "tf_name": self.tf_name, "layer": self.layer,
+                    "weights_sha256": self.weights_sha256}
+        return identity if self.standard else {**identity, "precision": self.precision}
+
+    @property
+    def standard(self) -> bool:
+        """True when features are computed in fp32, as the published FIDs (torch-fidelity, pytorch-fid) are."""
+        return self.precision == "fp32"
 
 
 FEATURE_EXTRACTORS: Registry[Callable[..., Extractor]] = Registry("feature extractor")
@@ -68,8 +77,21 @@ def register_with_torch_fidelity(tf_name: str, cls: type) -> None:
         torch_fidelity.register_feature_extractor(tf_name, cls)
 
 
-def get_extractor(name: str | Extractor, **options: Any) -> Extractor:
-    """``Extractor`` for a registered name and its options (an ``Extractor`` passes through unchanged)."""
+def get_extractor(name: str | Extractor, precision: str = "fp32", **options: Any) -> Extractor:
+    """``Extractor`` for a registered name and its options (an ``Extractor`` passes through unchanged); a
+    ``precision`` other than "fp32" (``runtime.precision``) makes it, and any extractor it derives from, compute
+    in that autocast precision."""
     if isinstance(name, Extractor):
         return name
-    return FEATURE_EXTRACTORS[name](**options)
+    return with_precision(FEATURE_EXTRACTORS[name](**options), precision)
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def with_precision(extractor: Extractor, precision: str) -> Extractor:
+    """``extractor`` computing in ``precision``, its base extractor too (derived features)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"feature extractor precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    derive = extractor.derive and (with_precision(extractor.derive[0], precision), extractor.derive[1])
+    return dataclasses.replace(extractor, precision=precision, derive=derive)

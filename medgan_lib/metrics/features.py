@@ -23,7 +23,7 @@ from medgan_lib.hashing import hash_inputs
 from medgan_lib.metrics.extractors import Extractor
 from medgan_lib.paths import cache_dir
 from medgan_lib.progress import tqdm
-from medgan_lib.runtime import select_device
+from medgan_lib.runtime import autocast, select_device
 from medgan_lib.samples import to_uint8
 
 CACHE_VERSION = "features-1"
@@ -117,12 +117,15 @@ def extract_features(images: np.ndarray, extractor: Extractor, batch_size: int |
         # torch-fidelity's own bar is a plain tqdm on stderr (red lines in a notebook): ours, by chunks, instead
         chunk = batch_size * 8
         parts = []
-        with torch.inference_mode():
+        if not extractor.standard and dev.type != "cuda":
+            raise ValueError(f"{extractor.name} features in {extractor.precision} need a CUDA device, got {dev}; "
+                             "use precision fp32 (the standard) on a CPU")
+        with torch.inference_mode(), autocast(extractor.precision):
             for start in tqdm(range(0, len(images_u8), chunk), desc=f"{extractor.name} features", leave=False,
                               disable=not progress or len(images_u8) <= chunk):
                 out = get_featuresdict_from_dataset(_Uint8Images(images_u8[start:start + chunk]), module, batch_size,
                                                     dev.type == "cuda", save_cpu_ram=True, verbose=False)
-                parts.append(out[extractor.layer].numpy())
+                parts.append(out[extractor.layer].float().numpy())
         features = np.concatenate(parts)
     features = np.ascontiguousarray(features, dtype=np.float32)
     if cache:

@@ -24,6 +24,7 @@ from medgan_lib.metrics.features import extract_features
 from medgan_lib.metrics.medfid import MedFIDConfig, load_medfid, train_medfid
 from medgan_lib.metrics.validation import correlation_table, distortion_sweep
 from medgan_lib.progress import tqdm
+from medgan_lib.runtime import precision, select_device
 from medgan_lib.results import append_result, read_results
 from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPARED, DATASET, DETECTED, DETECTED_KIND,
                              EXTRACTOR, FEATURE_MODE_COLLAPSE, FEATURE_NEAR_COPY_SHARE, FEATURE_NN_RATIO, FLAGGED_OWN,
@@ -35,20 +36,22 @@ from medgan_lib.rows import (BLACK_BOX_AUC, BLACK_BOX_HIGH, BLACK_BOX_LOW, COMPA
 
 def domain_extractors(data: DataSpec, extractors: Iterable[str], unet: str = "", study_dir: str = "",
                       unet_config: "SegConfig | None" = None, medfid_config: MedFIDConfig | None = None,
-                      device: str = "auto") -> dict[str, dict[str, Any]]:
-    """Options for the domain extractors named in ``extractors``: ``unet`` uses the given U-Net checkpoint,
+                      device: str = "auto", feature_amp: bool = False) -> dict[str, dict[str, Any]]:
+    """Options for the extractors named in ``extractors``: ``unet`` uses the given U-Net checkpoint,
     else the study's U-Net trained on the real data (``segmentation.real_unet``: trained now, or the one
     notebook 04 reuses as its "Original Data" row); ``medfid`` trains (or reuses) the MedFID extractor of
-    ``medfid_config`` (see ``medfid_config``)."""
+    ``medfid_config`` (see ``medfid_config``). ``feature_amp`` on CUDA makes every extractor compute in bf16/fp16
+    (``runtime.precision``): faster, but those FIDs are not the standard ones and their rows say so."""
     from medgan_lib.segmentation import real_unet
 
-    options: dict[str, dict[str, Any]] = {}
+    chosen = precision(feature_amp, select_device(device))
+    options: dict[str, dict[str, Any]] = {name: {"precision": chosen} for name in extractors if chosen != "fp32"}
     if "unet" in extractors:
-        options["unet"] = {"unet": Path(unet) if unet else real_unet(study_dir, data, config=unet_config)}
+        options.setdefault("unet", {})["unet"] = Path(unet) if unet else real_unet(study_dir, data, config=unet_config)
     if "medfid" in extractors:
         path = train_medfid(medfid_config, device=device)
         print(medfid_accuracy_text(path))
-        options["medfid"] = {"checkpoint": path}
+        options.setdefault("medfid", {})["checkpoint"] = path
     return options
 
 
