@@ -33,6 +33,9 @@ class PreparedDataset:
     patient_ids: np.ndarray  # str (N,): splits are made by patient, never by slice
     label_names: tuple[str, ...]  # label_names[i] names mask value i; label_names[0] == "background"
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)  # source, preprocessing, hash, provenance
+    # image-level classes, for class-conditional GANs (ACDC's diagnostic group of each slice's patient); none: ()
+    class_names: tuple[str, ...] = ()
+    classes: np.ndarray | None = None  # int64 (N,), indices into class_names; None without classes
 
     def __post_init__(self) -> None:
         where = f"dataset '{self.name}' split '{self.split}'"
@@ -56,6 +59,19 @@ class PreparedDataset:
             bad = sorted(set(np.unique(self.masks).tolist()) - set(range(len(self.label_names))))
             raise DatasetError(f"{where}: mask values {bad} are not in the label map {dict(enumerate(self.label_names))}")
         self.masks = self.masks.astype(np.uint8, copy=False)
+        self.class_names = tuple(self.class_names)
+        if bool(self.class_names) != (self.classes is not None):
+            raise DatasetError(f"{where}: classes and class_names come together (got class_names "
+                               f"{self.class_names} and {'no' if self.classes is None else 'some'} classes)")
+        if self.classes is not None:
+            self.classes = np.asarray(self.classes)
+            if self.classes.shape != (n,) or not np.issubdtype(self.classes.dtype, np.integer):
+                raise DatasetError(f"{where}: classes must be {n} integers, got {self.classes.dtype} "
+                                   f"{self.classes.shape}")
+            if n and (self.classes.min() < 0 or self.classes.max() >= len(self.class_names)):
+                raise DatasetError(f"{where}: class indices {sorted(set(self.classes.tolist()))} are not all in "
+                                   f"{dict(enumerate(self.class_names))}")
+            self.classes = self.classes.astype(np.int64, copy=False)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -80,15 +96,33 @@ class PreparedDataset:
         """(N, C + K, H, W) float32: the image channels then the one-hot mask channels in [-1, 1]."""
         return to_joint(self.images, self.masks, self.num_classes)
 
+    @property
+    def num_image_classes(self) -> int:
+        """Image-level classes (0 without them): what a class-conditional GAN is conditioned on."""
+        return len(self.class_names)
+
     def subset(self, index: np.ndarray | slice, split: str | None = None) -> "PreparedDataset":
         return PreparedDataset(self.name, split or self.split, self.images[index], self.masks[index],
-                               self.patient_ids[index], self.label_names, dict(self.meta))
+                               self.patient_ids[index], self.label_names, dict(self.meta), self.class_names,
+                               None if self.classes is None else self.classes[index])
+
+    @classmethod
+    def concatenate(cls, parts: list["PreparedDataset"], split: str, meta: dict[str, Any]) -> "PreparedDataset":
+        """Splits of one dataset as one (the GANs' training images when they train on several splits)."""
+        first = parts[0]
+        classes = None if first.classes is None else np.concatenate([p.classes for p in parts])
+        return cls(first.name, split, np.concatenate([p.images for p in parts]),
+                   np.concatenate([p.masks for p in parts]), np.concatenate([p.patient_ids for p in parts]),
+                   first.label_names, meta, first.class_names, classes)
 
     def save(self, path: str | Path) -> Path:
         """Write one ``.npz`` atomically; ``meta`` travels as JSON inside it."""
+        extra = {} if self.classes is None else {"classes": self.classes,
+                                                 "class_names": np.array(self.class_names, dtype=str)}
         return save_npz(path, images=self.images, masks=self.masks, patient_ids=self.patient_ids.astype(str),
                         label_names=np.array(self.label_names, dtype=str),
-                        info=np.array(json.dumps({"name": self.name, "split": self.split, "meta": self.meta})))
+                        info=np.array(json.dumps({"name": self.name, "split": self.split, "meta": self.meta})),
+                        **extra)
 
     @classmethod
     def load(cls, path: str | Path) -> "PreparedDataset":
@@ -100,8 +134,10 @@ class PreparedDataset:
         try:
             with np.load(path, allow_pickle=False) as data:
                 info = json.loads(str(data["info"]))
+                classes = data["classes"] if "classes" in data else None
+                names = tuple(data["class_names"].tolist()) if "class_names" in data else ()
                 return cls(info["name"], info["split"], data["images"], data["masks"], data["patient_ids"],
-                           tuple(data["label_names"].tolist()), info["meta"])
+                           tuple(data["label_names"].tolist()), info["meta"], names, classes)
         except (OSError, KeyError, TypeError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise DatasetError(f"{path} is not a readable prepared dataset: {err}") from err
 

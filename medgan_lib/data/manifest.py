@@ -63,6 +63,16 @@ class Layout:
 
 
 @dataclasses.dataclass
+class ImageClasses:
+    """Image-level classes read from a text file in each image's folder: the value of its ``key: value`` line
+    (ACDC: ``Group: DCM`` in each patient's Info.cfg), one of ``names``."""
+
+    file: str  # file name beside the image file
+    key: str
+    names: list[str]
+
+
+@dataclasses.dataclass
 class SplitSource:
     """Where the split comes from: what the paper that used the dataset prescribes, and what we chose."""
 
@@ -94,9 +104,12 @@ class Manifest:
     # Patients (ids as the layout names them) that go to a given split whatever the fractions say.
     fixed_patients: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     notes: str = ""
+    classes: ImageClasses | None = None  # image-level classes (class-conditional GANs), if the dataset has them
 
     def __post_init__(self) -> None:
         where = f"manifest '{self.name}'"
+        if self.classes is not None and (not self.classes.names or len(set(self.classes.names)) != len(self.classes.names)):
+            raise ConfigError(f"{where}: classes.names must list distinct class names, got {self.classes.names}")
         if sorted(self.labels) != list(range(len(self.labels))) or self.labels.get(0) != "background":
             raise ConfigError(f"{where}: labels must map 0..K-1 with 0 = 'background', got {self.labels}")
         if self.image_channels not in (1, 3):

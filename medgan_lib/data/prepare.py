@@ -69,7 +69,8 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
         if not keep.any():
             raise DatasetError(f"dataset '{dataset}': none of the {len(keep)} films read shows a {view} view")
         slices = dataclasses.replace(slices, images=slices.images[keep], masks=slices.masks[keep],
-                                     patient_ids=slices.patient_ids[keep], fixed_split=slices.fixed_split[keep])
+                                     patient_ids=slices.patient_ids[keep], fixed_split=slices.fixed_split[keep],
+                                     classes=None if slices.classes is None else slices.classes[keep])
     parts = split_by_patient(slices.patient_ids, slices.fixed_split, source.fractions, seed,
                              source.fixed_patients)
     sizes = {name: {"patients": int(len(np.unique(slices.patient_ids[idx]))), "slices": int(len(idx))}
@@ -81,7 +82,8 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
                 "seed": seed, "split_sizes": sizes, "view": views, "hash": paths[name].stem, "version": VERSION,
                 "medgan_lib": __version__}
         built[name] = PreparedDataset(dataset, name, slices.images[index], slices.masks[index],
-                                      slices.patient_ids[index], slices.label_names, meta)
+                                      slices.patient_ids[index], slices.label_names, meta, slices.class_names,
+                                      None if slices.classes is None else slices.classes[index])
     if len(built[split]) == 0:
         raise DatasetError(f"dataset '{dataset}': split '{split}' is empty ({sizes}); raise count "
                            f"(now {count}) so every split gets at least one patient")

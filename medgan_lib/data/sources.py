@@ -18,7 +18,7 @@ import numpy as np
 
 from medgan_lib.data.dataset import DatasetError
 from medgan_lib.data.manifest import Manifest, load_manifest
-from medgan_lib.data.phantoms import PHANTOMS, Phantom, generate
+from medgan_lib.data.phantoms import PHANTOMS, Phantom, generate, patient_classes
 from medgan_lib.data.preprocessing import Preprocessing, normalise, resize_image, resize_mask
 from medgan_lib.data.readers import Case, RawCase, format_of, read_case
 from medgan_lib.hashing import hash_inputs
@@ -37,6 +37,8 @@ class Slices:
     patient_ids: np.ndarray  # str (N,)
     fixed_split: np.ndarray  # str (N,): "" = split by fraction, else the split the data's own layout imposes
     label_names: tuple[str, ...]
+    class_names: tuple[str, ...] = ()  # image-level classes (PreparedDataset.class_names)
+    classes: np.ndarray | None = None  # int (N,) or None
 
 
 class PhantomSource:
@@ -70,7 +72,8 @@ class PhantomSource:
         drop = prep.empty_slices == "drop" and len(self.label_names) > 1
         raw, masks, ids = generate(self.phantom, count, resolution, seed, progress=progress, drop_empty=drop)
         images = normalise(raw, ids, prep)
-        return Slices(images, masks, ids, np.full(len(ids), ""), self.label_names)
+        classes = patient_classes(self.phantom, ids) if self.phantom.class_names else None
+        return Slices(images, masks, ids, np.full(len(ids), ""), self.label_names, self.phantom.class_names, classes)
 
 
 class FileSource:
@@ -102,8 +105,8 @@ class FileSource:
         """Root, layout and every input file's (name, size, mtime): a change to any file rebuilds the cache."""
         files = []
         for case in self.cases(root):
-            for path in (case.image, case.mask):
-                if path is not None:
+            for path in (case.image, case.mask, self.class_file(case)):
+                if path is not None and path.exists():  # a missing class file fails in load, naming it
                     stat = path.stat()
                     files.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))
         return {"root": str(root), "description": self.description(), "files": hash_inputs(files, length=32)}
@@ -117,7 +120,7 @@ class FileSource:
         order = list(patients)
         if count is not None:
             order = [order[i] for i in np.random.default_rng([seed, 2]).permutation(len(order))]
-        images, masks, ids, fixed, label_names = [], [], [], [], None
+        images, masks, ids, fixed, classes, label_names = [], [], [], [], [], None
         total = 0
         for patient in tqdm(order, desc=f"reading {self.name}", disable=not progress, leave=False):
             for case in patients[patient]:
@@ -138,14 +141,26 @@ class FileSource:
                 masks.append(np.stack([resize_mask(m, resolution) for m in mask]))
                 ids.extend([patient] * len(norm))
                 fixed.extend([case.fixed_split] * len(norm))
+                classes.extend([self.case_class(case)] * len(norm))
                 total += len(norm)
             if count is not None and total >= count:
                 break
         if not images:
             raise DatasetError(f"{root}: no slices to prepare for dataset '{self.name}'")
         n = total if count is None else min(count, total)
+        names = self.class_names
         return Slices(np.concatenate(images)[:n], np.concatenate(masks)[:n], np.array(ids[:n]),
-                      np.array(fixed[:n]), label_names)
+                      np.array(fixed[:n]), label_names, names, np.array(classes[:n], np.int64) if names else None)
+
+    class_names: tuple[str, ...] = ()  # image-level classes the source reads (``case_class``)
+
+    def case_class(self, case: Case) -> int | None:
+        """The image-level class of ``case`` (an index into ``class_names``), None without classes."""
+        return None
+
+    def class_file(self, case: Case) -> Path | None:
+        """The file ``case_class`` reads (part of the cache fingerprint), None without classes."""
+        return None
 
     def merge_labels(self, known: tuple[str, ...] | None, names: tuple[str, ...]) -> tuple[str, ...]:
         """The label map of the dataset so far, given one more file's labels."""
@@ -188,6 +203,31 @@ class ManifestSource(FileSource):
 
     def where_to_get(self) -> str:
         return f"how to obtain it: {self.manifest.obtain.url}, see data_manifest/{self.name}.yaml"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        classes = self.manifest.classes
+        return tuple(classes.names) if classes else ()
+
+    def class_file(self, case: Case) -> Path | None:
+        classes = self.manifest.classes
+        return case.image.parent / classes.file if classes else None
+
+    def case_class(self, case: Case) -> int | None:
+        """The class on the ``key:`` line of the file the manifest names in the case's folder (ACDC's Info.cfg)."""
+        path, classes = self.class_file(case), self.manifest.classes
+        if path is None:
+            return None
+        if not path.is_file():
+            raise DatasetError(f"{path}: missing; dataset '{self.name}' reads each image's class from its "
+                               f"'{classes.key}:' line (see data_manifest/{self.name}.yaml)")
+        for line in path.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == classes.key:
+                if value.strip() not in classes.names:
+                    raise DatasetError(f"{path}: {classes.key} {value.strip()!r} is not one of {classes.names}")
+                return classes.names.index(value.strip())
+        raise DatasetError(f"{path}: no '{classes.key}:' line (expected e.g. '{classes.key}: {classes.names[0]}')")
 
     def description(self) -> dict[str, Any]:
         return dataclasses.asdict(self.manifest)
@@ -375,6 +415,8 @@ def describe(name: str) -> str:
         lines = [f"{name}: procedural phantom standing in for {mimics.title}.",
                  "NOT patient data: seeded synthetic anatomy for learning the method offline.",
                  f"labels: {dict(enumerate(phantom.label_names))}; channels: {phantom.image_channels}; "
+                 + (f"image classes: {', '.join(phantom.class_names)} (one per patient, balanced); "
+                    if phantom.class_names else "") +
                  f"{phantom.slices_per_patient} slice(s) per patient; default count {phantom.default_count}",
                  f"preprocessing: {dataclasses.asdict(source.preprocessing)} (the rule of {mimics.name}); "
                  f"split by patient {source.fractions} (ours: a phantom has no paper split); "

@@ -12,8 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from medgan_lib.data.dataset import DatasetError, PreparedDataset
 from medgan_lib.data.prepare import SPLITS, prepare
 from medgan_lib.data.sources import DATASETS
@@ -86,9 +84,7 @@ class DataSpec:
             return parts[0]
         first = parts[0]
         meta = {**first.meta, "hash": hash_inputs([p.meta["hash"] for p in parts]), "splits": list(self.gan_splits)}
-        return PreparedDataset(first.name, "+".join(self.gan_splits), np.concatenate([p.images for p in parts]),
-                               np.concatenate([p.masks for p in parts]), np.concatenate([p.patient_ids for p in parts]),
-                               first.label_names, meta)
+        return PreparedDataset.concatenate(parts, "+".join(self.gan_splits), meta)
 
     def label(self) -> str:
         """One line for reports: dataset, resolution, size, split seed and root."""

@@ -29,6 +29,11 @@ class Phantom:
     image_channels: int
     slices_per_patient: int
     default_count: int = 1200
+    class_names: tuple[str, ...] = ()  # image-level classes: patient p draws class p % len (balanced); its
+                                       # ``patient`` function then takes the class index as a fourth argument
+
+    def class_of(self, patient: int) -> int | None:
+        return patient % len(self.class_names) if self.class_names else None
 
 
 PHANTOMS: dict[str, Phantom] = {p.name: p for p in (
@@ -39,7 +44,14 @@ PHANTOMS: dict[str, Phantom] = {p.name: p for p in (
     Phantom("retina_phantom", "idrid", retina.retina_patient, retina.LABEL_NAMES, 3, retina.SLICES_PER_PATIENT),
     Phantom("elbow_phantom", "mura_elbow", xray.elbow_patient, xray.ELBOW_LABEL_NAMES, 1,
             xray.ELBOW_SLICES_PER_PATIENT),
+    Phantom("cardiac_groups_phantom", "acdc", cardiac.cardiac_patient, cardiac.LABEL_NAMES, 1,
+            cardiac.SLICES_PER_PATIENT, class_names=cardiac.GROUP_NAMES),
 )}
+
+
+def patient_classes(phantom: Phantom, patient_ids: np.ndarray) -> np.ndarray:
+    """(N,) int64 image-level class of each slice, from its patient id (``<name>-<index>``, see ``generate``)."""
+    return np.array([phantom.class_of(int(pid.rsplit("-", 1)[1])) for pid in patient_ids.tolist()], dtype=np.int64)
 
 
 def generate(phantom: Phantom, count: int, resolution: int, seed: int, progress: bool = False,
@@ -56,7 +68,8 @@ def generate(phantom: Phantom, count: int, resolution: int, seed: int, progress:
     with tqdm(total=count, desc=f"{phantom.name} slices", disable=not progress, leave=False) as bar:
         while total < count:
             n = min(phantom.slices_per_patient, count - total) if not drop_empty else phantom.slices_per_patient
-            image, mask = phantom.patient(np.random.default_rng([seed, p]), n, resolution)
+            group = () if phantom.class_of(p) is None else (phantom.class_of(p),)
+            image, mask = phantom.patient(np.random.default_rng([seed, p]), n, resolution, *group)
             if drop_empty:
                 keep = mask.reshape(len(mask), -1).any(axis=1)
                 image, mask = image[keep][:count - total], mask[keep][:count - total]

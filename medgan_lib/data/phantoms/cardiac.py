@@ -22,8 +22,23 @@ SLICES_PER_PATIENT = 2 * LEVELS  # ED and ES
 AIR, LUNG, MUSCLE, FAT, LIVER, MYO, LV_BLOOD, RV_BLOOD, AORTA, BONE, MARROW = range(11)
 
 
-def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    """One patient's slices: raw magnitudes (S, 1, R, R) float32 >= 0 and ACDC masks (S, R, R) uint8."""
+# ACDC's five diagnostic groups (Bernard et al. 2018) and, per group, the anatomy the grouped phantom draws:
+# (ED cavity radius, ED wall thickness, ejection fraction of the cavity area, RV size, infarct depth) from ``u``.
+GROUP_NAMES = ("NOR", "MINF", "DCM", "HCM", "RV")
+GROUP_ANATOMY = {
+    "NOR": lambda u: (u(0.19, 0.23), u(0.07, 0.085), u(0.55, 0.65), u(0.95, 1.15), 0.0),
+    "MINF": lambda u: (u(0.22, 0.26), u(0.07, 0.085), u(0.25, 0.35), u(0.95, 1.15), u(0.55, 0.7)),  # thin segment
+    "DCM": lambda u: (u(0.27, 0.31), u(0.045, 0.055), u(0.12, 0.22), u(0.95, 1.15), 0.0),  # dilated, thin, weak
+    "HCM": lambda u: (u(0.14, 0.17), u(0.12, 0.145), u(0.6, 0.72), u(0.9, 1.05), 0.0),  # small cavity, thick wall
+    "RV": lambda u: (u(0.19, 0.23), u(0.07, 0.085), u(0.5, 0.62), u(1.6, 1.9), 0.0),  # enlarged right ventricle
+}
+
+
+def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int, group: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One patient's slices: raw magnitudes (S, 1, R, R) float32 >= 0 and ACDC masks (S, R, R) uint8. ``group``
+    (an index into GROUP_NAMES) draws that diagnostic group's anatomy; None, the default phantom's group-like mix
+    (its draws are unchanged by the grouped variant)."""
     s = min(n_slices, SLICES_PER_PATIENT)
     level = (np.arange(SLICES_PER_PATIENT) % LEVELS / (LEVELS - 1))[:s].astype(np.float32)
     systole = (np.arange(SLICES_PER_PATIENT) >= LEVELS)[:s]
@@ -44,6 +59,10 @@ def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int) ->
     wall_var, wall_phase = u(0.0, 0.35), u(0, 2 * np.pi)
     rv_dir = u(2.2, 3.2)  # RV sits anterior-left in the image (patient's right)
     rv_size = u(0.9, 1.35)
+    infarct = 0.0  # depth of a thinned (infarcted) wall segment, opposite wall_phase
+    if group is not None:
+        cavity_ed, wall_ed, ejection, rv_size, infarct = GROUP_ANATOMY[GROUP_NAMES[group]](u)
+        wall_var = min(wall_var, 0.15)  # the group's wall, not the mix's irregularity, sets its thickness
 
     cavity = cavity_ed * (1 - 0.5 * level) * np.where(systole, np.sqrt(1 - ejection), 1.0)
     wall = wall_ed * (1 + 0.1 * level) * np.where(systole, 1.35, 1.0)
@@ -56,7 +75,11 @@ def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int) ->
     rho = np.sqrt((pu / ecc) ** 2 + (pv * ecc) ** 2)
     phi = np.arctan2(dy, dx)
     endo = rho < col(cavity)
-    epi_radius = col(cavity) + col(wall) * (1 + wall_var * np.cos(phi - wall_phase))
+    thickness = 1 + wall_var * np.cos(phi - wall_phase)
+    if infarct:
+        opposite = np.arctan2(np.sin(phi - wall_phase - np.pi), np.cos(phi - wall_phase - np.pi))
+        thickness = thickness * (1 - infarct * np.exp(-opposite ** 2 / 0.3))
+    epi_radius = col(cavity) + col(wall) * thickness
     epi = rho < epi_radius
 
     # RV: an ellipse beside the LV along rv_dir, long axis across it, minus the LV and a septal margin.
