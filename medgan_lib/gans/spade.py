@@ -22,6 +22,7 @@ from torch import nn
 from medgan_lib.config import ConfigError
 from medgan_lib import parallel
 from medgan_lib.gans.augment import diff_augment
+from medgan_lib.data.dataset import onehot
 from medgan_lib.gans.base import GAN, GANS, DataShape
 
 
@@ -209,6 +210,22 @@ class SPADEGAN(GAN):
         self.discriminator = MultiScaleDiscriminator(shape.image_channels + k, config.filters_d, self.options,
                                                      config.spectral_norm_d)
         self._vgg: list[nn.Module] = []  # frozen external network, kept out of state_dict
+
+    def training_pair(self, images, masks, classes=None):
+        """D sees the images (with the mask); G is conditioned on the one-hot masks."""
+        return np.asarray(images, dtype=np.float32), onehot(np.asarray(masks), self.shape.num_classes)
+
+    def decode(self, fake, cond):
+        return (np.clip(fake.float().cpu().numpy(), -1.0, 1.0),
+                cond.argmax(1).cpu().numpy().astype(np.uint8))
+
+    def sample_condition(self, n, masks, classes, generator):
+        if masks is None or len(masks) != n:
+            raise ValueError(f"{type(self).__name__} is conditioned on masks: pass {n} masks, got "
+                             f"{'none' if masks is None else len(masks)}")
+        if classes is not None:
+            raise ValueError(f"{type(self).__name__} has no image-level classes; classes must be None")
+        return torch.from_numpy(onehot(np.asarray(masks), self.shape.num_classes)).to(self.generator.out.weight.device)
 
     def _d(self, image: torch.Tensor, mask: torch.Tensor) -> list[list[torch.Tensor]]:
         x = torch.cat([image, mask], dim=1)

@@ -33,7 +33,7 @@ import torch
 from medgan_lib import parallel
 from medgan_lib.atomic import write_json, write_text
 from medgan_lib.config import ConfigError
-from medgan_lib.data.dataset import PreparedDataset, from_joint, onehot
+from medgan_lib.data.dataset import PreparedDataset
 from medgan_lib.diversity import COLLAPSE_RATIO, collapsed, diversity
 from medgan_lib.gans import DataShape
 from medgan_lib.gans.augment import classic_augment
@@ -190,7 +190,8 @@ class _Trainer:
         self.channels_last = bool(config.channels_last and self.device.type == "cuda")
         # A masks-only run's GAN sees no image channels: it learns the one-hot mask channels alone.
         masks_only = config.channels == "masks"
-        self.shape = DataShape(0 if masks_only else data.image_channels, data.num_classes, data.resolution)
+        self.shape = DataShape(0 if masks_only else data.image_channels, data.num_classes, data.resolution,
+                               data.num_image_classes)
         self.data_info = {"name": data.name, "split": data.split, "count": len(data), "hash": data.meta.get("hash"),
                           "label_names": list(data.label_names), "spec": config.data.to_dict(),
                           "spec_hash": config.data.hash, "patients": sorted(set(data.patient_ids.tolist()))}
@@ -200,15 +201,9 @@ class _Trainer:
             parallel.sync_batchnorm(self.gan)
         self.gan = self.gan.to(self.device, memory_format=torch.channels_last if self.channels_last
                                else torch.preserve_format)
-        self.conditional = bool(getattr(self.gan, "conditional", False))
-        if self.conditional:
-            self.real = torch.from_numpy(data.images).to(self.device)
-            self.cond = torch.from_numpy(onehot(data.masks, data.num_classes)).to(self.device)
-        else:
-            joint = data.joint()
-            self.real = torch.from_numpy(np.ascontiguousarray(joint[:, data.image_channels:] if masks_only else joint)
-                                         ).to(self.device)
-            self.cond = None
+        real, cond = self.gan.training_pair(data.images, data.masks, data.classes)  # what D sees, G is given
+        self.real = torch.from_numpy(real).to(self.device)
+        self.cond = None if cond is None else torch.from_numpy(cond).to(self.device)
         self.opt_g = make_optimizer(config.optimizer, self.gan.generator.parameters(),
                                     *self.gan.optimizer_settings("generator", config.lr_g, config.betas_g))
         self.opt_d = make_optimizer(config.optimizer, self.gan.discriminator.parameters(),
@@ -239,7 +234,7 @@ class _Trainer:
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         if self.config.data_augmentation:
-            if cond is None:
+            if cond is None or cond.dim() != 4:  # a class label is not an image: only what D sees is augmented
                 real = classic_augment(real)
             else:
                 both = classic_augment(torch.cat([real, cond], dim=1))
@@ -365,7 +360,7 @@ class _Trainer:
 
     # --- grids and diversity ---
     def _generate(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        cond = self.cond[self.grid_index[:n].to(self.device)] if self.conditional else None
+        cond = self.cond[self.grid_index[:n].to(self.device)] if self.cond is not None else None
         gen = torch.Generator().manual_seed(self.grid_seed)
         return self.gan.generate(n, cond, generator=gen).float(), cond
 
@@ -374,7 +369,7 @@ class _Trainer:
         RNG is left untouched, so grid intervals never change what training draws."""
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             fake, cond = self._generate(max(self.config.grid_size, DIVERSITY_SAMPLES))
-        images, masks = self._decode(fake, cond)
+        images, masks = self.gan.decode(fake, cond)
         n = self.config.grid_size
         save_grid(self.folder.grids_dir / f"step_{self.step:06d}.png", images[:n], masks[:n])
         reference = self.real[self.grid_index.to(self.device)][:, self._content]
@@ -385,11 +380,6 @@ class _Trainer:
         """Channels whose diversity flags mode collapse: the image channels, or a masks-only run's masks."""
         return slice(0, self.shape.image_channels) if self.shape.image_channels else slice(None)
 
-    def _decode(self, fake: torch.Tensor, cond: torch.Tensor | None) -> tuple[np.ndarray, np.ndarray]:
-        fake_np = fake.cpu().numpy()
-        if cond is not None:
-            return np.clip(fake_np, -1, 1), cond.argmax(1).cpu().numpy().astype(np.uint8)
-        return from_joint(fake_np, self.shape.image_channels, self.shape.num_classes)
 
     # --- the loop ---
     def run(self) -> Path:
