@@ -112,6 +112,15 @@ CalibrationRow = TypedDict("CalibrationRow", {DATASET: str, GAN: str, RUN: str, 
                                               FLAGGED_OWN: float})
 DistortionRow = TypedDict("DistortionRow", {DATASET: str, DATA_SPEC_HASH: str, EXTRACTOR: str, DISTORTION: str,
                                             STRENGTH: float, PROTOCOL: str, N: int, FID: float, SEED: int})
+# cas, class_fid, infogan_codes (08: the review's class-conditional GANs)
+ACCURACY, ACCURACY_LOW, ACCURACY_HIGH = "accuracy", "accuracy_low", "accuracy_high"  # patient-bootstrap 95 %
+CLASS, CODE, STRUCTURE = "class", "code", "structure"
+CasRow = TypedDict("CasRow", {DATASET: str, GAN: str, RUN: str, SEED: int, CONDITION: str, ACCURACY: float,
+                              ACCURACY_LOW: float, ACCURACY_HIGH: float})
+ClassFidRow = TypedDict("ClassFidRow", {DATASET: str, GAN: str, RUN: str, SEED: int, CLASS: str, EXTRACTOR: str,
+                                        N: int, FID: float})
+InfoganCodeRow = TypedDict("InfoganCodeRow", {DATASET: str, GAN: str, RUN: str, SEED: int, CODE: str,
+                                              STRUCTURE: str, "statistic": str, "value": float, "p": float})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +150,9 @@ KINDS = {kind.name: kind for kind in (
     Kind("fid_rank", FidRankRow, (DATASET, RUN, SEED, EXTRACTOR, METRIC, N)),
     Kind("privacy", PrivacyRow, (DATASET, RUN, SEED, N)),
     Kind("calibration", CalibrationRow, (DATASET, RUN, SEED, N, QUANTILE, SPACE, SHARE)),
+    Kind("cas", CasRow, (DATASET, RUN, SEED, CONDITION)),
+    Kind("class_fid", ClassFidRow, (DATASET, RUN, SEED, CLASS, EXTRACTOR, N)),
+    Kind("infogan_codes", InfoganCodeRow, (DATASET, RUN, SEED, CODE, STRUCTURE)),
     Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, PROTOCOL, N, SEED)),
 )}
 

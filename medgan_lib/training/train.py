@@ -18,6 +18,7 @@ any number of nodes. The N processes compute what one process computes with the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -193,7 +194,7 @@ class _Trainer:
         self.shape = DataShape(0 if masks_only else data.image_channels, data.num_classes, data.resolution,
                                data.num_image_classes)
         self.data_info = {"name": data.name, "split": data.split, "count": len(data), "hash": data.meta.get("hash"),
-                          "label_names": list(data.label_names), "spec": config.data.to_dict(),
+                          "label_names": list(data.label_names), "class_names": list(data.class_names), "spec": config.data.to_dict(),
                           "spec_hash": config.data.hash, "patients": sorted(set(data.patient_ids.tolist()))}
         seed_everything(config.seed)
         self.gan = build_gan(config, self.shape)
@@ -393,9 +394,7 @@ class _Trainer:
             self.folder.write_config(config)
         self._restore()
         if main and not self.folder.info_file.is_file():
-            write_json(self.folder.info_file, {"shape": {"image_channels": self.shape.image_channels,
-                                                             "num_classes": self.shape.num_classes,
-                                                             "resolution": self.shape.resolution},
+            write_json(self.folder.info_file, {"shape": dataclasses.asdict(self.shape),
                                                    "channels": config.channels, "data": self.data_info,
                                                    "gan_options": self.gan.options_dict(),
                                                    "provenance": provenance(device=str(self.device),
