@@ -29,7 +29,9 @@ from medgan_lib.tables import CSS_CLASS
 PRODUCERS = {"gan_runs": "02_gan_training", "fid": "03_fid_evaluation", "memorization": "03_fid_evaluation",
              "distortion": "03_fid_evaluation", "fid_rank": "03_fid_evaluation",
              "calibration": "03_fid_evaluation", "privacy": "03_fid_evaluation", "dice": "04_unet_dice",
-             "memory": "05_memory_analysis", "tune": "06_hyperparameter_search"}
+             "memory": "05_memory_analysis", "tune": "06_hyperparameter_search",
+             "cas": "08_conditional_and_translation", "class_fid": "08_conditional_and_translation",
+             "infogan_codes": "08_conditional_and_translation"}
 
 
 def test_every_section_notebook_is_committed_stripped_and_tagged():

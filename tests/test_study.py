@@ -49,6 +49,7 @@ BODIES = {
                            f"display(Image(data=base64.b64decode('{PNG}')))"),
     "06_hyperparameter_search": "put('tune', {'gan': 'dcgan', 'trial': n})",
     "07_visual_turing_test": "put('turing', {'n': n})",
+    "08_conditional_and_translation": "put('cas', {'n': n})",
 }
 
 
@@ -116,7 +117,7 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     steps = state["steps"]
     assert state["plan"] == ["01_data_preparation", "02_gan_training-dcgan-s0", "02_gan_training-bad-s0",
                              "03_fid_evaluation", "04_unet_dice", "05_memory_analysis", "06_hyperparameter_search",
-                             "07_visual_turing_test"]
+                             "07_visual_turing_test", "08_conditional_and_translation"]
     assert steps["02_gan_training-bad-s0"]["status"] == "failed"
     # The kernel is this interpreter (the venv's), whatever other "python3" kernels the machine has.
     data = json.loads((out / "results" / "data.jsonl").read_text())
@@ -125,7 +126,8 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     # 07 needs every training step (it has no 'gans' list to drop a GAN from): blocked, with the reason.
     assert steps["07_visual_turing_test"]["status"] == "blocked"
     assert "02_gan_training-bad-s0" in steps["07_visual_turing_test"]["error"]
-    assert all(steps[n]["status"] == "ok" for n in state["plan"][:-1] if n != "02_gan_training-bad-s0")
+    assert all(steps[n]["status"] == "ok" for n in state["plan"] if n not in ("02_gan_training-bad-s0",
+                                                                              "07_visual_turing_test"))
     # Evaluation goes on with the GANs that trained; the failed GAN is left out, not the whole section.
     assert steps["03_fid_evaluation"]["parameters"]["gans"] == ["dcgan"]
     assert steps["03_fid_evaluation"]["parameters"]["study_dir"] == str(out.resolve())
@@ -146,7 +148,7 @@ def test_failing_step_is_reported_while_independent_steps_complete(notebooks: Pa
     printed = capsys.readouterr().out
     assert "FAILED 02_gan_training-bad-s0" in printed and "1 failed" in printed
     [listed] = list_studies(out.parent)
-    assert listed["status"] == "with failures" and listed["steps"] == {"ok": 6, "failed": 1, "blocked": 1}
+    assert listed["status"] == "with failures" and listed["steps"] == {"ok": 7, "failed": 1, "blocked": 1}
 
 
 def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependents(notebooks: Path, monkeypatch):
@@ -155,7 +157,7 @@ def test_unchanged_steps_are_skipped_and_changed_ones_rerun_with_their_dependent
     out = notebooks.parent / "study"
     profile = load_profile("tiny", notebooks / "params")
     first = run_study(profile, out, notebooks_dir=notebooks, echo=lambda _: None)
-    assert first.ok and len(first.executed) == 7
+    assert first.ok and len(first.executed) == 8
     # The search's trial runs must not be taken for the study's GANs: it starts after 03, 04 and 07 finished.
     order = first.executed.index
     assert order("06_hyperparameter_search") > max(order(n) for n in ("03_fid_evaluation", "04_unet_dice",

@@ -145,8 +145,9 @@ def classification_accuracy_score(synthetic: tuple[np.ndarray, np.ndarray], real
 
 def per_class_fid(real: PreparedDataset, images: np.ndarray, classes: np.ndarray, extractors: Iterable[Any],
                   extractor_options: dict[str, dict[str, Any]] | None = None, bootstrap_reps: int = 50,
-                  seed: int = 0, device: str = "auto") -> list[dict[str, Any]]:
-    """One row per (class, extractor): FID of that class's synthetic images against the real images of the class."""
+                  seed: int = 0, device: str = "auto", n_real: int | None = None) -> list[dict[str, Any]]:
+    """One row per (class, extractor): FID of that class's synthetic images against the real images of the class
+    (a seeded choice of ``n_real`` of them; None: all)."""
     from medgan_lib.metrics.evaluate import evaluate_images
 
     rows = []
@@ -154,9 +155,9 @@ def per_class_fid(real: PreparedDataset, images: np.ndarray, classes: np.ndarray
         mine, theirs = images[classes == i], real.images[real.classes == i]
         if len(mine) < 2 or len(theirs) < 2:
             raise ValueError(f"class {name}: {len(mine)} synthetic and {len(theirs)} real images; need >= 2 of each")
-        for row in evaluate_images(theirs, mine, extractors, extractor_options, seed=seed,
+        for row in evaluate_images(theirs, mine, extractors, extractor_options, n_real=n_real, seed=seed,
                                    bootstrap_reps=bootstrap_reps, device=device):
-            rows.append({"class": name, "n_real": int(len(theirs)), **row})
+            rows.append({"class": name, "n_real": int(min(len(theirs), n_real or len(theirs))), **row})
     return rows
 
 
@@ -211,10 +212,11 @@ def code_summary(effects: pd.DataFrame) -> list[str]:
 def evaluate_class_gan(run: Any, data: Any, study_dir: str = "", n_per_class: int = 100,
                        classifier: ClassifierConfig = ClassifierConfig(), extractors: Iterable[Any] = ("inception",),
                        extractor_options: dict[str, dict[str, Any]] | None = None, bootstrap_reps: int = 50,
-                       seed: int = 0, device: str = "auto") -> dict[str, Any]:
+                       seed: int = 0, device: str = "auto", n_real_per_class: int | None = None) -> dict[str, Any]:
     """A class-conditional GAN run on ``data``'s (a DataSpec) splits: its per-class samples, the CAS beside the
     real-data classifier (``cas`` rows, condition "synthetic"/"real") and the per-class FIDs (``class_fid`` rows);
-    returns {"samples": (images, masks, classes), "cas": DataFrame, "class_fid": DataFrame}."""
+    returns {"samples": (images, masks, classes), "cas": DataFrame, "class_fid": DataFrame}. The per-class FIDs
+    compare with ``n_real_per_class`` real slices of each class (None: all)."""
     from medgan_lib.results import append_result
 
     gan = run.load(device)
@@ -228,7 +230,7 @@ def evaluate_class_gan(run: Any, data: Any, study_dir: str = "", n_per_class: in
                 for condition, row in cas.items()]
     fid_rows = [append_result(study_dir, "class_fid", {**common, **row})
                 for row in per_class_fid(train, images, classes, extractors, extractor_options, bootstrap_reps,
-                                         seed, device)]
+                                         seed, device, n_real_per_class)]
     return {"samples": (images, masks, classes), "cas": pd.DataFrame(cas_rows), "class_fid": pd.DataFrame(fid_rows)}
 
 
@@ -250,3 +252,76 @@ def evaluate_infogan(run: Any, n: int = 32, steps: int = 5, seed: int = 0, study
     common = {"dataset": run.data_spec.dataset, "gan": run.gan_name, "run": run.name, "seed": seed}
     effects = pd.DataFrame([append_result(study_dir, "infogan_codes", {**common, **row}) for row in rows])
     return {"traversals": traversals, "effects": effects, "summary": code_summary(effects)}
+
+
+def class_table(splits: dict[str, PreparedDataset]) -> pd.DataFrame:
+    """Slices and patients of each class in each split: what the GANs learn from and the CAS is tested on."""
+    rows = []
+    for split, data in splits.items():
+        if data.classes is None:
+            raise ValueError(f"dataset '{data.name}' has no image-level classes (class-conditional GANs need them; "
+                             "use cardiac_groups_phantom or acdc)")
+        for i, name in enumerate(data.class_names):
+            mine = data.classes == i
+            rows.append({"split": split, "class": name, "slices": int(mine.sum()),
+                         "patients": int(len(np.unique(data.patient_ids[mine])))})
+    return pd.DataFrame(rows).pivot(index="class", columns="split", values=["slices", "patients"])
+
+
+def sample_rows(samples: tuple[np.ndarray, np.ndarray, np.ndarray], real: PreparedDataset, n: int = 6,
+                gan: str = "GAN") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Rows for ``plots.plot_image_rows``: per class, ``n`` real training slices, then ``n`` of the GAN's."""
+    images, masks, classes = samples
+    rows = {}
+    for i, name in enumerate(real.class_names):
+        rows[f"real {name}"] = (real.images[real.classes == i][:n], real.masks[real.classes == i][:n])
+        rows[f"{gan} {name}"] = (images[classes == i][:n], masks[classes == i][:n])
+    return rows
+
+
+def cas_table(rows: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The CAS of each class-conditional GAN run beside the real-trained classifier (latest rows of ``dataset``)."""
+    from medgan_lib.results import latest, of_dataset
+
+    rows = latest(of_dataset(rows, dataset), "cas")
+    table = []
+    for run, group in rows.groupby("run", sort=False):
+        by = {r["condition"]: r for r in group.to_dict("records")}
+        text = {c: f"{by[c]['accuracy']:.2f} [{by[c]['accuracy_low']:.2f}, {by[c]['accuracy_high']:.2f}]"
+                for c in by}
+        table.append({"GAN": group["gan"].iloc[0], "run": run, "CAS (trained on synthetic)": text.get("synthetic"),
+                      "trained on real": text.get("real"), "test slices": by.get("synthetic", by.get("real"))["n_test"],
+                      "chance": f"{1 / len(next(iter(by.values()))['recall']):.2f}"})
+    return pd.DataFrame(table)
+
+
+def cas_notes(rows: pd.DataFrame, dataset: str) -> list[str]:
+    """What to notice in the CAS table: per run, whether the synthetic-trained classifier's interval lies above
+    chance, and how far it falls short of the real-trained one."""
+    from medgan_lib.results import latest, of_dataset
+
+    rows = latest(of_dataset(rows, dataset), "cas")
+    notes = []
+    for run, group in rows.groupby("run", sort=False):
+        by = {r["condition"]: r for r in group.to_dict("records")}
+        if "synthetic" not in by or "real" not in by:
+            continue
+        syn, real = by["synthetic"], by["real"]
+        chance = 1 / len(syn["recall"])
+        above = "above chance" if syn["accuracy_low"] > chance else "not distinguishable from chance at this n"
+        notes.append(f"{run}: a classifier trained only on its samples scores {syn['accuracy']:.2f} on real test "
+                     f"slices ({above}, chance {chance:.2f}); trained on real slices, {real['accuracy']:.2f}: its "
+                     f"classes carry {syn['accuracy'] / real['accuracy']:.0%} of the real data's class information"
+                     if real["accuracy"] > 0 else f"{run}: the real-trained classifier scores 0")
+    return notes
+
+
+def class_fid_table(rows: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Per-class FID [95 % CI] of each run (latest rows of ``dataset``): one row per (run, extractor), a column
+    per class."""
+    from medgan_lib.results import latest, of_dataset
+
+    rows = latest(of_dataset(rows, dataset), "class_fid")
+    rows = rows.assign(text=[f"{r.fid:.3g} [{r.fid_ci_low:.3g}, {r.fid_ci_high:.3g}]" for r in rows.itertuples()])
+    return rows.pivot_table(index=["gan", "run", "extractor", "n"], columns="class", values="text",
+                            aggfunc="last", sort=False)

@@ -152,3 +152,27 @@ def plot_audit_calibration(table: pd.DataFrame, quantile: float = 0.05, title: s
     ax.legend(fontsize=7, ncol=2, loc="center right")
     fig.tight_layout()
     return fig
+
+
+def plot_image_rows(rows: dict[str, tuple[np.ndarray, np.ndarray | None]], title: str = "",
+                    label_names: tuple[str, ...] | None = None):
+    """One labelled row per entry: its images (N, C, H, W) in [-1, 1], each beside its coloured mask (08's
+    samples per class, real beside synthetic, and InfoGAN's code traversals)."""
+    from medgan_lib.colours import add_label_legend
+    from medgan_lib.training.grids import grid_array
+
+    tiles = {name: grid_array(images, masks, columns=len(images)) for name, (images, masks) in rows.items()}
+    width, _ = fit(max(max(t.shape[1] for t in tiles.values()) / 40, 4.0), 1.0)
+    aspect = max(t.shape[0] / t.shape[1] for t in tiles.values())
+    height = len(tiles) * max(width * 0.85 * aspect, 0.35) + 0.5 + 0.35 * bool(title) + 0.4 * bool(label_names)
+    fig, axes = plt.subplots(len(tiles), 1, figsize=(width, height), squeeze=False)
+    for ax, (name, tile) in zip(axes[:, 0], tiles.items()):
+        ax.imshow(tile)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    legend = bool(label_names) and add_label_legend(fig, label_names)
+    fig.tight_layout(rect=(0, 0.4 / height if legend else 0, 1, 1), h_pad=0.2)
+    return fig

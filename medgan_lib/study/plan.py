@@ -45,6 +45,9 @@ SECTIONS: tuple[Section, ...] = (
             waits_for=("02_gan_training", "03_fid_evaluation", "04_unet_dice", "07_visual_turing_test"),
             folder="hyperparameter_search"),
     Section("07_visual_turing_test", after=("01_data_preparation", "02_gan_training")),
+    # the review's conditional and translation GANs train on data of their own (classes, two modalities), into a
+    # folder of their own, so 03, 04 and 07 never take their runs for the study's GANs
+    Section("08_conditional_and_translation", folder="conditional"),
 )
 
 

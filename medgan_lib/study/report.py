@@ -69,6 +69,7 @@ def write_index(study_dir: Path) -> Path:
         "<h2>Memorisation</h2>", _memorization(results["memorization"]),
         "<h3>What the audit would have caught</h3>", _calibration(results, dataset, study_dir),
         "<h2>Privacy: membership inference and anatomy reuse</h2>", _privacy(results, dataset),
+        "<h2>Class-conditional GANs (08)</h2>", _conditional(results),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
         "<h2>All result tables</h2>", _all_results(results),
     ]
@@ -362,6 +363,25 @@ def _privacy(results: dict[str, pd.DataFrame], dataset: str) -> str:
             "LOGAN style; mask NN Dice: each synthetic mask's best Dice against a training mask (SPADE on training "
             "masks: 1 by construction).</p>")
     return note + _table_or_na(table)
+
+
+def _conditional(results: dict[str, pd.DataFrame]) -> str:
+    """08's CAS beside the real-trained classifier and the per-class FIDs, per dataset it ran on."""
+    from medgan_lib.metrics.conditional import cas_notes, cas_table, class_fid_table
+
+    cas, fid = results.get("cas", pd.DataFrame()), results.get("class_fid", pd.DataFrame())
+    if cas.empty:
+        return f"<p class='na'>{NOT_AVAILABLE}</p>"
+    parts = ["<p>Classification accuracy score: a classifier trained on each GAN's slices only (equal numbers per "
+             "class), tested on the real test patients, beside the same classifier trained on real slices (95 % "
+             "bootstrap interval over test patients).</p>"]
+    for dataset in cas["dataset"].dropna().unique():
+        parts += [f"<h3>{_e(dataset)}</h3>", _table_or_na(cas_table(cas, dataset)),
+                  "".join(f"<p>{_e(line)}</p>" for line in cas_notes(cas, dataset))]
+        if not fid.empty and (fid["dataset"] == dataset).any():
+            parts += ["<p>FID of each class's synthetic slices against that class's real slices:</p>",
+                      _table_or_na(class_fid_table(fid, dataset).reset_index())]
+    return "".join(parts)
 
 
 def _table_or_na(frame: pd.DataFrame) -> str:

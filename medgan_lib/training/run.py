@@ -127,8 +127,13 @@ class Run:
         return self.config.gan
 
     @property
+    def gan_class(self) -> type:
+        """The registered GAN class of this run (its flags: ``conditional``, ``class_conditional``)."""
+        return GANS[self.gan_name]
+
+    @property
     def conditional(self) -> bool:
-        return bool(GANS[self.gan_name].conditional)
+        return bool(self.gan_class.conditional)
 
     @property
     def is_mask_generator(self) -> bool:
