@@ -16,6 +16,7 @@ import numpy as np
 
 from medgan_lib import __version__
 from medgan_lib.data.dataset import DatasetError, PreparedDataset
+from medgan_lib.data.preprocessing import preprocessing_key
 from medgan_lib.data.sources import DATASETS
 from medgan_lib.data.views import VIEWS, select_view
 from medgan_lib.hashing import hash_inputs
@@ -51,7 +52,7 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
     count = count if count is not None else source.default_count
     if view is not None and view not in VIEWS:
         raise DatasetError(f"view: expected one of {list(VIEWS)} or None (every film), got {view!r}")
-    inputs = {"dataset": dataset, "source": source.fingerprint(root), "preprocessing": dataclasses.asdict(prep),
+    inputs = {"dataset": dataset, "source": source.fingerprint(root), "preprocessing": preprocessing_key(prep),
               "resolution": resolution, "count": count, "seed": seed, "fractions": source.fractions,
               "version": VERSION, **({"view": view} if view else {})}
     paths = {name: cache_dir() / "prepared" / f"{hash_inputs(inputs, name)}.npz" for name in SPLITS}

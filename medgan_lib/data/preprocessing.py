@@ -25,6 +25,18 @@ class Preprocessing:
     percentiles: tuple[float, float] = (1.0, 99.0)
     window: tuple[float, float] = (60.0, 400.0)
     empty_slices: Literal["keep", "drop"] = "keep"  # 2-D slices of a 3-D volume without any foreground label
+    # one intensity rule per image channel (a two-modality phantom: MR percentiles, then the CT window); () = all
+    # channels by ``intensity``
+    channels: tuple[Literal["mri_percentile", "ct_window", "per_image"], ...] = ()
+
+
+def preprocessing_key(prep: Preprocessing) -> dict:
+    """The preprocessing as the prepared-data cache key sees it: without ``channels`` when there are none, so the
+    keys of single-rule datasets stayed what they were before per-channel rules existed."""
+    key = dataclasses.asdict(prep)
+    if not prep.channels:
+        del key["channels"]
+    return key
 
 
 def to_unit_range(values: np.ndarray, low: np.ndarray | float, high: np.ndarray | float) -> np.ndarray:
@@ -39,6 +51,13 @@ def normalise(images: np.ndarray, groups: np.ndarray, prep: Preprocessing) -> np
     images = np.asarray(images, dtype=np.float32)
     if not np.isfinite(images).all():
         raise DatasetError("images contain NaN or infinite values before normalisation")
+    if prep.channels:
+        if len(prep.channels) != images.shape[1]:
+            raise DatasetError(f"preprocessing gives {len(prep.channels)} channel rules {prep.channels} for images "
+                               f"with {images.shape[1]} channels")
+        return np.concatenate([normalise(images[:, c:c + 1], groups, dataclasses.replace(prep, intensity=rule,
+                                                                                        channels=()))
+                               for c, rule in enumerate(prep.channels)], axis=1)
     lo_p, hi_p = prep.percentiles
     if prep.intensity == "ct_window":
         centre, width = prep.window

@@ -52,7 +52,8 @@ class PhantomSource:
         self.label_names = phantom.label_names
         self.image_channels = phantom.image_channels
         self.default_count: int | None = phantom.default_count
-        self.preprocessing = load_manifest(phantom.mimics).preprocessing  # the real dataset's rule
+        # the real dataset's rule, unless the phantom has its own (two modalities)
+        self.preprocessing = phantom.preprocessing or load_manifest(phantom.mimics).preprocessing
         self.follows = phantom.mimics  # the manifest whose rules (preprocessing, views) it follows
         self.fractions = dict(DEFAULT_FRACTIONS)
         self.fixed_patients: dict[str, list[str]] = {}
@@ -414,11 +415,15 @@ def describe(name: str) -> str:
         mimics = load_manifest(phantom.mimics)
         lines = [f"{name}: procedural phantom standing in for {mimics.title}.",
                  "NOT patient data: seeded synthetic anatomy for learning the method offline.",
-                 f"labels: {dict(enumerate(phantom.label_names))}; channels: {phantom.image_channels}; "
+                 f"labels: {dict(enumerate(phantom.label_names))}; channels: {phantom.image_channels}"
+                 + (f" ({', '.join(phantom.channel_names)}: the same anatomy in each)" if phantom.channel_names else "")
+                 + "; "
                  + (f"image classes: {', '.join(phantom.class_names)} (one per patient, balanced); "
                     if phantom.class_names else "") +
                  f"{phantom.slices_per_patient} slice(s) per patient; default count {phantom.default_count}",
-                 f"preprocessing: {dataclasses.asdict(source.preprocessing)} (the rule of {mimics.name}); "
+                 f"preprocessing: {dataclasses.asdict(source.preprocessing)} "
+                 + ("(its own: one rule per modality); " if phantom.preprocessing else f"(the rule of {mimics.name}); ")
+                 + 
                  f"split by patient {source.fractions} (ours: a phantom has no paper split); "
                  f"GANs train on: {' + '.join(source.gan_splits)}"]
     elif isinstance(source, ManifestSource):

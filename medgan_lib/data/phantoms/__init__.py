@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from medgan_lib.data.phantoms import cardiac, liver, retina, xray
+from medgan_lib.data.preprocessing import Preprocessing
 from medgan_lib.progress import tqdm
 
 PatientFn = Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarray]]
@@ -31,6 +32,8 @@ class Phantom:
     default_count: int = 1200
     class_names: tuple[str, ...] = ()  # image-level classes: patient p draws class p % len (balanced); its
                                        # ``patient`` function then takes the class index as a fourth argument
+    channel_names: tuple[str, ...] = ()  # what each image channel is, when they are modalities ("MR", "CT")
+    preprocessing: Preprocessing | None = None  # None: the rule of the dataset it mimics
 
     def class_of(self, patient: int) -> int | None:
         return patient % len(self.class_names) if self.class_names else None
@@ -46,6 +49,9 @@ PHANTOMS: dict[str, Phantom] = {p.name: p for p in (
             xray.ELBOW_SLICES_PER_PATIENT),
     Phantom("cardiac_groups_phantom", "acdc", cardiac.cardiac_patient, cardiac.LABEL_NAMES, 1,
             cardiac.SLICES_PER_PATIENT, class_names=cardiac.GROUP_NAMES),
+    Phantom("cardiac_mr_ct_phantom", "acdc", cardiac.cardiac_mr_ct_patient, cardiac.LABEL_NAMES, 2,
+            cardiac.SLICES_PER_PATIENT, channel_names=("MR", "CT"),
+            preprocessing=Preprocessing(channels=("mri_percentile", "ct_window"), window=cardiac.CT_WINDOW)),
 )}
 
 

@@ -39,6 +39,37 @@ def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int, gr
     """One patient's slices: raw magnitudes (S, 1, R, R) float32 >= 0 and ACDC masks (S, R, R) uint8. ``group``
     (an index into GROUP_NAMES) draws that diagnostic group's anatomy; None, the default phantom's group-like mix
     (its draws are unchanged by the grouped variant)."""
+    tissue, masks = cardiac_anatomy(rng, n_slices, resolution, group)
+    return render_mr(rng, tissue), masks
+
+
+def cardiac_mr_ct_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """One patient's anatomy seen twice: channel 0 the MR magnitudes of ``cardiac_patient`` (the same draws: equal
+    to the cardiac phantom's images of that patient), channel 1 a contrast-enhanced cardiac CT in HU; ACDC masks."""
+    tissue, masks = cardiac_anatomy(rng, n_slices, resolution, None)
+    mr = render_mr(rng, tissue)
+    return np.concatenate([mr, render_ct(rng, tissue)], axis=1), masks
+
+
+CT_WINDOW = (150.0, 1100.0)  # (centre, width) HU: a cardiac CT angiography window, lung to bone (ours)
+# Contrast-enhanced cardiac CT (arterial phase), HU per tissue: typical values, each drawn per patient in +-10 %.
+CT_HU = {AIR: -1000.0, LUNG: -850.0, MUSCLE: 45.0, FAT: -100.0, LIVER: 60.0, MYO: 110.0, LV_BLOOD: 380.0,
+         RV_BLOOD: 300.0, AORTA: 400.0, BONE: 800.0, MARROW: 250.0}
+
+
+def render_ct(rng: np.random.Generator, tissue: np.ndarray) -> np.ndarray:
+    """(S, 1, R, R) HU of the painted ``tissue`` map: per-patient HU, partial-volume blur, Gaussian quantum noise."""
+    resolution = tissue.shape[-1]
+    values = np.array([CT_HU[t] for t in range(len(CT_HU))], dtype=np.float32)
+    values = values + np.abs(values) * rng.uniform(-0.1, 0.1, len(values)).astype(np.float32)
+    hu = blur(values[tissue], 0.55 * resolution / 64)
+    hu = hu + float(rng.uniform(10, 25)) * rng.standard_normal(hu.shape, dtype=np.float32)
+    return hu[:, None].astype(np.float32)
+
+
+def cardiac_anatomy(rng: np.random.Generator, n_slices: int, resolution: int, group: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One patient's painted tissue map (S, R, R) int64 (tissue indices above) and ACDC masks (S, R, R) uint8."""
     s = min(n_slices, SLICES_PER_PATIENT)
     level = (np.arange(SLICES_PER_PATIENT) % LEVELS / (LEVELS - 1))[:s].astype(np.float32)
     systole = (np.arange(SLICES_PER_PATIENT) >= LEVELS)[:s]
@@ -127,6 +158,18 @@ def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int, gr
     tissue[rv_cavity] = RV_BLOOD
     tissue[endo & ~pap] = LV_BLOOD
 
+    masks = np.zeros((s, resolution, resolution), dtype=np.uint8)
+    masks[rv_cavity] = 1
+    masks[epi & ~endo] = 2
+    masks[endo] = 3
+    return tissue, masks
+
+
+def render_mr(rng: np.random.Generator, tissue: np.ndarray) -> np.ndarray:
+    """(S, 1, R, R) cine-MR magnitudes of the painted ``tissue`` map: per-patient contrast with per-slice jitter,
+    texture, partial-volume blur, coil bias field and Rician noise."""
+    s, resolution = tissue.shape[0], tissue.shape[-1]
+    u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731 - one patient-level draw
     # Patient-level contrast (scanner, sequence) with a little per-slice jitter.
     blood = u(0.8, 1.0)
     values = np.array([0.02, 0.07, u(0.3, 0.42), u(0.7, 0.9), u(0.38, 0.5), u(0.18, 0.3), blood,
@@ -137,9 +180,4 @@ def cardiac_patient(rng: np.random.Generator, n_slices: int, resolution: int, gr
     image = blur(image, 0.55 * resolution / 64)
     image *= bias_field(rng, 1, resolution, u(0.2, 0.6))
     image = rician(rng, np.clip(image, 0, None), u(0.015, 0.045))
-
-    masks = np.zeros((s, resolution, resolution), dtype=np.uint8)
-    masks[rv_cavity] = 1
-    masks[epi & ~endo] = 2
-    masks[endo] = 3
-    return image[:, None].astype(np.float32), masks
+    return image[:, None].astype(np.float32)
