@@ -6,7 +6,8 @@ from __future__ import annotations
 # registered GAN name -> the papers' name for it
 GAN_NAMES = {"vanilla": "Vanilla GAN", "dcgan": "DCGAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP",
              "hinge": "HingeGAN", "spade": "SPADE GAN", "stylegan2": "StyleGAN",
-             "cgan": "cGAN", "acgan": "ACGAN", "infogan": "InfoGAN"}  # the review's class-conditional GANs (08)
+             "cgan": "cGAN", "acgan": "ACGAN", "infogan": "InfoGAN",  # the review's class-conditional GANs (08)
+             "pix2pix": "pix2pix", "cyclegan": "CycleGAN"}  # and its translation GANs (08)
 
 # other names the papers' tables give a registered GAN (chetty2023's experiments call the vanilla GAN an MLP)
 GAN_ALIASES = {"vanilla_mlp": "vanilla"}

@@ -119,6 +119,9 @@ CasRow = TypedDict("CasRow", {DATASET: str, GAN: str, RUN: str, SEED: int, CONDI
                               ACCURACY_LOW: float, ACCURACY_HIGH: float})
 ClassFidRow = TypedDict("ClassFidRow", {DATASET: str, GAN: str, RUN: str, SEED: int, CLASS: str, EXTRACTOR: str,
                                         N: int, FID: float})
+METHOD = "method"  # translation: pix2pix, cyclegan, identity (the source image itself), real target
+TranslationRow = TypedDict("TranslationRow", {DATASET: str, METHOD: str, METRIC: str, "value": float, SEED: int,
+                                              "direction": str})
 InfoganCodeRow = TypedDict("InfoganCodeRow", {DATASET: str, GAN: str, RUN: str, SEED: int, CODE: str,
                                               STRUCTURE: str, "statistic": str, "value": float, "p": float})
 
@@ -152,6 +155,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("calibration", CalibrationRow, (DATASET, RUN, SEED, N, QUANTILE, SPACE, SHARE)),
     Kind("cas", CasRow, (DATASET, RUN, SEED, CONDITION)),
     Kind("class_fid", ClassFidRow, (DATASET, RUN, SEED, CLASS, EXTRACTOR, N)),
+    Kind("translation", TranslationRow, (DATASET, "direction", METHOD, METRIC, SEED)),
     Kind("infogan_codes", InfoganCodeRow, (DATASET, RUN, SEED, CODE, STRUCTURE)),
     Kind("distortion", DistortionRow, (DATASET, DATA_SPEC_HASH, EXTRACTOR, DISTORTION, STRENGTH, PROTOCOL, N, SEED)),
 )}

@@ -83,10 +83,11 @@ class GAN(nn.Module):
         """``n`` samples in [-1, 1]-ish range: the joint tensor, or image channels when conditional."""
         raise NotImplementedError
 
-    def training_pair(self, images: np.ndarray, masks: np.ndarray, classes: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, np.ndarray | None]:
-        """(what D sees, what G is conditioned on) for real slices: here the joint tensor (a masks-only GAN: its
-        mask channels) and no condition; SPADE and the class-conditional GANs override it."""
+    def training_pair(self, images: np.ndarray, masks: np.ndarray, classes: np.ndarray | None = None,
+                      patients: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(what D sees, what G is conditioned on) for real slices (with their image-level classes and patient
+        ids): here the joint tensor (a masks-only GAN: its mask channels) and no condition; SPADE, the
+        class-conditional and the translation GANs override it."""
         shape: DataShape = self.shape
         joint = to_joint(np.asarray(images, dtype=np.float32), np.asarray(masks), shape.num_classes)
         return np.ascontiguousarray(joint[:, images.shape[1] - shape.image_channels:]), None

@@ -99,7 +99,7 @@ class ClassConditionalGAN(LabelledGAN):
         self.code_width = shape.image_classes
         super().__init__(config, shape)
 
-    def training_pair(self, images, masks, classes=None):
+    def training_pair(self, images, masks, classes=None, patients=None):
         """D sees the joint tensor; G (and cGAN's D) is given each slice's class."""
         if classes is None:
             raise ValueError(f"{type(self).__name__} needs each slice's image-level class; these slices have none")

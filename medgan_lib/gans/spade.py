@@ -211,7 +211,7 @@ class SPADEGAN(GAN):
                                                      config.spectral_norm_d)
         self._vgg: list[nn.Module] = []  # frozen external network, kept out of state_dict
 
-    def training_pair(self, images, masks, classes=None):
+    def training_pair(self, images, masks, classes=None, patients=None):
         """D sees the images (with the mask); G is conditioned on the one-hot masks."""
         return np.asarray(images, dtype=np.float32), onehot(np.asarray(masks), self.shape.num_classes)
 

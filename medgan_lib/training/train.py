@@ -202,7 +202,7 @@ class _Trainer:
             parallel.sync_batchnorm(self.gan)
         self.gan = self.gan.to(self.device, memory_format=torch.channels_last if self.channels_last
                                else torch.preserve_format)
-        real, cond = self.gan.training_pair(data.images, data.masks, data.classes)  # what D sees, G is given
+        real, cond = self.gan.training_pair(data.images, data.masks, data.classes, data.patient_ids)  # D sees, G gets
         self.real = torch.from_numpy(real).to(self.device)
         self.cond = None if cond is None else torch.from_numpy(cond).to(self.device)
         self.opt_g = make_optimizer(config.optimizer, self.gan.generator.parameters(),
