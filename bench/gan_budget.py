@@ -1,5 +1,6 @@
 """Seconds per training iteration of every GAN at the quick preset on the cardiac phantom, and the iterations
-each gets under the quick profile's equal wall-clock budget (``training.config.QUICK_BUDGET_SECONDS``).
+each gets under the quick profile's equal wall-clock budget (``training.config.QUICK_BUDGET_SECONDS``), each on the
+phantom it trains on in the study.
 
     .venv/bin/python bench/gan_budget.py [--resolution 32] [--iterations 40] [--gans dcgan,hinge]
 
@@ -15,13 +16,23 @@ import json
 import tempfile
 
 from medgan_lib.data.spec import DataSpec
+from medgan_lib.gans import GANS
 from medgan_lib.training import preset, train_gan
 from medgan_lib.training.config import QUICK_BUDGET_SECONDS, QUICK_RESOLUTION, QUICK_SECONDS_PER_ITERATION
 
 
+def dataset_for(gan: str) -> str:
+    """The phantom a GAN trains on in the study: classes for the class-conditional GANs, two modalities for the
+    translation GANs (08), the cardiac phantom for the others."""
+    cls = GANS[gan]
+    if cls.class_conditional:
+        return "cardiac_groups_phantom"
+    return "cardiac_mr_ct_phantom" if getattr(cls, "translates", False) else "cardiac_phantom"
+
+
 def seconds_per_iteration(gan: str, resolution: int, iterations: int, warmup: int, channels: str) -> float:
     """Mean logged wall time per iteration after ``warmup`` iterations (threads: torch's default, all cores)."""
-    config = preset("quick", gan=gan, data=DataSpec(resolution=resolution), channels=channels,
+    config = preset("quick", gan=gan, data=DataSpec(dataset_for(gan), resolution=resolution), channels=channels,
                     iterations=warmup + iterations, log_every=1, grid_every=10**6, checkpoint_every=10**6,
                     progress=False)
     with tempfile.TemporaryDirectory() as study:

@@ -7,7 +7,8 @@ from medgan_lib.tune.search_space import random_trials
 SIMPLE_GANS = ["vanilla", "dcgan", "lsgan", "wgan", "wgan_gp", "hinge"]
 # The keys by which course differs from quick; any other difference would make course a different study.
 REPEATS = {("study", "seeds"), ("04_unet_dice", "n_seeds"),
-           ("08_conditional_and_translation", "class_gans")}  # the review's other GANs beside quick's cGAN
+           ("08_conditional_and_translation", "class_gans"),  # the review's other GANs beside quick's cGAN
+           ("08_conditional_and_translation", "translation_gans")}  # and beside quick's pix2pix
 
 
 def test_course_is_quick_with_more_repeats():

@@ -92,10 +92,11 @@ def downstream_dice(unet: torch.nn.Module, method: str, images: np.ndarray, test
 def evaluate_translations(runs: dict[str, Any], data: Any, study_dir: str = "", unet_config: Any = None,
                           extractors: Iterable[Any] = ("inception",),
                           extractor_options: dict[str, dict[str, Any]] | None = None, bootstrap_reps: int = 50,
-                          seed: int = 0, device: str = "auto") -> dict[str, Any]:
+                          seed: int = 0, device: str = "auto", n_real: int | None = None) -> dict[str, Any]:
     """Every translation run of ``runs`` (name -> Run) and the identity baseline on ``data``'s (a two-modality
     DataSpec) test patients: ``translation`` rows (MAE, PSNR, SSIM, MAE in HU, FID of translated vs real target
-    training images, downstream Dice of a U-Net trained on the real target images of the training patients).
+    training images (a seeded choice of ``n_real``; None: all), downstream Dice of a U-Net trained on the real target
+    images of the training patients).
     Returns {"rows": DataFrame, "examples": {method: translated test images}, "source", "target", "test"}."""
     from medgan_lib.metrics.evaluate import evaluate_images
     from medgan_lib.results import append_result
@@ -120,7 +121,7 @@ def evaluate_translations(runs: dict[str, Any], data: Any, study_dir: str = "", 
         extra = {"gan": run.gan_name, "run": run.name} if run is not None else {"gan": None, "run": None}
         found = translation_rows(method, images, target, test.patient_ids, hu_scale, seed)
         found.append(downstream_dice(unet, method, images, test, seed))
-        for fid in evaluate_images(train_target, images, extractors, extractor_options, seed=seed,
+        for fid in evaluate_images(train_target, images, extractors, extractor_options, n_real=n_real, seed=seed,
                                    bootstrap_reps=bootstrap_reps, device=device):
             found.append({"method": method, "metric": f"fid_{fid['extractor']}", "value": fid["fid"],
                           "low": fid["fid_ci_low"], "high": fid["fid_ci_high"], "n_patients": None,
@@ -179,3 +180,13 @@ def translation_notes(rows: pd.DataFrame, dataset: str) -> list[str]:
                          f"{r.value / ceiling:.0%} of its Dice on the real target images ({ceiling:.2f})"
                          if ceiling > 0 else f"{r.method}: Dice {r.value:.2f}")
     return notes
+
+
+def example_rows(evaluated: dict[str, Any], n: int = 6) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Rows for ``plots.plot_image_rows``: ``n`` test slices' masks, their source and real target images, and each
+    method's translation (``evaluate_translations``' output)."""
+    test, source = evaluated["test"], evaluated["source"][:n]
+    rows = {"masks": (source[:, :0], test.masks[:n]), "source (MR)": (source, None),
+            "real target (CT)": (evaluated["target"][:n], None)}
+    rows.update({method: (images[:n], None) for method, images in evaluated["examples"].items()})
+    return rows

@@ -218,7 +218,10 @@ QUICK_RESOLUTION = 32
 # over its 30 min.
 QUICK_BUDGET_SECONDS = 120
 QUICK_SECONDS_PER_ITERATION = {"vanilla": 0.070, "dcgan": 0.043, "lsgan": 0.048, "wgan": 0.076, "wgan_gp": 0.132,
-                               "hinge": 0.049, "spade": 0.285, "stylegan2": 0.26, "dcgan:masks": 0.046}  # 2026-12-01
+                               "hinge": 0.049, "spade": 0.285, "stylegan2": 0.26, "dcgan:masks": 0.046,  # 2026-12-01
+                               # 08's GANs on their phantoms (bench/gan_budget.py, idle, commit 394e5e1, 2026-12-03)
+                               "cgan": 0.0448, "acgan": 0.0469, "infogan": 0.0436, "pix2pix": 0.0422,
+                               "cyclegan": 0.141}
 
 
 def _budget(key: str) -> int:
@@ -272,7 +275,14 @@ SCALE_GAN_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
               # SPADE quick: one learning rate 2e-4 for G and D instead of SPADE's published TTUR 1e-4 / 4e-4 (ours:
               # a measured choice for the quick budget, labelled in 02's report)
               "spade": dict(iterations=_budget("spade"), batch_size=16, filters_g=16, filters_d=16, lr_g=2e-4,
-                            lr_d=2e-4, spectral_norm_g=False, gan_options={"spade_hidden": 16, "channel_max": 128})},
+                            lr_d=2e-4, spectral_norm_g=False, gan_options={"spade_hidden": 16, "channel_max": 128}),
+              # the review's GANs (08), ours: the conv pair's quick widths; the translation GANs with batch 8 (Isola
+              # et al. and Zhu et al. train with batch 1) and no DiffAugment (their papers use none)
+              "cgan": dict(iterations=_budget("cgan")), "acgan": dict(iterations=_budget("acgan")),
+              "infogan": dict(iterations=_budget("infogan")),
+              "pix2pix": dict(iterations=_budget("pix2pix"), batch_size=8, diff_augment=False, label_smoothing=False),
+              "cyclegan": dict(iterations=_budget("cyclegan"), batch_size=8, diff_augment=False,
+                               label_smoothing=False)},
     # paper: the official implementations' settings (skandarani §3.2 "without any change"); StyleGAN2 'paper256'
     # trains batch 64 (over 8 GPUs): on one GPU at 256x256 it may need a smaller batch_size (then say so).
     "paper": {"stylegan2": dict(latent_dim=512, batch_size=published("skandarani2023", "stylegan2_paper256")["batch_size"],
