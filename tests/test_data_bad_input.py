@@ -97,7 +97,7 @@ def test_non_finite_pixels(cache, tmp_path):
 
 
 def test_unknown_dataset_name_lists_valid_ones(cache):
-    with pytest.raises(UnknownNameError, match=r"unknown dataset 'acdc2017'; valid names: acdc, cardiac_phantom"):
+    with pytest.raises(UnknownNameError, match=r"unknown dataset 'acdc2017'; valid names: acdc, cardiac_groups_phantom, cardiac_mr_ct_phantom, cardiac_phantom"):
         prepare("acdc2017")
 
 

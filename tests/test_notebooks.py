@@ -31,7 +31,7 @@ PRODUCERS = {"gan_runs": "02_gan_training", "fid": "03_fid_evaluation", "memoriz
              "calibration": "03_fid_evaluation", "privacy": "03_fid_evaluation", "dice": "04_unet_dice",
              "memory": "05_memory_analysis", "tune": "06_hyperparameter_search",
              "cas": "08_conditional_and_translation", "class_fid": "08_conditional_and_translation",
-             "infogan_codes": "08_conditional_and_translation"}
+             "infogan_codes": "08_conditional_and_translation", "translation": "08_conditional_and_translation"}
 
 
 def test_every_section_notebook_is_committed_stripped_and_tagged():
@@ -68,6 +68,9 @@ def test_smoke_study_runs_every_section_notebook(tmp_path: Path, monkeypatch):
         if section in present:
             assert (folders[section] / "results" / f"{kind}.jsonl").exists(), f"{section} wrote no {kind} results"
     assert "tune: " in index and "tune: not available" not in index  # the index reads the search's own folder
+    for section in ("Class-conditional GANs (08)", "Image-to-image translation (08)"):  # from 08's own folder
+        shown = index.split(section, 1)[1].split("<h2>", 1)[0]
+        assert "medgan-table" in shown and "cardiac_" in shown, section
     # the findings are computed from this study's rows: the memory sweep has one feature-map size at smoke size
     assert "The papers' findings" in index and "verdict-" in index
     assert "needs &gt;= 3 feature-map sizes" in index

@@ -98,7 +98,7 @@ def _torchrun(config_file, study) -> subprocess.Popen:
 
 
 def test_a_killed_two_process_run_resumes_to_the_uninterrupted_run(tmp_path):
-    config = preset("smoke", gan="dcgan", **{**SMALL, "iterations": 400, "checkpoint_every": 10, "grid_every": 100})
+    config = preset("smoke", gan="dcgan", **{**SMALL, "iterations": 120, "checkpoint_every": 10, "grid_every": 60})
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config.to_dict()))
     killed = _torchrun(config_file, tmp_path / "killed")

@@ -70,6 +70,7 @@ def write_index(study_dir: Path) -> Path:
         "<h3>What the audit would have caught</h3>", _calibration(results, dataset, study_dir),
         "<h2>Privacy: membership inference and anatomy reuse</h2>", _privacy(results, dataset),
         "<h2>Class-conditional GANs (08)</h2>", _conditional(results),
+        "<h2>Image-to-image translation (08)</h2>", _translation(results),
         "<h2>Provenance</h2>", _provenance(state, plan, records, results),
         "<h2>All result tables</h2>", _all_results(results),
     ]
@@ -381,6 +382,23 @@ def _conditional(results: dict[str, pd.DataFrame]) -> str:
         if not fid.empty and (fid["dataset"] == dataset).any():
             parts += ["<p>FID of each class's synthetic slices against that class's real slices:</p>",
                       _table_or_na(class_fid_table(fid, dataset).reset_index())]
+    return "".join(parts)
+
+
+def _translation(results: dict[str, pd.DataFrame]) -> str:
+    """08's translation metrics per method (pix2pix, CycleGAN, the identity baseline), per dataset it ran on."""
+    from medgan_lib.metrics.translation import translation_notes, translation_table
+
+    rows = results.get("translation", pd.DataFrame())
+    if rows.empty:
+        return f"<p class='na'>{NOT_AVAILABLE}</p>"
+    parts = ["<p>Means over test patients [95 % bootstrap interval]: MAE (also in HU), PSNR and SSIM against the real "
+             "target image of the same slice, the FID of the translations against real target images, and the Dice "
+             "of a U-Net trained on real target images segmenting them ('real target': its Dice on the real "
+             "ones).</p>"]
+    for dataset in rows["dataset"].dropna().unique():
+        parts += [f"<h3>{_e(dataset)}</h3>", _table_or_na(translation_table(rows, dataset).reset_index()),
+                  "".join(f"<p>{_e(line)}</p>" for line in translation_notes(rows, dataset))]
     return "".join(parts)
 
 

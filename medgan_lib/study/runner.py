@@ -110,6 +110,14 @@ def records_of(state: dict[str, Any]) -> dict[str, StepRecord]:
     return {name: StepRecord(**rec) for name, rec in state.get("steps", {}).items()}
 
 
+def _unchecked(sections: tuple[Section, ...], declared: dict[str, Any]) -> tuple[str, ...]:
+    """Sections whose profile values are not checked: the study's sections this run leaves out, and those whose
+    notebook is absent (their steps are reported missing)."""
+    running = {s.notebook for s in sections}
+    return tuple(s.notebook for s in SECTIONS if s.notebook not in running) + tuple(
+        s.notebook for s in sections if s.notebook not in declared)
+
+
 def declared_parameters(notebooks_dir: Path, sections: tuple[Section, ...] = SECTIONS) -> dict[str, dict[str, Any]]:
     """Parameters declared by each section notebook that exists (absent notebooks are left out)."""
     declared = {}
@@ -167,7 +175,7 @@ def dry_run(profile: Profile, out: Path, *, notebooks_dir: Path = NOTEBOOKS_DIR,
     notebooks_dir = Path(notebooks_dir).resolve()
     sections = profile_sections(profile, sections)
     declared = declared_parameters(notebooks_dir, sections)
-    validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
+    validate(profile, declared, absent=_unchecked(sections, declared))
     steps = build_plan(profile, declared, out, sections)
     by_name = {s.name: s for s in steps}
     previous = records_of(load_state(out))
@@ -195,7 +203,7 @@ def _run_study(profile: Profile, out: Path, notebooks_dir: Path, force: bool, wo
     notebooks_dir = Path(notebooks_dir).resolve()
     sections = profile_sections(profile, sections)
     declared = declared_parameters(notebooks_dir, sections)
-    validate(profile, declared, absent=tuple(s.notebook for s in sections if s.notebook not in declared))
+    validate(profile, declared, absent=_unchecked(sections, declared))
     chosen = select_sections(only, sections) if only else None
     steps = build_plan(profile, declared, out, sections)
     workers = workers or profile.workers

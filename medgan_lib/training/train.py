@@ -394,11 +394,10 @@ class _Trainer:
             self.folder.write_config(config)
         self._restore()
         if main and not self.folder.info_file.is_file():
-            write_json(self.folder.info_file, {"shape": dataclasses.asdict(self.shape),
-                                                   "channels": config.channels, "data": self.data_info,
-                                                   "gan_options": self.gan.options_dict(),
-                                                   "provenance": provenance(device=str(self.device),
-                                                                            **self._execution())})
+            shape = {k: v for k, v in dataclasses.asdict(self.shape).items() if k != "image_classes" or v}
+            write_json(self.folder.info_file, {"shape": shape, "channels": config.channels, "data": self.data_info,
+                                               "gan_options": self.gan.options_dict(),
+                                               "provenance": provenance(device=str(self.device), **self._execution())})
         start = self.step
         if start >= config.iterations and self.folder.finished:
             if main:
