@@ -1,5 +1,5 @@
-"""The configurable networks: a DCGAN-style conv generator/discriminator pair (skandarani §3.2) and the
-MLP pair of the Vanilla GAN (chetty §2.2).
+"""The configurable networks: a DCGAN-style conv generator/discriminator pair (skandarani §3.2), the
+MLP pair of the Vanilla GAN (chetty §2.2) and pix2pix's PatchGAN (SPADE's and the translation GANs' discriminator).
 
 Conv G: z -> 4x4 (transposed conv k4 s1) -> doubling by transposed convs k4 s2 (or, with a larger ``stride``,
 fewer layers of kernel 2s: belmekki §III.F's compressed DCGAN) -> ``channels`` at the resolution, tanh. Channels halve at each doubling, from ``filters * 8`` (capped) down to ``filters``.
@@ -125,3 +125,33 @@ class MLPDiscriminator(nn.Module):
         h = self.features(x.flatten(1))
         out = self.head(h).view(-1)
         return (out, h) if features else out
+
+
+def spectral_if(module: nn.Module, enabled: bool) -> nn.Module:
+    """``module`` with spectral normalisation when ``enabled``."""
+    return nn.utils.parametrizations.spectral_norm(module) if enabled else module
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN (pix2pix): 4x4 convs, stride 2 but the last two; returns every layer's output (for feature
+    matching), the last one being the per-patch real/fake score map."""
+
+    def __init__(self, in_channels: int, filters: int, layers: int, spectral: bool) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Sequential(spectral_if(nn.Conv2d(in_channels, filters, 4, 2, 2), spectral),
+                                                   nn.LeakyReLU(0.2))])
+        c = filters
+        for i in range(1, layers):
+            c_out = min(c * 2, 8 * filters)
+            stride = 2 if i < layers - 1 else 1
+            self.layers.append(nn.Sequential(spectral_if(nn.Conv2d(c, c_out, 4, stride, 2), spectral),
+                                             nn.InstanceNorm2d(c_out, affine=False), nn.LeakyReLU(0.2)))
+            c = c_out
+        self.layers.append(nn.Sequential(nn.Conv2d(c, 1, 4, 1, 2)))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        for layer in self.layers:
+            x = layer(x)
+            features.append(x)
+        return features

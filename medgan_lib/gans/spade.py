@@ -24,6 +24,7 @@ from medgan_lib import parallel
 from medgan_lib.gans.augment import diff_augment
 from medgan_lib.data.dataset import onehot
 from medgan_lib.gans.base import GAN, GANS, DataShape
+from medgan_lib.gans.networks import PatchDiscriminator, spectral_if
 
 
 
@@ -45,10 +46,6 @@ class SPADEOptions:
                 raise ConfigError(f"spade option {name} must be >= 1, got {getattr(self, name)}")
         if self.kl_weight < 0:
             raise ConfigError(f"spade option kl_weight must be >= 0, got {self.kl_weight}")
-
-
-def _sn(module: nn.Module, enabled: bool) -> nn.Module:
-    return nn.utils.parametrizations.spectral_norm(module) if enabled else module
 
 
 class SPADE(nn.Module):
@@ -75,13 +72,13 @@ class SPADEResBlock(nn.Module):
         super().__init__()
         c_mid = min(c_in, c_out)
         self.norm0 = SPADE(c_in, label_channels, options.spade_hidden, options.norm)
-        self.conv0 = _sn(nn.Conv2d(c_in, c_mid, 3, padding=1), spectral)
+        self.conv0 = spectral_if(nn.Conv2d(c_in, c_mid, 3, padding=1), spectral)
         self.norm1 = SPADE(c_mid, label_channels, options.spade_hidden, options.norm)
-        self.conv1 = _sn(nn.Conv2d(c_mid, c_out, 3, padding=1), spectral)
+        self.conv1 = spectral_if(nn.Conv2d(c_mid, c_out, 3, padding=1), spectral)
         self.shortcut = None
         if c_in != c_out:
             self.norm_s = SPADE(c_in, label_channels, options.spade_hidden, options.norm)
-            self.shortcut = _sn(nn.Conv2d(c_in, c_out, 1, bias=False), spectral)
+            self.shortcut = spectral_if(nn.Conv2d(c_in, c_out, 1, bias=False), spectral)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         skip = x if self.shortcut is None else self.shortcut(self.norm_s(x, mask))
@@ -133,31 +130,6 @@ class SPADEGenerator(nn.Module):
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
             x = block(x, mask)
         return torch.tanh(self.out(F.leaky_relu(x, 0.2)))
-
-
-class PatchDiscriminator(nn.Module):
-    """PatchGAN (pix2pix): 4x4 convs, stride 2 but the last two; returns every layer's output (for feature
-    matching), the last one being the per-patch real/fake score map."""
-
-    def __init__(self, in_channels: int, filters: int, layers: int, spectral: bool) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList([nn.Sequential(_sn(nn.Conv2d(in_channels, filters, 4, 2, 2), spectral),
-                                                   nn.LeakyReLU(0.2))])
-        c = filters
-        for i in range(1, layers):
-            c_out = min(c * 2, 8 * filters)
-            stride = 2 if i < layers - 1 else 1
-            self.layers.append(nn.Sequential(_sn(nn.Conv2d(c, c_out, 4, stride, 2), spectral),
-                                             nn.InstanceNorm2d(c_out, affine=False), nn.LeakyReLU(0.2)))
-            c = c_out
-        self.layers.append(nn.Sequential(nn.Conv2d(c, 1, 4, 1, 2)))
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        features = []
-        for layer in self.layers:
-            x = layer(x)
-            features.append(x)
-        return features
 
 
 class MultiScaleDiscriminator(nn.Module):

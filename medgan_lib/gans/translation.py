@@ -23,7 +23,7 @@ from medgan_lib.config import ConfigError
 from medgan_lib.gans.augment import diff_augment
 from medgan_lib.gans.base import GAN, GANS, DataShape
 from medgan_lib.gans.layers import init_weights
-from medgan_lib.gans.spade import PatchDiscriminator
+from medgan_lib.gans.networks import PatchDiscriminator
 
 
 class UNetGenerator(nn.Module):
