@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medgan_lib.data import DATASETS, DatasetError, prepare
+from medgan_lib.data import DATASETS, DatasetError, PreparedDataset, prepare
 from medgan_lib.data.prepare import split_by_patient
 from medgan_lib.registry import UnknownNameError
 
@@ -54,6 +54,17 @@ def test_prepare_is_deterministic_cached_and_seed_sensitive(tmp_path):
     d = prepare(count=60, seed=2)
     assert d.meta["hash"] != a.meta["hash"] and not np.array_equal(d.images[:5], a.images[:5])
     assert prepare(count=60, seed=1, resolution=32).images.shape[-1] == 32
+
+
+def test_a_cached_file_reads_back_with_the_meta_a_fresh_build_has(tmp_path):
+    fresh = prepare(count=60, seed=1)
+    path = tmp_path / "cache" / "prepared" / f"{fresh.meta['hash']}.npz"
+    old = PreparedDataset.load(path)
+    del old.meta["preprocessing"]["channels"]  # written before per-channel preprocessing existed (same data)
+    old.save(path)
+    assert "channels" not in PreparedDataset.load(path).meta["preprocessing"]
+    again = prepare(count=60, seed=1)
+    assert again.meta == fresh.meta and again.meta["preprocessing"]["channels"] == []
 
 
 def test_split_by_patient_keeps_fixed_splits():

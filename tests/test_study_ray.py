@@ -21,7 +21,9 @@ ray = pytest.importorskip("ray")
 
 
 @pytest.fixture
-def local_ray():
+def local_ray(tmp_path, monkeypatch):
+    # Ray's workers take the environment of the moment ray.init starts them: the test's cache must be set first
+    monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
@@ -137,8 +139,7 @@ def _samples(out: Path) -> dict[str, dict[str, list]]:
     return shards
 
 
-def test_the_smoke_study_on_ray_equals_the_local_run(tmp_path: Path, monkeypatch, local_ray):
-    monkeypatch.setenv("MEDGAN_CACHE", str(tmp_path / "cache"))
+def test_the_smoke_study_on_ray_equals_the_local_run(tmp_path: Path, local_ray):
     profile = load_profile("smoke")
     local, on_ray = tmp_path / "local", tmp_path / "ray"
     # the main study's sections (08 trains on phantoms of its own and runs in tests/test_notebooks.py)

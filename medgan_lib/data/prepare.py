@@ -9,6 +9,7 @@ cannot be read or fails its checks is rebuilt, with a warning naming it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from pathlib import Path
 
@@ -55,10 +56,14 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
     inputs = {"dataset": dataset, "source": source.fingerprint(root), "preprocessing": preprocessing_key(prep),
               "resolution": resolution, "count": count, "seed": seed, "fractions": source.fractions,
               "version": VERSION, **({"view": view} if view else {})}
+    prep_meta = json.loads(json.dumps(dataclasses.asdict(prep)))  # as a cached file's meta reads it back
     paths = {name: cache_dir() / "prepared" / f"{hash_inputs(inputs, name)}.npz" for name in SPLITS}
     if paths[split].is_file():
         try:
-            return PreparedDataset.load(paths[split])
+            cached = PreparedDataset.load(paths[split])
+            # same key, same data; an entry written before a preprocessing field existed lacks it in its meta
+            cached.meta["preprocessing"] = prep_meta
+            return cached
         except DatasetError as err:
             warnings.warn(f"{err}; rebuilding the cached dataset")
 
@@ -79,7 +84,7 @@ def prepare(dataset: str = "cardiac_phantom", split: str = "train", resolution: 
     built = {}
     for name, index in parts.items():
         meta = {"dataset": dataset, "kind": source.kind, "root": str(root) if root else None,
-                "preprocessing": dataclasses.asdict(prep), "resolution": resolution, "count": count,
+                "preprocessing": prep_meta, "resolution": resolution, "count": count,
                 "seed": seed, "split_sizes": sizes, "view": views, "hash": paths[name].stem, "version": VERSION,
                 "medgan_lib": __version__}
         built[name] = PreparedDataset(dataset, name, slices.images[index], slices.masks[index],
