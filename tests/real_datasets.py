@@ -1,4 +1,4 @@
-"""Tiny copies of the five public datasets, in their exact on-disk layouts, for tests (no tests in here).
+"""Tiny copies of the public datasets, in their exact on-disk layouts, for tests (no tests in here).
 
 Each ``write_*`` function writes a small, deterministic dataset under ``root`` with the library the
 real files are written with (nibabel, SimpleITK, Pillow, pydicom) and returns the folder to pass as
@@ -216,5 +216,47 @@ def write_mura(root: str | Path, n_train: int = 4, n_valid: int = 2, resolution:
     return root
 
 
+# ---------------------------------------------------------------------------------------------------- CHAOS
+
+CHAOS_CT_PATIENTS = (1, 2, 5, 6, 8)  # CHAOS numbers its CT and MR training patients separately, with gaps
+CHAOS_MR_PATIENTS = (1, 2, 3, 5, 8)
+CHAOS_SLICES = 6
+
+
+def write_chaos(root: str | Path, resolution: int = 32, slices: int = CHAOS_SLICES, seed: int = 0) -> Path:
+    """``Train_Sets/`` as CHAOS_Train_Sets.zip unpacks: CT slices ``CT/<n>/DICOM_anon/i<kkkk>,0000b.dcm`` (12-bit
+    stored values, intercept -1024: HU) with ``CT/<n>/Ground/liver_GT_<kkk>.png`` (liver 255), and T2-SPIR slices
+    ``MR/<n>/T2SPIR/DICOM_anon/IMG-0002-<kkkkk>.dcm`` with ``.../T2SPIR/Ground/IMG-0002-<kkkkk>.png`` (liver 63,
+    a right-kidney patch 126 and a spleen patch 252 that the manifest folds into background). Also a T1-DUAL
+    in-phase slice the reader must ignore. Returns the folder holding Train_Sets/."""
+    root = Path(root)
+    base = root / "Train_Sets"
+    full = PHANTOMS["liver_phantom"].slices_per_patient
+    pick = np.unique(np.linspace(full // 4, full - 1 - full // 8, slices).round().astype(int))  # through the liver
+    for number in CHAOS_CT_PATIENTS:
+        hu, liver = _draw("liver_phantom", _rng(seed, "chaos/ct", number), full, resolution)
+        for k, z in enumerate(pick):
+            stored = np.rint(hu[z, 0] + 1024).clip(0, 4095).astype(np.uint16)
+            write_dicom(base / "CT" / str(number) / "DICOM_anon" / f"i{k:04d},0000b.dcm", stored, intercept=-1024)
+            _png(base / "CT" / str(number) / "Ground" / f"liver_GT_{k:03d}.png", liver[z] * 255)
+    for number in CHAOS_MR_PATIENTS:
+        mr, liver = _draw("liver_mr_phantom", _rng(seed, "chaos/mr", number), full, resolution)
+        folder = base / "MR" / str(number)
+        for k, z in enumerate(pick):
+            stored = np.rint(np.clip(mr[z, 0], 0, None) * 2000).clip(0, 4095).astype(np.uint16)
+            name = f"IMG-0002-{k + 1:05d}"
+            write_dicom(folder / "T2SPIR" / "DICOM_anon" / f"{name}.dcm", stored)
+            grey = liver[z].astype(np.uint8) * 63
+            grey[:3, :3], grey[-3:, -3:] = 126, 252  # other organs: background in our label map
+            _png(folder / "T2SPIR" / "Ground" / f"{name}.png", grey)
+        write_dicom(folder / "T1DUAL" / "DICOM_anon" / "InPhase" / "IMG-0004-00002.dcm", stored)
+    return root
+
+
+def _png(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
+
+
 WRITERS = {"acdc": write_acdc, "sliver07": write_sliver07, "idrid": write_idrid, "chest_xray": write_chest_xray,
-           "mura_elbow": write_mura}
+           "mura_elbow": write_mura, "chaos_ct": write_chaos, "chaos_mr": write_chaos}

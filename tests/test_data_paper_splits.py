@@ -28,6 +28,8 @@ WRITTEN = {
     "idrid": {"training": (6, 6, 6), "testing": (3, 3, 3)},
     "chest_xray": {"train": (8, 8, 8)},
     "mura_elbow": {"train": (18, 4, 18), "valid": (9, 2, 9)},  # 3 views per study, odd patients 2 studies
+    "chaos_ct": {"training": (30, 5, 30)},  # 6 DICOM slices per patient
+    "chaos_mr": {"training": (30, 5, 30)},
 }
 SLIVER_VAL = {"liver-orig002", "liver-orig009", "liver-orig016"}
 SLIVER_TEST = {"liver-orig005", "liver-orig012", "liver-orig019"}

@@ -14,6 +14,9 @@ EXPECTED = {
     "retina_phantom": (3, ("background", "optic_disc")),
     "chest_phantom": (1, ("background", "lung")),
     "elbow_phantom": (1, ("background",)),
+    "liver_mr_phantom": (1, ("background", "liver")),
+    "liver_mr_ct_phantom": (2, ("background", "liver")),
+    "cardiac_mr_ct_phantom": (2, ("background", "rv_cavity", "myocardium", "lv_cavity")),
 }
 
 
@@ -76,3 +79,30 @@ def test_label_notes_are_written_from_the_label_table():
     assert "cover 10.0% of the pixels; the smallest, rv, 2.00%" in notes[0]
     assert notes[1].startswith("rv is absent from 30% of the train slices")
     assert label_notes(table, split="test") == []
+
+
+@pytest.mark.parametrize("pair, mr, ct", [("liver_mr_ct_phantom", "liver_mr_phantom", "liver_phantom"),
+                                          ("cardiac_mr_ct_phantom", "cardiac_phantom", None)])
+def test_two_modality_phantoms_show_one_anatomy_as_the_single_modality_phantoms_do(pair, mr, ct):
+    both, masks, _ = generate(PHANTOMS[pair], 30, 32, 3)
+    mr_only, mr_masks, _ = generate(PHANTOMS[mr], 30, 32, 3)
+    np.testing.assert_array_equal(both[:, :1], mr_only)
+    np.testing.assert_array_equal(masks, mr_masks)
+    if ct is not None:
+        np.testing.assert_array_equal(both[:, 1:], generate(PHANTOMS[ct], 30, 32, 3)[0])
+    assert PHANTOMS[pair].channel_names == ("MR", "CT")
+
+
+def test_liver_mr_has_t2_fat_suppressed_contrast_and_ct_has_enhanced_organs():
+    from medgan_lib.data.phantoms.liver import liver_anatomy, render_ct, render_mr
+
+    rng = np.random.default_rng(5)
+    parts = liver_anatomy(rng, 24, 64)
+    ct, mr = render_ct(rng, parts)[:, 0], render_mr(rng, parts)[:, 0]
+    mean = lambda image, name: image[np.broadcast_to(parts[name], image.shape)].mean()  # noqa: E731
+    fat = lambda image: image[np.broadcast_to(parts["body"] & ~parts["inner"], image.shape)].mean()  # noqa: E731
+    liver_only = parts["liver"] & ~parts["vessels"] & ~parts["lesions"]
+    liver_mr, liver_ct = mr[liver_only].mean(), ct[liver_only].mean()
+    assert mean(mr, "spleen") > liver_mr > fat(mr) and mean(mr, "canal") > mean(mr, "spleen")  # T2-SPIR
+    assert mr[parts["vessels"]].mean() < liver_mr < mr[parts["lesions"]].mean()  # flow voids, T2-bright lesions
+    assert liver_ct > fat(ct) + 100 and mean(ct, "aorta") > liver_ct  # portal-venous CT

@@ -42,10 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace) -> int:
     from medgan_lib.data.sources import DATASETS
 
+    width = max(len(name) for name in DATASETS.names())
     for name in DATASETS.names():
         source = DATASETS[name]
         labels = ", ".join(source.label_names) if source.label_names else "from labels.txt / masks"
-        print(f"{name:16s} {source.kind:8s} labels: {labels}")
+        print(f"{name:{width}s} {source.kind:8s} labels: {labels}")
     return 0
 
 

@@ -37,7 +37,7 @@ class Subset:
 
     name: str
     image_glob: str  # relative to root; '**' recurses
-    files: int  # image files a complete copy holds
+    files: int | None  # image files a complete copy holds (None: not published, so not checked)
     patients: int | None = None
     slices: int | None = None  # 2-D slices (for 3-D volumes: summed depth)
     split: Literal["", "train", "val", "test"] = ""  # "" = split by patient with the fractions
@@ -49,17 +49,25 @@ class Subset:
 
 @dataclasses.dataclass
 class Layout:
-    """How files are found and paired. Keys come from a regex group on the file *name*."""
+    """How files are found and paired. Keys come from regex groups on the file *name* (or, with ``key_on: path``,
+    on the path relative to root, for datasets that reuse file names in every patient's folder)."""
 
     format: Literal["nifti", "metaimage", "dicom", "image"]
     volumes: bool  # 3-D volumes cut into 2-D slices along the last (NIfTI) / first (MetaImage) axis
     subsets: list[Subset]
-    image_key: str  # regex on the image file name; group 1 is the key that pairs it with its mask
+    image_key: str  # regex on the image file name; its groups are the key that pairs it with its mask
     patient: str  # regex on the image path relative to root; group 1 is the patient id
     mask_glob: str | None = None  # masks of every subset without a mask_glob of its own
-    mask_key: str | None = None  # regex on the mask file name; group 1 must equal the image's key
+    mask_key: str | None = None  # regex on the mask file name; its groups must equal the image's key
     mask_format: Literal["nifti", "metaimage", "dicom", "image"] | None = None
     mask_binarise: bool = False  # raw mask values > 0 mean label 1 (masks stored as 0/255)
+    # label -> [low, high]: raw mask values in that closed range mean that label (masks stored as grey levels, e.g.
+    # CHAOS MR's 63/126/189/252); 0 needs no range; any other raw value is an error naming the file
+    mask_values: dict[int, list[float]] | None = None
+    key_on: Literal["name", "path"] = "name"  # what image_key and mask_key are matched against
+    # each image file is one 2-D slice of its patient's series (per-slice DICOM): a patient's slices are
+    # normalised together, as one volume is, not one by one
+    series: bool = False
 
 
 @dataclasses.dataclass
@@ -90,7 +98,7 @@ class Manifest:
     doi: str
     obtain: Obtain
     licence: str
-    modality: Literal["cine-MRI", "CT", "fundus photography", "X-ray"]
+    modality: Literal["cine-MRI", "MRI", "CT", "fundus photography", "X-ray"]
     image_channels: int
     labels: dict[int, str]  # mask value -> name; 0 is background
     layout: Layout
@@ -134,7 +142,30 @@ class Manifest:
             pattern = getattr(layout, field)
             if pattern is not None and re.compile(pattern).groups < 1:
                 raise ConfigError(f"{where}: layout.{field} needs one regex group, got {pattern!r}")
+        if layout.mask_key is not None and re.compile(layout.mask_key).groups != re.compile(layout.image_key).groups:
+            raise ConfigError(f"{where}: layout.mask_key needs as many regex groups as layout.image_key (the key "
+                              f"is all of them), got {layout.mask_key!r} and {layout.image_key!r}")
+        if layout.series and layout.volumes:
+            raise ConfigError(f"{where}: layout.series (one file per slice) contradicts layout.volumes")
+        self._check_mask_values(where)
         self._check_fixed_patients(where)
+
+    def _check_mask_values(self, where: str) -> None:
+        values = self.layout.mask_values
+        if values is None:
+            return
+        if self.layout.mask_binarise:
+            raise ConfigError(f"{where}: layout.mask_values and layout.mask_binarise exclude each other")
+        ranges = []
+        for label, bounds in values.items():
+            if label not in self.labels:
+                raise ConfigError(f"{where}: layout.mask_values: {label} is not a label of {self.labels}")
+            if len(bounds) != 2 or bounds[0] > bounds[1]:
+                raise ConfigError(f"{where}: layout.mask_values.{label}: expected [low, high], got {bounds}")
+            ranges.append((bounds[0], bounds[1], label))
+        for (lo, hi, a), (lo2, hi2, b) in zip(sorted(ranges), sorted(ranges)[1:]):
+            if lo2 <= hi:
+                raise ConfigError(f"{where}: layout.mask_values: the ranges of labels {a} and {b} overlap")
 
     def _check_gan_splits(self, where: str) -> None:
         splits = self.gan_splits

@@ -172,10 +172,12 @@ class RawCase:
 
 
 def read_case(case: Case, image_format: str, mask_format: str | None, channels: int | None, volumes: bool,
-              label_count: int, binarise: bool = False) -> RawCase:
+              label_count: int, binarise: bool = False, values: dict[int, tuple[float, float]] | None = None
+              ) -> RawCase:
     """Read, check and pair one case: shapes agree, values finite, mask values in the label map.
 
-    ``channels`` None accepts any channel count (the caller checks consistency across files).
+    ``channels`` None accepts any channel count (the caller checks consistency across files). ``values`` maps
+    labels to closed ranges of raw mask values (grey-level masks); raw 0 is background.
     """
     image = read_file(case.image, image_format, channels)
     if volumes:
@@ -202,7 +204,24 @@ def read_case(case: Case, image_format: str, mask_format: str | None, channels: 
         raise DatasetError(f"{case.mask}: mask values must be non-negative integers")
     if binarise:
         raw = (raw > 0).astype(np.float32)
+    if values is not None:
+        raw = _map_values(raw, values, case.mask)
     bad = sorted(set(np.unique(raw).astype(int).tolist()) - set(range(label_count)))
     if bad:
         raise DatasetError(f"{case.mask}: unexpected label values {bad}; the label map has 0..{label_count - 1}")
     return RawCase(images, raw.reshape(images.shape[0], *images.shape[-2:]).astype(np.uint8))
+
+
+def _map_values(raw: np.ndarray, values: dict[int, tuple[float, float]], path: Path) -> np.ndarray:
+    """Labels from grey levels: each value in a label's closed range becomes that label; 0 stays background."""
+    labels = np.zeros(raw.shape, dtype=np.float32)
+    known = raw == 0
+    for label, (low, high) in values.items():
+        inside = (raw >= low) & (raw <= high)
+        labels[inside] = label
+        known |= inside
+    if not known.all():
+        bad = sorted(np.unique(raw[~known]).astype(int).tolist())
+        ranges = ", ".join(f"{label}: {low:g}-{high:g}" for label, (low, high) in values.items())
+        raise DatasetError(f"{path}: mask values {bad[:8]} are in none of the manifest's ranges ({ranges})")
+    return labels

@@ -124,8 +124,7 @@ class FileSource:
         images, masks, ids, fixed, classes, label_names = [], [], [], [], [], None
         total = 0
         for patient in tqdm(order, desc=f"reading {self.name}", disable=not progress, leave=False):
-            for case in patients[patient]:
-                raw, names = self.read(case)
+            for case, raw, names in self._read_patient(patients[patient]):
                 label_names = self.merge_labels(label_names, names)
                 mask = raw.masks if raw.masks is not None else np.zeros(
                     (len(raw.images),) + raw.images.shape[-2:], np.uint8)
@@ -152,6 +151,23 @@ class FileSource:
         names = self.class_names
         return Slices(np.concatenate(images)[:n], np.concatenate(masks)[:n], np.array(ids[:n]),
                       np.array(fixed[:n]), label_names, names, np.array(classes[:n], np.int64) if names else None)
+
+    series = False  # each file is one slice of its patient's series: read a patient's files as one volume
+
+    def _read_patient(self, cases: list[Case]) -> list[tuple[Case, RawCase, tuple[str, ...]]]:
+        """(case, raw, label names) of each file of one patient; for a series, one entry holding all its slices
+        (in file-name order), so intensities are normalised per volume as for the 3-D formats."""
+        read = [(case, *self.read(case)) for case in cases]
+        if not self.series or len(read) < 2:
+            return read
+        shapes = {raw.images.shape[1:] for _, raw, _ in read}
+        if len(shapes) > 1:
+            raise DatasetError(f"{cases[0].image.parent}: the slices of patient {cases[0].patient!r} differ in "
+                               f"shape ({sorted(shapes)}); one series needs one slice size")
+        masks = [raw.masks for _, raw, _ in read]
+        joined = RawCase(np.concatenate([raw.images for _, raw, _ in read]),
+                         None if masks[0] is None else np.concatenate(masks))
+        return [(cases[0], joined, read[0][2])]
 
     class_names: tuple[str, ...] = ()  # image-level classes the source reads (``case_class``)
 
@@ -258,18 +274,18 @@ class ManifestSource(FileSource):
         for subset in layout.subsets:
             glob = subset.mask_glob or layout.mask_glob
             for path in sorted(root.glob(subset.image_glob)):
-                key = re.search(layout.image_key, path.name)
+                key = self._key(layout.image_key, path, root)
                 patient = re.search(layout.patient, path.relative_to(root).as_posix())
-                if not key or not patient:
-                    problems.append(f"{path}: name does not match the layout "
-                                    f"({layout.image_key!r}, {layout.patient!r})")
+                if key is None or not patient:
+                    problems.append(f"{path}: {'path' if layout.key_on == 'path' else 'name'} does not match the "
+                                    f"layout ({layout.image_key!r}, {layout.patient!r})")
                     continue
-                mask = pools[glob].get(key.group(1)) if glob else None
+                mask = pools[glob].get(key) if glob else None
                 if mask is not None:
                     used.add(mask)
                 elif glob:
                     problems.append(f"{path}: mask file is missing (expected one matching "
-                                    f"{glob!r} with key {key.group(1)!r})")
+                                    f"{glob!r} with key {_shown(key)})")
                     continue
                 pid = subset.patient_prefix + patient.group(1)
                 if owner.setdefault(pid, subset.name) != subset.name:
@@ -281,17 +297,24 @@ class ManifestSource(FileSource):
         problems += [f"{m}: mask without an image" for m in sorted(unused)]
         return cases, problems, clashes
 
-    def _masks(self, root: Path, glob: str, problems: list[str]) -> dict[str, Path]:
+    def _key(self, pattern: str, path: Path, root: Path) -> tuple | None:
+        """The pairing key of ``path``: the groups of ``pattern`` on its name (or relative path), numbers compared
+        as numbers (CHAOS pairs ``i0005,0000b.dcm`` with ``liver_GT_005.png``); None when it does not match."""
+        text = path.relative_to(root).as_posix() if self.manifest.layout.key_on == "path" else path.name
+        found = re.search(pattern, text)
+        return None if not found else tuple(int(g) if g and g.isdigit() else g for g in found.groups())
+
+    def _masks(self, root: Path, glob: str, problems: list[str]) -> dict[tuple, Path]:
         """Mask files matching ``glob`` by their key; bad names and second masks for a key are problems."""
-        key_pattern, masks = self.manifest.layout.mask_key, {}
+        layout, masks = self.manifest.layout, {}
         for path in sorted(root.glob(glob)):
-            found = re.search(key_pattern, path.name)
-            if not found:
-                problems.append(f"{path}: mask name does not match {key_pattern!r}")
-            elif found.group(1) in masks:
-                problems.append(f"{path}: a second mask for key {found.group(1)!r} ({masks[found.group(1)]})")
+            key = self._key(layout.mask_key, path, root)
+            if key is None:
+                problems.append(f"{path}: mask {layout.key_on} does not match {layout.mask_key!r}")
+            elif key in masks:
+                problems.append(f"{path}: a second mask for key {_shown(key)} ({masks[key]})")
             else:
-                masks[found.group(1)] = path
+                masks[key] = path
         return masks
 
     def cases(self, root: Path) -> list[Case]:
@@ -305,11 +328,20 @@ class ManifestSource(FileSource):
                                f"the expected layout is in data_manifest/{self.name}.yaml")
         return cases
 
+    @property
+    def series(self) -> bool:  # type: ignore[override]
+        return self.manifest.layout.series
+
     def read(self, case: Case) -> tuple[RawCase, tuple[str, ...]]:
         m = self.manifest
+        values = None if m.layout.mask_values is None else {k: tuple(v) for k, v in m.layout.mask_values.items()}
         raw = read_case(case, m.layout.format, m.layout.mask_format, m.image_channels, m.layout.volumes,
-                        len(m.labels), m.layout.mask_binarise)
+                        len(m.labels), m.layout.mask_binarise, values)
         return raw, m.label_names
+
+
+def _shown(key: tuple) -> str:
+    return repr(key[0]) if len(key) == 1 else repr(key)
 
 
 class FolderSource(FileSource):
@@ -402,7 +434,7 @@ class FolderSource(FileSource):
 DATASETS: Registry = Registry("dataset")
 for _phantom in PHANTOMS.values():
     DATASETS.register(_phantom.name)(PhantomSource(_phantom))
-for _name in ("acdc", "sliver07", "idrid", "chest_xray", "mura_elbow"):
+for _name in ("acdc", "sliver07", "idrid", "chest_xray", "mura_elbow", "chaos_ct", "chaos_mr"):
     DATASETS.register(_name)(ManifestSource(_name))
 DATASETS.register("folder")(FolderSource())
 
@@ -432,7 +464,9 @@ def describe(name: str) -> str:
                  f"obtain: {m.obtain.url}", f"licence: {m.licence}",
                  f"labels: {m.labels}; channels: {m.image_channels}",
                  f"preprocessing: {dataclasses.asdict(m.preprocessing)}",
-                 f"subsets: " + "; ".join(f"{s.name}: {s.files} files" + (f", {s.slices} slices" if s.slices else "")
+                 f"subsets: " + "; ".join(f"{s.name}: " + ", ".join(
+                     [f"{s.files} files" if s.files is not None else "files not stated"]
+                     + [f"{s.patients} patients"] * (s.patients is not None) + [f"{s.slices} slices"] * bool(s.slices))
                                           + (f" (fixed {s.split} split)" if s.split else "") for s in m.layout.subsets),
                  f"split by patient: {m.split}"
                  + (f"; fixed patients {m.fixed_patients}" if m.fixed_patients else ""),

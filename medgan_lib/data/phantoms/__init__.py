@@ -52,6 +52,10 @@ PHANTOMS: dict[str, Phantom] = {p.name: p for p in (
     Phantom("cardiac_mr_ct_phantom", "acdc", cardiac.cardiac_mr_ct_patient, cardiac.LABEL_NAMES, 2,
             cardiac.SLICES_PER_PATIENT, channel_names=("MR", "CT"),
             preprocessing=Preprocessing(channels=("mri_percentile", "ct_window"), window=cardiac.CT_WINDOW)),
+    Phantom("liver_mr_phantom", "chaos_mr", liver.liver_mr_patient, liver.LABEL_NAMES, 1, liver.SLICES_PER_PATIENT),
+    Phantom("liver_mr_ct_phantom", "chaos_mr", liver.liver_mr_ct_patient, liver.LABEL_NAMES, 2,
+            liver.SLICES_PER_PATIENT, channel_names=("MR", "CT"),
+            preprocessing=Preprocessing(channels=("mri_percentile", "ct_window"), window=liver.CT_WINDOW)),
 )}
 
 

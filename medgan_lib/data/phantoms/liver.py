@@ -5,20 +5,45 @@ image left, left lobe crossing the midline in upper slices) appears over the mid
 hypodense lesions (3-D spheres, labelled liver as in SLiver07) and bright portal vessels. Around it:
 body outline, subcutaneous fat, muscle wall, spine, ribs, aorta, spleen, kidneys, stomach gas and bowel.
 Quantum noise is Gaussian in HU; SLiver07's preprocessing (a fixed HU window) maps it to [-1, 1].
+The same painted anatomy can also be rendered as T2-weighted fat-suppressed MR (CHAOS's T2-SPIR), alone or
+beside the CT (two modalities of one patient, for image-to-image translation).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from medgan_lib.data.phantoms.common import blur, col, ellipse_radius, grid, smooth_noise
+from medgan_lib.data.phantoms.common import bias_field, blur, col, ellipse_radius, grid, rician, smooth_noise
 
 LABEL_NAMES = ("background", "liver")
 SLICES_PER_PATIENT = 24
+CT_WINDOW = (60.0, 400.0)  # (centre, width) HU: the abdominal soft-tissue window of SLiver07's and CHAOS's manifests
 
 
 def liver_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """One patient's slices: HU images (S, 1, R, R) float32 and liver masks (S, R, R) uint8."""
+    parts = liver_anatomy(rng, n_slices, resolution)
+    return render_ct(rng, parts), parts["liver"].astype(np.uint8)
+
+
+def liver_mr_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """One patient's slices as T2-weighted fat-suppressed MR (CHAOS's T2-SPIR-like), liver masks; the anatomy (and
+    the CT that ``liver_patient`` renders from it, drawn first) is that of the same patient of the liver phantom."""
+    parts = liver_anatomy(rng, n_slices, resolution)
+    render_ct(rng, parts)
+    return render_mr(rng, parts), parts["liver"].astype(np.uint8)
+
+
+def liver_mr_ct_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """One patient's abdomen seen twice: channel 0 the MR of ``liver_mr_patient``, channel 1 the CT in HU of
+    ``liver_patient`` (both equal to those phantoms' images of that patient); liver masks."""
+    parts = liver_anatomy(rng, n_slices, resolution)
+    ct = render_ct(rng, parts)
+    return np.concatenate([render_mr(rng, parts), ct], axis=1), parts["liver"].astype(np.uint8)
+
+
+def liver_anatomy(rng: np.random.Generator, n_slices: int, resolution: int) -> dict[str, np.ndarray]:
+    """One patient's structures as boolean maps (S, R, R) or (1, R, R) for those the same on every slice, by name."""
     s = min(n_slices, SLICES_PER_PATIENT)
     z = (np.arange(SLICES_PER_PATIENT, dtype=np.float32) / (SLICES_PER_PATIENT - 1))[:s]  # 0 pelvis .. 1 lung base
     u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731 - one patient-level draw
@@ -73,28 +98,70 @@ def liver_patient(rng: np.random.Generator, n_slices: int, resolution: int) -> t
             rx_, ry_ = bx + side * np.cos(angle) * brx * 0.82, by - np.sin(angle) * bry * 0.85
             ribs |= ((x - rx_) ** 2 + (y - ry_) ** 2 < 0.035**2) & col(z > 0.55)
 
+    inner = body < 1 - fat_depth / brx
+    return {"body": body < 1, "inner": inner, "wall": inner & (body > 1 - fat_depth / brx - 0.06),
+            "bowel": (np.abs(bowel_field) < 0.7) & (body < 0.8), "bowel_gas": bowel_gas, "kidneys": kidneys,
+            "spleen": spleen, "stomach": stomach, "gas": gas, "liver": liver, "vessels": liver & vessels,
+            "lesions": liver & lesions, "aorta": aorta < 1, "spine": spine < 1, "marrow": spine < 0.75,
+            "canal": canal < 1, "ribs": ribs}
+
+
+def render_ct(rng: np.random.Generator, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """(S, 1, R, R) portal-venous CT in HU: per-patient values painted in order, partial-volume blur, quantum noise."""
+    u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731 - one patient-level draw
+    s, resolution = parts["liver"].shape[0], parts["liver"].shape[-1]
     hu = np.full((s, resolution, resolution), -1000.0, dtype=np.float32)
-    tissue = np.broadcast_to(body < 1, hu.shape)
-    hu[tissue] = u(-120, -80)  # subcutaneous and visceral fat
-    hu[np.broadcast_to(body < 1 - fat_depth / brx, hu.shape)] = u(-90, -50)  # fatty abdominal contents
-    wall = (body < 1 - fat_depth / brx) & (body > 1 - fat_depth / brx - 0.06)
-    hu[np.broadcast_to(wall, hu.shape)] = 50  # muscle wall
-    bowel = (np.abs(bowel_field) < 0.7) & np.broadcast_to(body < 0.8, hu.shape)
-    hu[bowel] = u(20, 45)
-    hu[bowel_gas] = -900
-    hu[kidneys] = u(150, 200)
-    hu[spleen] = u(100, 130)
-    hu[stomach] = 20
-    hu[gas] = -950
+    full = lambda name: np.broadcast_to(parts[name], hu.shape)  # noqa: E731
+    hu[full("body")] = u(-120, -80)  # subcutaneous and visceral fat
+    hu[full("inner")] = u(-90, -50)  # fatty abdominal contents
+    hu[full("wall")] = 50  # muscle wall
+    hu[full("bowel")] = u(20, 45)
+    hu[parts["bowel_gas"]] = -900
+    hu[parts["kidneys"]] = u(150, 200)
+    hu[parts["spleen"]] = u(100, 130)
+    hu[parts["stomach"]] = 20
+    hu[parts["gas"]] = -950
     liver_hu = u(90, 140)
-    hu[liver] = liver_hu
-    hu[liver & vessels] = liver_hu + u(30, 60)
-    hu[liver & lesions] = liver_hu - u(40, 80)
-    hu[np.broadcast_to(aorta < 1, hu.shape)] = u(160, 250)
-    hu[np.broadcast_to(spine < 1, hu.shape)] = 700
-    hu[np.broadcast_to(spine < 0.75, hu.shape)] = 220
-    hu[np.broadcast_to(canal < 1, hu.shape)] = 20
-    hu[ribs] = 600
+    hu[parts["liver"]] = liver_hu
+    hu[parts["vessels"]] = liver_hu + u(30, 60)
+    hu[parts["lesions"]] = liver_hu - u(40, 80)
+    hu[full("aorta")] = u(160, 250)
+    hu[full("spine")] = 700
+    hu[full("marrow")] = 220
+    hu[full("canal")] = 20
+    hu[parts["ribs"]] = 600
     hu = blur(hu, 0.6 * resolution / 64)
     hu += u(8, 20) * rng.standard_normal(hu.shape, dtype=np.float32)
-    return hu[:, None].astype(np.float32), liver.astype(np.uint8)
+    return hu[:, None].astype(np.float32)
+
+
+def render_mr(rng: np.random.Generator, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """(S, 1, R, R) T2-weighted fat-suppressed MR magnitudes (arbitrary units, as CHAOS's T2-SPIR): fat and bone
+    dark, liver darker than spleen and kidneys, fluid and canal bright, flowing blood and gas black; per-patient
+    contrast, partial-volume blur, coil bias field and Rician noise. Typical relative values, ours."""
+    u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731 - one patient-level draw
+    s, resolution = parts["liver"].shape[0], parts["liver"].shape[-1]
+    image = np.zeros((s, resolution, resolution), dtype=np.float32)
+    full = lambda name: np.broadcast_to(parts[name], image.shape)  # noqa: E731
+    image[full("body")] = u(0.06, 0.12)  # suppressed fat
+    image[full("inner")] = u(0.08, 0.15)
+    image[full("wall")] = u(0.15, 0.22)  # muscle: short T2
+    image[full("bowel")] = u(0.35, 0.55)  # fluid-filled bowel
+    image[parts["bowel_gas"]] = 0.01
+    image[parts["kidneys"]] = u(0.55, 0.7)
+    image[parts["spleen"]] = u(0.5, 0.65)
+    image[parts["stomach"]] = u(0.6, 0.8)  # fluid
+    image[parts["gas"]] = 0.01
+    liver = u(0.25, 0.35)
+    image[parts["liver"]] = liver
+    image[parts["vessels"]] = liver * u(0.2, 0.4)  # flow voids
+    image[parts["lesions"]] = liver + u(0.25, 0.45)  # T2-bright (cyst-like) lesions
+    image[full("aorta")] = u(0.02, 0.06)  # flow void
+    image[full("spine")] = 0.05  # cortical bone
+    image[full("marrow")] = u(0.12, 0.2)  # fat-suppressed marrow
+    image[full("canal")] = u(0.85, 1.0)  # CSF
+    image[parts["ribs"]] = 0.05
+    image = blur(image, 0.6 * resolution / 64)
+    image *= bias_field(rng, 1, resolution, u(0.2, 0.5))
+    image = rician(rng, image, u(0.01, 0.03))
+    return image[:, None].astype(np.float32)
