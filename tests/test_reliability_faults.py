@@ -316,3 +316,40 @@ def test_the_loss_warning_bound_may_change_on_resume(tmp_path):
     assert again == first and Run(first).checkpoint_step() == 4  # the same run, continued, not a new one
     warnings = json.loads(Run(first).summary_file.read_text())["warnings"]
     assert any("loss_warn_bound=1e-09" in w for w in warnings)  # the new bound is the one applied on resume
+
+
+@pytest.mark.parametrize("clash", [True, False])
+def test_a_kernel_that_could_not_bind_its_ports_starts_once_more_and_nothing_else_is_retried(tmp_path, monkeypatch,
+                                                                                           clash):
+    """Two kernels started at one moment can pick the same free port (papermill#511): the step's kernel never
+    started, no cell ran, so the runner starts it again once; any other failure is the step's own."""
+    from medgan_lib.study import load_profile
+    from medgan_lib.study import runner
+    from medgan_lib.study.plan import Section
+
+    monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
+    notebooks = tmp_path / "notebooks"
+    (notebooks / "params").mkdir(parents=True)
+    write_notebook(notebooks, "01_data_preparation", "put('data', {'n': n})", gans=False)
+    (notebooks / "params" / "tiny.yaml").write_text(yaml.safe_dump(
+        {"study": {"gans": ["dcgan"], "seeds": [0], "workers": 1}, "common": {"dataset": "cardiac_phantom"}}))
+    real, calls = runner._papermill, []
+
+    def first_attempt_clashes(command, log_path, mode, env, cwd):
+        calls.append(mode)
+        if len(calls) == 1:
+            with open(log_path, mode) as log:
+                log.write("$ papermill ...\nzmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:35197')\n"
+                          "RuntimeError: Kernel died before replying to kernel_info\n" if clash else
+                          "$ papermill ...\nRuntimeError: Kernel died before replying to kernel_info\n")
+            return 1
+        return real(command, log_path, mode, env, cwd)
+
+    monkeypatch.setattr(runner, "_papermill", first_attempt_clashes)
+    result = runner.run_study(load_profile("tiny", notebooks / "params"), tmp_path / "study", notebooks_dir=notebooks,
+                              sections=(Section("01_data_preparation"),), echo=lambda _: None)
+    log = (tmp_path / "study" / "logs" / "01_data_preparation.log").read_text()
+    if clash:
+        assert result.ok and calls == ["w", "a"] and "starting it once more" in log
+    else:  # a kernel that died for another reason (a crash, memory) is a failed step
+        assert not result.ok and calls == ["w"] and "once more" not in log

@@ -435,18 +435,15 @@ def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, thr
                "-f", str(params_file), "-k", "python3", "--cwd", str(notebooks_dir), "--no-progress-bar",
                "--log-output"]
     t0 = time.monotonic()
-    with open(out / record.log, "w") as log:
-        log.write("$ " + " ".join(command) + "\n")
-        log.flush()
-        proc = subprocess.Popen([sys.executable, "-c", DIE_WITH_PARENT, *command], stdout=log,
-                                stderr=subprocess.STDOUT, env=env, cwd=notebooks_dir)
-        with _LOCK:
-            _CHILDREN.add(proc)
-        try:
-            returncode = proc.wait()
-        finally:
-            with _LOCK:
-                _CHILDREN.discard(proc)
+    log_path = out / record.log
+    returncode = _papermill(command, log_path, "w", env, notebooks_dir)
+    if returncode != 0 and _kernel_never_started(log_path):
+        # Jupyter picks the kernel's ports, frees them, then the kernel binds them: a kernel starting at the same
+        # moment can take one (papermill#511). No cell ran, so starting again is safe.
+        with open(log_path, "a") as log:
+            log.write("\n[runner] the kernel could not bind its ports (another kernel started at the same moment); "
+                      "starting it once more\n")
+        returncode = _papermill(command, log_path, "a", env, notebooks_dir)
     record.wall_time = round(time.monotonic() - t0, 2)
     if returncode == 0:
         record.status = OK
@@ -456,6 +453,28 @@ def _execute(step: Step, record: StepRecord, out: Path, notebooks_dir: Path, thr
     if not output.exists():
         record.notebook = None
     return record
+
+
+def _papermill(command: list[str], log_path: Path, mode: str, env: dict[str, str], cwd: Path) -> int:
+    """Run ``command`` (papermill) in a child that dies with this process, its output into ``log_path``."""
+    with open(log_path, mode) as log:
+        log.write("$ " + " ".join(command) + "\n")
+        log.flush()
+        proc = subprocess.Popen([sys.executable, "-c", DIE_WITH_PARENT, *command], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        with _LOCK:
+            _CHILDREN.add(proc)
+        try:
+            return proc.wait()
+        finally:
+            with _LOCK:
+                _CHILDREN.discard(proc)
+
+
+def _kernel_never_started(log_path: Path) -> bool:
+    """Whether the last attempt logged in ``log_path`` failed because its kernel could not bind a port."""
+    text = log_path.read_text(errors="replace").rsplit("\n$ ", 1)[-1]
+    return "Kernel died before replying to kernel_info" in text and "Address already in use" in text
 
 
 def _stop_children(grace: float = 20.0) -> None:
