@@ -126,3 +126,49 @@ def test_ct_and_mr_share_a_label_map_and_come_from_different_patients():
     assert ct.labels == mr.labels and ct.modality == "CT" and mr.modality == "MRI"
     assert "different patients" in ct.notes and "unpaired" in mr.notes and "CC BY-SA 4.0" in ct.licence
     assert ct.layout.subsets[0].patient_prefix != mr.layout.subsets[0].patient_prefix  # ct-1 and mr-1 differ
+
+
+def test_chaos_unpairs_its_mr_and_ct_into_one_two_channel_dataset(root):
+    parts = {split: prepare("chaos", split, resolution=32, root=root) for split in ("train", "val", "test")}
+    for split, ds in parts.items():
+        assert ds.images.shape[1] == 2 and ds.class_names == ("MR", "CT") and ds.label_names == ("background", "liver")
+        mr, ct = ds.classes == 0, ds.classes == 1
+        assert mr.any() and ct.any(), split  # every split has patients of both modalities (each part's own split)
+        assert all(p.startswith("mr-") for p in ds.patient_ids[mr]) and all(p.startswith("ct-") for p in ds.patient_ids[ct])
+        assert (ds.images[mr, 1] == -1).all() and (ds.images[ct, 0] == -1).all()  # the other channel is empty
+        for channel, part in ((0, "chaos_mr"), (1, "chaos_ct")):  # each channel is its part's prepared slices
+            own = prepare(part, split, resolution=32, root=root)
+            np.testing.assert_array_equal(ds.images[ds.classes == channel, channel], own.images[:, 0])
+            np.testing.assert_array_equal(ds.masks[ds.classes == channel], own.masks)
+
+
+def test_cyclegan_learns_chaos_unpaired_and_is_evaluated_without_pixel_scores(root, tmp_path):
+    from medgan_lib.data import DataSpec
+    from medgan_lib.gans import GANS, DataShape
+    from medgan_lib.metrics.translation import evaluate_translations, example_rows
+    from medgan_lib.segmentation.train import SegConfig
+    from medgan_lib.training import Run, preset, train_gan
+
+    data = DataSpec.from_params("chaos", root, 32, 0)
+    train = data.gan_train()
+    with pytest.raises(ValueError, match="unpaired .* use cyclegan"):
+        GANS["pix2pix"](preset("smoke", gan="pix2pix", resolution=32), DataShape(2, 2, 32, 2)).training_pair(
+            train.images, train.masks, train.classes, train.patient_ids)
+    gan = GANS["cyclegan"](preset("smoke", gan="cyclegan", resolution=32), DataShape(2, 2, 32, 2))
+    target, source = gan.training_pair(train.images, train.masks, train.classes, train.patient_ids)
+    n = min((train.classes == 0).sum(), (train.classes == 1).sum())
+    np.testing.assert_array_equal(target, train.images[train.classes == 1][:n, 1:])  # CT slices' CT channel
+    np.testing.assert_array_equal(source, train.images[train.classes == 0][:n, :1])  # MR slices' MR channel
+
+    config = preset("smoke", gan="cyclegan", resolution=32, iterations=2, batch_size=4, filters_g=8, filters_d=8,
+                    progress=False, dataset="chaos", root=str(root))
+    run = Run(train_gan(config, tmp_path / "runs"))
+    found = evaluate_translations({"cyclegan": run}, data, str(tmp_path / "study"),
+                                  SegConfig(iterations=2, batch_size=4, device="cpu"), ("pixels",), bootstrap_reps=5)
+    rows = found["rows"]
+    assert not found["paired"] and set(rows["metric"]) == {"dice", "fid_pixels"}  # no MAE/PSNR/SSIM across patients
+    assert set(rows["method"]) == {"identity", "cyclegan", "real target"} and rows["paired"].eq(False).all()
+    test = prepare("chaos", "test", resolution=32, root=root)
+    assert len(found["source"]) == (test.classes == 0).sum() and len(found["target"]) == (test.classes == 1).sum()
+    assert set(found["test"].patient_ids) == set(test.patient_ids[test.classes == 0])  # Dice against the MR masks
+    assert "real CT (other patients)" in example_rows(found, 2)

@@ -431,12 +431,79 @@ class FolderSource(FileSource):
         return names
 
 
+class UnpairedSource:
+    """Two single-modality datasets of one organ and label map, from different patients, as one two-channel
+    dataset for unpaired translation (CHAOS: T2-SPIR MR and CT). A slice holds its own modality's channel; the
+    other channel is -1 (black) and never read: its image-level class (``class_names`` = the channel names) says
+    which channel it holds. Each part keeps its own split, so every split has patients of both modalities."""
+
+    kind = "real"
+    default_count: int | None = None
+    fractions = dict(DEFAULT_FRACTIONS)  # unused: every patient's split is fixed by its part's
+    fixed_patients: dict[str, list[str]] = {}
+    gan_splits: tuple[str, ...] = ("train",)
+
+    def __init__(self, name: str, parts: tuple[str, str], channel_names: tuple[str, str]) -> None:
+        self.name, self.parts, self.channel_names = name, parts, channel_names
+        self.class_names = channel_names
+        self.image_channels = 2
+
+    @property
+    def follows(self) -> str:
+        return self.parts[0]
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return DATASETS[self.parts[0]].label_names
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """Each channel's part's rule (the parts apply them; this one names them, e.g. for HU per unit)."""
+        first, second = (DATASETS[p].preprocessing for p in self.parts)
+        return Preprocessing(intensity=first.intensity, percentiles=first.percentiles, window=second.window,
+                             empty_slices=first.empty_slices, channels=(first.intensity, second.intensity))
+
+    def where_to_get(self) -> str:
+        return " and ".join(f"{p}: {DATASETS[p].where_to_get()}" for p in self.parts)
+
+    def resolve_root(self, root: str | Path | None) -> Path:
+        return DATASETS[self.parts[0]].resolve_root(root)
+
+    def fingerprint(self, root: Path) -> dict[str, Any]:
+        return {"parts": {p: DATASETS[p].fingerprint(root) for p in self.parts}}
+
+    def description(self) -> dict[str, Any]:
+        return {"parts": list(self.parts), "channels": list(self.channel_names)}
+
+    def load(self, root: Path, count: int | None, resolution: int, seed: int, prep: Preprocessing,
+             progress: bool = False) -> Slices:
+        from medgan_lib.data.prepare import SPLITS, prepare
+
+        if DATASETS[self.parts[0]].label_names != DATASETS[self.parts[1]].label_names:
+            raise DatasetError(f"dataset '{self.name}': its parts {self.parts} have different label maps")
+        images, masks, ids, fixed, classes = [], [], [], [], []
+        for channel, part in enumerate(self.parts):
+            for split in SPLITS:
+                ds = prepare(part, split, resolution=resolution, count=None if count is None else max(1, count // 2),
+                             seed=seed, root=root, empty_slices=prep.empty_slices, progress=progress)
+                both = np.full((len(ds), 2, resolution, resolution), -1.0, dtype=np.float32)
+                both[:, channel] = ds.images[:, 0]
+                images.append(both)
+                masks.append(ds.masks)
+                ids.extend(ds.patient_ids.tolist())
+                fixed.extend([split] * len(ds))
+                classes.extend([channel] * len(ds))
+        return Slices(np.concatenate(images), np.concatenate(masks), np.array(ids), np.array(fixed),
+                      self.label_names, self.class_names, np.array(classes, np.int64))
+
+
 DATASETS: Registry = Registry("dataset")
 for _phantom in PHANTOMS.values():
     DATASETS.register(_phantom.name)(PhantomSource(_phantom))
 for _name in ("acdc", "sliver07", "idrid", "chest_xray", "mura_elbow", "chaos_ct", "chaos_mr"):
     DATASETS.register(_name)(ManifestSource(_name))
 DATASETS.register("folder")(FolderSource())
+DATASETS.register("chaos")(UnpairedSource("chaos", ("chaos_mr", "chaos_ct"), ("MR", "CT")))
 
 
 def describe(name: str) -> str:
@@ -473,6 +540,12 @@ def describe(name: str) -> str:
                  f"GANs train on: {' + '.join(m.gan_splits)}",
                  f"split from the paper: {m.split_source.paper}",
                  f"split of our choosing: {m.split_source.ours}"]
+    elif isinstance(source, UnpairedSource):
+        lines = [f"{name}: {' and '.join(source.parts)} as one unpaired two-modality dataset: channel "
+                 + ", ".join(f"{i} {c} (from {p})" for i, (c, p) in enumerate(zip(source.channel_names, source.parts)))
+                 + "; each slice holds its own modality's channel, its image class says which; different patients",
+                 f"labels: {dict(enumerate(source.label_names))}; each part's preprocessing and split",
+                 f"obtain: {source.where_to_get()}"]
     else:
         lines = [f"{name}: your own data: images/ (NIfTI, MetaImage, DICOM, PNG/JPEG/TIFF/BMP), optional masks/ "
                  "with the same file names and labels.txt; one patient per file; per-image normalisation",

@@ -5,8 +5,9 @@ They learn a map between two image channels of one dataset (the two-modality pha
 ``source_channel``/``target_channel`` choose the direction). D sees target-domain images, G is conditioned on
 source-domain images (``training_pair``). pix2pix is shown aligned pairs; CycleGAN never is: its source and target
 slices come from disjoint halves of the training patients, as the CT and MR of a real unpaired dataset (CHAOS)
-come from different patients. Neither draws samples from noise: ``translate(images)`` is how they are used, and
-``sample`` refuses them.
+come from different patients. On such a dataset itself (``chaos``: each slice holds one modality's channel, its
+image-level class naming which), CycleGAN takes each domain's slices by that class and pix2pix refuses it.
+Neither draws samples from noise: ``translate(images)`` is how they are used, and ``sample`` refuses them.
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ class TranslationGAN(GAN):
 
     def training_pair(self, images, masks, classes=None, patients=None):
         """D sees target images; G is given source images (aligned pairs here; CycleGAN unpairs them)."""
+        if classes is not None:
+            raise ValueError(f"{type(self).__name__} learns from aligned pairs, but this dataset is unpaired (each "
+                             "slice holds one modality, its class says which): use cyclegan")
         source, target = self.domains(images)
         return target, source
 
@@ -273,10 +277,15 @@ class CycleGAN(TranslationGAN):
 
     def training_pair(self, images, masks, classes=None, patients=None):
         """Unpaired: target images of the first half of the patients (in order of appearance), source images of
-        the second half, each trimmed to the shorter; no slice is ever shown with its own counterpart."""
+        the second half, each trimmed to the shorter; no slice is ever shown with its own counterpart. On an
+        unpaired dataset (``classes``: the channel each slice holds) the target slices and the source slices."""
         source, target = self.domains(images)
-        half = _patient_halves(len(images), patients)
-        first, second = np.flatnonzero(half == 0), np.flatnonzero(half == 1)
+        if classes is not None:
+            first, second = (np.flatnonzero(np.asarray(classes) == c)
+                             for c in (self.options.target_channel, self.options.source_channel))
+        else:
+            half = _patient_halves(len(images), patients)
+            first, second = np.flatnonzero(half == 0), np.flatnonzero(half == 1)
         n = min(len(first), len(second))
         if n == 0:
             raise ValueError("cyclegan needs slices of at least two patients to unpair its domains")

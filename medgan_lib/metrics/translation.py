@@ -97,30 +97,38 @@ def evaluate_translations(runs: dict[str, Any], data: Any, study_dir: str = "", 
     DataSpec) test patients: ``translation`` rows (MAE, PSNR, SSIM, MAE in HU, FID of translated vs real target
     training images (a seeded choice of ``n_real``; None: all), downstream Dice of a U-Net trained on the real target
     images of the training patients).
-    Returns {"rows": DataFrame, "examples": {method: translated test images}, "source", "target", "test"}."""
+    On unpaired data (``chaos``) the source and target test slices are of different patients: no MAE/PSNR/SSIM,
+    the FID and the downstream Dice (against the source slices' own masks) only.
+    Returns {"rows": DataFrame, "examples": {method: translated test images}, "source", "target", "test" (the
+    source slices, whose masks the Dice uses), "paired"}."""
     from medgan_lib.metrics.evaluate import evaluate_images
     from medgan_lib.results import append_result
     from medgan_lib.segmentation.train import SegConfig, train_unet
 
     gans = {name: run.load(device) for name, run in runs.items()}
     first = next(iter(gans.values()))
+    s, t = first.options.source_channel, first.options.target_channel
     train, val, test = data.gan_train(), data.prepare("val"), data.prepare("test")
-    source, target = first.domains(test.images)
-    _, train_target = first.domains(train.images)
-    hu_scale = hu_per_unit(_preprocessing(data.dataset), first.options.target_channel)
+    paired = test.classes is None  # unpaired data (chaos): each slice holds one modality, its class says which
+    test_source, test_target = (test, test) if paired else (_holding(test, s), _holding(test, t))
+    train, val = (train, val) if paired else (_holding(train, t), _holding(val, t))
+    source, target = first.domains(test_source.images)[0], first.domains(test_target.images)[1]
+    train_target = first.domains(train.images)[1]
+    hu_scale = hu_per_unit(_preprocessing(data.dataset), t)
     translated = {"identity": source, **{name: gan.translate(source) for name, gan in gans.items()}}
     config = unet_config or SegConfig(device=device)
     val_target = PreparedDataset(val.name, val.split, first.domains(val.images)[1], val.masks, val.patient_ids,
                                  val.label_names, val.meta)
     unet, _ = train_unet(train_target, train.masks, val_target, config, seed)
-    common = {"dataset": data.dataset, "data_spec_hash": data.hash, "seed": seed,
-              "direction": f"{first.options.source_channel}->{first.options.target_channel}"}
+    common = {"dataset": data.dataset, "data_spec_hash": data.hash, "seed": seed, "direction": f"{s}->{t}",
+              "paired": paired}
     rows = []
     for method, images in translated.items():
         run = runs.get(method)
         extra = {"gan": run.gan_name, "run": run.name} if run is not None else {"gan": None, "run": None}
-        found = translation_rows(method, images, target, test.patient_ids, hu_scale, seed)
-        found.append(downstream_dice(unet, method, images, test, seed))
+        # pixel scores need the same slice in the target modality: only paired data have it
+        found = translation_rows(method, images, target, test.patient_ids, hu_scale, seed) if paired else []
+        found.append(downstream_dice(unet, method, images, test_source, seed))
         for fid in evaluate_images(train_target, images, extractors, extractor_options, n_real=n_real, seed=seed,
                                    bootstrap_reps=bootstrap_reps, device=device):
             found.append({"method": method, "metric": f"fid_{fid['extractor']}", "value": fid["fid"],
@@ -128,10 +136,18 @@ def evaluate_translations(runs: dict[str, Any], data: Any, study_dir: str = "", 
                           "n": fid["n"], "extractor": fid["extractor"], "weights_sha256": fid["weights_sha256"]})
         rows += [append_result(study_dir, "translation", {**common, **extra, "unet": config.key(), **row})
                  for row in found]
-    real_dice = downstream_dice(unet, "real target", target, test, seed)  # the U-Net's ceiling
+    real_dice = downstream_dice(unet, "real target", target, test_target, seed)  # the U-Net's ceiling
     rows.append(append_result(study_dir, "translation", {**common, "gan": None, "run": None, "unet": config.key(),
                                                          **real_dice}))
-    return {"rows": pd.DataFrame(rows), "examples": translated, "source": source, "target": target, "test": test}
+    return {"rows": pd.DataFrame(rows), "examples": translated, "source": source, "target": target,
+            "test": test_source, "paired": paired}
+
+
+def _holding(data: PreparedDataset, channel: int) -> PreparedDataset:
+    """The slices of an unpaired dataset that hold ``channel`` (their image-level class), classes dropped."""
+    keep = np.flatnonzero(data.classes == channel)
+    return PreparedDataset(data.name, data.split, data.images[keep], data.masks[keep], data.patient_ids[keep],
+                           data.label_names, data.meta)
 
 
 def _preprocessing(dataset: str) -> Preprocessing:
@@ -187,6 +203,7 @@ def example_rows(evaluated: dict[str, Any], n: int = 6) -> dict[str, tuple[np.nd
     method's translation (``evaluate_translations``' output)."""
     test, source = evaluated["test"], evaluated["source"][:n]
     rows = {"masks": (source[:, :0], test.masks[:n]), "source (MR)": (source, None),
-            "real target (CT)": (evaluated["target"][:n], None)}
+            ("real target (CT)" if evaluated.get("paired", True) else "real CT (other patients)"):
+                (evaluated["target"][:n], None)}
     rows.update({method: (images[:n], None) for method, images in evaluated["examples"].items()})
     return rows
