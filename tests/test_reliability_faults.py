@@ -243,11 +243,7 @@ def test_an_index_that_cannot_be_written_makes_the_study_not_ok_and_keeps_the_ol
     from medgan_lib.study.runner import run_study
 
     monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")  # others may edit the library
-    notebooks = tmp_path / "notebooks"
-    (notebooks / "params").mkdir(parents=True)
-    write_notebook(notebooks, "01_data_preparation", "put('data', {'n': n})", gans=False)
-    (notebooks / "params" / "tiny.yaml").write_text(yaml.safe_dump(
-        {"study": {"gans": ["dcgan"], "seeds": [0], "workers": 1}, "common": {"dataset": "cardiac_phantom"}}))
+    notebooks = _one_notebook(tmp_path)
     profile, out = load_profile("tiny", notebooks / "params"), tmp_path / "study"
     sections = (Section("01_data_preparation"),)
     first = run_study(profile, out, notebooks_dir=notebooks, sections=sections, echo=lambda _: None)
@@ -275,11 +271,7 @@ def test_a_loopback_that_cannot_be_reached_stops_the_study_before_any_notebook(t
     from medgan_lib.study.runner import KernelUnreachable, run_study
 
     monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
-    notebooks = tmp_path / "notebooks"
-    (notebooks / "params").mkdir(parents=True)
-    write_notebook(notebooks, "01_data_preparation", "put('data', {'n': n})", gans=False)
-    (notebooks / "params" / "tiny.yaml").write_text(yaml.safe_dump(
-        {"study": {"gans": ["dcgan"], "seeds": [0], "workers": 1}, "common": {"dataset": "cardiac_phantom"}}))
+    notebooks = _one_notebook(tmp_path)
     profile, out, sections = load_profile("tiny", notebooks / "params"), tmp_path / "study", (Section("01_data_preparation"),)
 
     def refused(*args, **kwargs):
@@ -328,11 +320,7 @@ def test_a_kernel_that_could_not_bind_its_ports_starts_once_more_and_nothing_els
     from medgan_lib.study.plan import Section
 
     monkeypatch.setattr("medgan_lib.study.runner.code_hash", lambda: "pinned")
-    notebooks = tmp_path / "notebooks"
-    (notebooks / "params").mkdir(parents=True)
-    write_notebook(notebooks, "01_data_preparation", "put('data', {'n': n})", gans=False)
-    (notebooks / "params" / "tiny.yaml").write_text(yaml.safe_dump(
-        {"study": {"gans": ["dcgan"], "seeds": [0], "workers": 1}, "common": {"dataset": "cardiac_phantom"}}))
+    notebooks = _one_notebook(tmp_path)
     real, calls = runner._papermill, []
 
     def first_attempt_clashes(command, log_path, mode, env, cwd):
@@ -353,3 +341,13 @@ def test_a_kernel_that_could_not_bind_its_ports_starts_once_more_and_nothing_els
         assert result.ok and calls == ["w", "a"] and "starting it once more" in log
     else:  # a kernel that died for another reason (a crash, memory) is a failed step
         assert not result.ok and calls == ["w"] and "once more" not in log
+
+
+def _one_notebook(tmp_path: Path) -> Path:
+    """A notebooks folder with one tiny 01 and a one-worker profile ``tiny``."""
+    notebooks = tmp_path / "notebooks"
+    (notebooks / "params").mkdir(parents=True)
+    write_notebook(notebooks, "01_data_preparation", "put('data', {'n': n})", gans=False)
+    (notebooks / "params" / "tiny.yaml").write_text(yaml.safe_dump(
+        {"study": {"gans": ["dcgan"], "seeds": [0], "workers": 1}, "common": {"dataset": "cardiac_phantom"}}))
+    return notebooks
