@@ -144,10 +144,8 @@ def evaluate_translations(runs: dict[str, Any], data: Any, study_dir: str = "", 
 
 
 def _holding(data: PreparedDataset, channel: int) -> PreparedDataset:
-    """The slices of an unpaired dataset that hold ``channel`` (their image-level class), classes dropped."""
-    keep = np.flatnonzero(data.classes == channel)
-    return PreparedDataset(data.name, data.split, data.images[keep], data.masks[keep], data.patient_ids[keep],
-                           data.label_names, data.meta)
+    """The slices of an unpaired dataset that hold ``channel`` (their image-level class)."""
+    return data.subset(np.flatnonzero(data.classes == channel))
 
 
 def _preprocessing(dataset: str) -> Preprocessing:
